@@ -1,0 +1,69 @@
+// Typed errors shared by every layer of tsconvert. Each carries a stable code, the exit code the CLI maps
+// it to, an optional hint (what the user should do) and the underlying cause. The CLI prints one line from
+// `message` + `hint`; `--debug` adds the stack. Backends translate their own failures (gRPC statuses, errno)
+// into these at their boundary only, so the converter core never sees transport details.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_ARGUMENT'
+  | 'FAILED_PRECONDITION'
+  | 'UNAVAILABLE'
+  | 'OUT_OF_RANGE'
+  | 'PERMISSION_DENIED'
+  | 'UNIMPLEMENTED'
+  | 'CANCELLED'
+  | 'CONNECTION'
+  | 'MISSING_CONTENT'
+  | 'MALFORMED'
+  | 'USAGE'
+  | 'INTERNAL';
+
+export interface TsconvertErrorOptions {
+  cause?: unknown;
+  /** What the user can do about it, printed after the message. */
+  hint?: string;
+}
+
+export class TsconvertError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TsconvertErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TsconvertError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** Process exit code for this error when it ends the run. */
+  get exitCode(): number {
+    if (this.code === 'USAGE') return 2;
+    return 1;
+  }
+}
+
+export function isErrorCode(err: unknown, code: ErrorCode): err is TsconvertError {
+  return err instanceof TsconvertError && err.code === code;
+}
+
+export const notFound = (message: string, options?: TsconvertErrorOptions): TsconvertError =>
+  new TsconvertError('NOT_FOUND', message, options);
+
+export const malformed = (message: string, options?: TsconvertErrorOptions): TsconvertError =>
+  new TsconvertError('MALFORMED', message, options);
+
+export const usageError = (message: string, options?: TsconvertErrorOptions): TsconvertError =>
+  new TsconvertError('USAGE', message, options);
+
+/** The error an aborted operation rejects with; the CLI turns it into exit 130/143. */
+export function abortError(signal: AbortSignal): TsconvertError {
+  const reason: unknown = signal.reason;
+  const message = reason instanceof Error ? reason.message : 'operation cancelled';
+  return new TsconvertError('CANCELLED', message, { cause: reason });
+}
+
+/** Throws the signal's abort error when it has fired. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError(signal);
+}

@@ -1,0 +1,85 @@
+// The content-store contract the converter core is written against. containerd's content service and an
+// OCI image layout both implement it (src/containerd, src/oci-layout). Every call takes an AbortSignal.
+
+import type { Digest } from '../oci/digest.js';
+
+export type Labels = Record<string, string>;
+
+export interface ContentInfo {
+  digest: Digest;
+  size: number;
+  labels: Labels;
+}
+
+export interface IngestStatus {
+  ref: string;
+  offset: number;
+  total: number;
+  expected?: string;
+}
+
+export interface CallOptions {
+  signal: AbortSignal;
+}
+
+export interface ReadOptions extends CallOptions {
+  offset?: number;
+  /** Bytes to read; omitted = to the end. */
+  size?: number;
+}
+
+export interface WriterOptions extends CallOptions {
+  /** Ingest reference; deterministic per source so an interrupted run can resume or reset it. */
+  ref: string;
+  /** Digest the blob must have, when known in advance. */
+  expected?: Digest;
+  /** Size the blob must have, when known in advance. */
+  total?: number;
+}
+
+export interface CommitOptions {
+  /** Size the written data must have; checked by the store. */
+  size?: number;
+  /** Digest the written data must have; checked by the store. */
+  expected?: Digest;
+  labels?: Labels;
+}
+
+export interface CommitResult {
+  digest: Digest;
+  size: number;
+  /** The blob was already in the store; its existing labels were merged with the requested ones. */
+  existed: boolean;
+}
+
+/** An open ingest. Data is appended at `offset`; the writer must be committed or aborted. */
+export interface ContentWriter {
+  readonly ref: string;
+  /** Bytes already in the ingest (non-zero when a stale ingest was resumed). */
+  readonly offset: number;
+  /** Appends data; resolves when the store has accepted it (backpressure). */
+  write(data: Uint8Array): Promise<void>;
+  /** Discards what was written so far and starts again at offset 0. */
+  truncate(): Promise<void>;
+  commit(options: CommitOptions): Promise<CommitResult>;
+  /** Releases the ingest without committing (removes it from the store). Safe to call twice. */
+  abort(): Promise<void>;
+}
+
+export interface ContentStore {
+  /** Throws a NOT_FOUND TsconvertError when the blob is absent. */
+  info(digest: Digest, options: CallOptions): Promise<ContentInfo>;
+  /** Streams the blob's bytes, respecting backpressure. */
+  read(digest: Digest, options: ReadOptions): AsyncIterable<Uint8Array>;
+  /** Sets (value string) or removes (value undefined) the given labels; returns the merged info. */
+  updateLabels(
+    digest: Digest,
+    labels: Record<string, string | undefined>,
+    options: CallOptions,
+  ): Promise<ContentInfo>;
+  /** Opens (or resumes) an ingest. A blob matching `expected` that already exists throws ALREADY_EXISTS. */
+  openWriter(options: WriterOptions): Promise<ContentWriter>;
+  /** Removes an ingest by ref; NOT_FOUND when there is none. */
+  abortIngest(ref: string, options: CallOptions): Promise<void>;
+  listIngests(options: CallOptions): Promise<IngestStatus[]>;
+}

@@ -1,0 +1,46 @@
+// The image-record contract (name → target descriptor plus labels) and the lease contract that protects
+// written content from garbage collection until an image record points at it.
+
+import type { Descriptor } from '../oci/types.js';
+import type { CallOptions, ContentStore, Labels } from './content-store.js';
+
+export interface ImageRecord {
+  name: string;
+  labels: Labels;
+  target: Descriptor;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+export interface ImageStore {
+  /** Throws NOT_FOUND when there is no such image. */
+  get(name: string, options: CallOptions): Promise<ImageRecord>;
+  list(options: CallOptions): Promise<ImageRecord[]>;
+  /** Creates the record, or replaces the record of that name (labels and target) when it exists. */
+  put(image: ImageRecord, options: CallOptions): Promise<ImageRecord>;
+  delete(name: string, options: CallOptions & { sync?: boolean }): Promise<void>;
+}
+
+export interface Lease {
+  id: string;
+  labels: Labels;
+}
+
+export interface LeaseManager {
+  create(labels: Labels, options: CallOptions): Promise<Lease>;
+  delete(id: string, options: CallOptions): Promise<void>;
+  /** Adds a blob to the lease so GC keeps it while the lease lives. */
+  addContent(id: string, digest: string, options: CallOptions): Promise<void>;
+}
+
+/** One backend: content, images and leases in one namespace (containerd) or one layout (OCI). */
+export interface ImageBackend {
+  /** Short name for messages: "containerd" or "oci layout". */
+  readonly kind: string;
+  readonly content: ContentStore;
+  readonly images: ImageStore;
+  readonly leases: LeaseManager;
+  /** The same backend with every write attached to the given lease. */
+  withLease(leaseId: string): ImageBackend;
+  close(): Promise<void>;
+}

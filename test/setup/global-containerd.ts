@@ -1,0 +1,2 @@
+// Placeholder: replaced by the private-containerd harness.
+export function setup(): void {}
