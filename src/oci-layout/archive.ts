@@ -1,0 +1,139 @@
+// oci-archive support: a layout in a tar file. Extraction streams entries (tar-stream) into a private
+// directory and treats names as hostile: absolute names, ".." components, NUL bytes, links and device
+// entries are refused, and only regular files and directories are created, so nothing can land outside
+// the directory. Packing writes oci-layout, index.json and the blobs tree (never tsconvert's private
+// dot-entries) to a temporary name next to the target and renames it into place.
+
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract, pack as tarPack, type Extract, type Pack } from 'tar-stream';
+import { abortError, malformed, throwIfAborted } from '../errors.js';
+import { fsyncDir, tempName } from './fs-util.js';
+import { INDEX_FILE, OCI_LAYOUT_FILE } from './paths.js';
+
+type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+
+/** The entry name as a safe relative path, or undefined for "the directory itself" (".", "./"). */
+export function safeEntryPath(name: string, archive: string): string | undefined {
+  const refuse = (why: string): never => {
+    throw malformed(`archive ${archive}: entry ${JSON.stringify(name)} ${why}; refusing to extract`, {
+      hint: 'an oci-archive holds only oci-layout, index.json and blobs/',
+    });
+  };
+  if (name.includes('\0')) refuse('contains a NUL byte');
+  if (name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name)) refuse('is an absolute path');
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) refuse('would be written outside the layout (".." component)');
+  return parts.length === 0 ? undefined : posix.join(...parts);
+}
+
+async function extractEntry(entry: Entry, dest: string, archive: string, signal: AbortSignal): Promise<void> {
+  const { header } = entry;
+  const rel = safeEntryPath(header.name, archive);
+  const type = header.type ?? 'file';
+  if (type === 'directory') {
+    if (rel !== undefined) await mkdir(join(dest, rel), { recursive: true });
+    entry.resume();
+    return;
+  }
+  if (type !== 'file' && type !== 'contiguous-file') {
+    throw malformed(
+      `archive ${archive}: entry ${JSON.stringify(header.name)} is a ${type}; an OCI layout holds only files and directories`,
+    );
+  }
+  if (rel === undefined) throw malformed(`archive ${archive}: a file entry has an empty name`);
+  const target = join(dest, rel);
+  await mkdir(dirname(target), { recursive: true });
+  await pipeline(entry, createWriteStream(target, { mode: 0o644 }), { signal });
+}
+
+/** Extracts the oci-archive `file` into the existing empty directory `dest`. */
+export async function extractArchive(file: string, dest: string, signal: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  const source = createReadStream(file, { signal });
+  const ex = tarExtract();
+  const feed = pipeline(source, ex);
+  try {
+    for await (const entry of ex) await extractEntry(entry, dest, file, signal);
+    await feed;
+  } catch (err) {
+    source.destroy();
+    ex.destroy();
+    await feed.catch(() => undefined);
+    if (signal.aborted) throw abortError(signal);
+    throw err;
+  }
+}
+
+async function addFile(pack: Pack, name: string, path: string, signal: AbortSignal): Promise<void> {
+  const st = await stat(path);
+  let settle!: (err?: Error | null) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err ? reject(err) : resolve());
+  });
+  const entry = pack.entry({ name, size: st.size, mode: 0o644, mtime: st.mtime, type: 'file' }, settle);
+  for await (const chunk of createReadStream(path, { signal })) {
+    if (!entry.write(chunk)) await once(entry, 'drain', { signal });
+  }
+  entry.end(undefined);
+  await done;
+}
+
+/** Files of the blobs tree, depth-first and sorted, as archive-relative names. */
+async function blobEntries(root: string, rel = 'blobs'): Promise<{ dirs: string[]; files: string[] }> {
+  const dirs = [rel];
+  const files: string[] = [];
+  const items = await readdir(join(root, rel), { withFileTypes: true });
+  for (const item of items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const child = `${rel}/${item.name}`;
+    if (item.isDirectory()) {
+      const sub = await blobEntries(root, child);
+      dirs.push(...sub.dirs);
+      files.push(...sub.files);
+    } else if (item.isFile()) {
+      files.push(child);
+    }
+  }
+  return { dirs, files };
+}
+
+async function writeTar(dir: string, out: string, signal: AbortSignal): Promise<void> {
+  const pack = tarPack();
+  const written = pipeline(pack, createWriteStream(out, { flags: 'wx', mode: 0o644 }), { signal });
+  try {
+    await addFile(pack, OCI_LAYOUT_FILE, join(dir, OCI_LAYOUT_FILE), signal);
+    await addFile(pack, INDEX_FILE, join(dir, INDEX_FILE), signal);
+    const { dirs, files } = await blobEntries(dir);
+    for (const d of dirs) pack.entry({ name: `${d}/`, type: 'directory', mode: 0o755 });
+    for (const f of files) await addFile(pack, f, join(dir, f), signal);
+    pack.finalize();
+    await written;
+  } catch (err) {
+    pack.destroy();
+    await written.catch(() => undefined);
+    throw signal.aborted ? abortError(signal) : err;
+  }
+}
+
+/** Packs the layout at `dir` into `file`, atomically: a temp file next to it, fsync, rename. */
+export async function packArchive(dir: string, file: string, signal: AbortSignal): Promise<void> {
+  const tmp = tempName(file);
+  try {
+    await writeTar(dir, tmp, signal);
+    const fh = await open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    throwIfAborted(signal);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dirname(file));
+}

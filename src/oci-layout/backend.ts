@@ -1,0 +1,193 @@
+// The daemon-less ImageBackend: an OCI image layout directory (`oci:DIR`) or a layout in a tar file
+// (`oci-archive:FILE`). A directory is used in place. An archive source is extracted into a private temp
+// directory; an archive destination is built in one (starting from the existing archive, so its other
+// images are kept) and only written, atomically, when the caller calls finish() after a successful run.
+// close() always removes the temp directory, so an abandoned run leaves the target untouched.
+//
+//   const src = await openOciLayout({ path: 'in', mode: 'read', signal });
+//   const dst = await openOciLayout({ path: 'out.tar', archive: true, mode: 'write', signal });
+//   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
+
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import type { CallOptions, Labels } from '../store/content-store.js';
+import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { extractArchive, packArchive } from './archive.js';
+import { LayoutContentStore } from './content.js';
+import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { emptyIndex, LayoutImageStore } from './images.js';
+import { acquireFileLock } from './lock.js';
+import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
+
+export interface OpenOciLayoutOptions {
+  /** The layout directory, or the tar file when `archive` is true. */
+  path: string;
+  /** `path` is an oci-archive tar file rather than a directory. */
+  archive?: boolean;
+  /** 'read' refuses every write; 'write' creates the layout (or archive) if it is missing. */
+  mode: 'read' | 'write';
+  signal: AbortSignal;
+  /** Parent of the private directory an archive is extracted into or built in; default os.tmpdir(). */
+  tempDir?: string;
+  logger?: Logger;
+}
+
+/** Leases protect content from a garbage collector; a layout has none, so they do nothing. */
+const noLeases: LeaseManager = {
+  async create(labels: Labels, options: CallOptions): Promise<Lease> {
+    throwIfAborted(options.signal);
+    return { id: `oci-layout-${randomUUID()}`, labels };
+  },
+  async delete(_id: string, options: CallOptions): Promise<void> {
+    throwIfAborted(options.signal);
+  },
+  async addContent(_id: string, _digest: string, options: CallOptions): Promise<void> {
+    throwIfAborted(options.signal);
+  },
+};
+
+export class OciLayoutBackend implements ImageBackend {
+  readonly kind = 'oci layout';
+  readonly content: LayoutContentStore;
+  readonly images: LayoutImageStore;
+  readonly leases: LeaseManager = noLeases;
+  /** The directory that holds the layout (for an archive: the private temp directory). */
+  readonly root: string;
+  /** The archive file this layout came from or goes to, if any. */
+  readonly archive: string | undefined;
+  readonly mode: 'read' | 'write';
+  readonly #tempRoot: string | undefined;
+  readonly #logger: Logger;
+  #closed = false;
+
+  constructor(
+    root: string,
+    mode: 'read' | 'write',
+    archive?: { file: string; tempRoot: string },
+    logger?: Logger,
+  ) {
+    this.root = root;
+    this.mode = mode;
+    this.archive = archive?.file;
+    this.#tempRoot = archive?.tempRoot;
+    this.#logger = logger ?? silentLogger;
+    this.content = new LayoutContentStore(root, mode === 'read');
+    this.images = new LayoutImageStore(root, mode === 'read');
+  }
+
+  /** Leases mean nothing here, so the same backend serves every lease. */
+  withLease(_leaseId: string): ImageBackend {
+    return this;
+  }
+
+  /**
+   * Makes the run's result durable where it is not already: for an archive destination, packs the layout
+   * into a temp file next to the archive and renames it into place. A no-op for directories and sources.
+   */
+  async finish(options: CallOptions): Promise<void> {
+    if (this.#closed) throw new TsconvertError('FAILED_PRECONDITION', 'finish() after close()');
+    if (this.archive === undefined || this.mode === 'read') return;
+    this.#logger.debug({ archive: this.archive }, 'writing OCI archive');
+    await packArchive(this.root, this.archive, options.signal);
+  }
+
+  /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#tempRoot !== undefined) await rm(this.#tempRoot, { recursive: true, force: true });
+  }
+}
+
+/** Checks the `oci-layout` marker file of the layout at `root`; false when there is none. */
+async function hasLayoutFile(root: string): Promise<boolean> {
+  const where = join(root, OCI_LAYOUT_FILE);
+  let text: string;
+  try {
+    text = await readFile(where, 'utf8');
+  } catch (err) {
+    if (isENOENT(err)) return false;
+    throw err;
+  }
+  let version: unknown;
+  try {
+    version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+  } catch (err) {
+    throw malformed(`${where}: not JSON`, { cause: err });
+  }
+  if (typeof version !== 'string' || !version.startsWith('1.')) {
+    throw malformed(`${where}: unsupported imageLayoutVersion ${JSON.stringify(version)}, want 1.x`);
+  }
+  return true;
+}
+
+async function checkLayoutFile(root: string): Promise<void> {
+  if (!(await hasLayoutFile(root))) {
+    throw malformed(`${root} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`);
+  }
+}
+
+/** Creates whatever of the layout at `root` is missing: directory, marker file, blobs/, empty index.json. */
+async function initLayout(root: string, signal: AbortSignal): Promise<void> {
+  await mkdir(blobsDir(root), { recursive: true });
+  if (!(await hasLayoutFile(root))) {
+    const marker = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
+    await atomicWriteFile(join(root, OCI_LAYOUT_FILE), marker, signal);
+  }
+  const index = join(root, INDEX_FILE);
+  if (await exists(index)) return;
+  const lock = await acquireFileLock(join(root, INDEX_LOCK_FILE), { signal, what: `OCI layout ${root}` });
+  try {
+    if (!(await exists(index))) await atomicWriteFile(index, `${JSON.stringify(emptyIndex())}\n`, signal);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isENOENT(err)) return false;
+    throw err;
+  }
+}
+
+async function openArchive(options: OpenOciLayoutOptions, file: string): Promise<OciLayoutBackend> {
+  const { signal } = options;
+  const present = await exists(file);
+  if (!present && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
+  if (!(await exists(dirname(file))))
+    throw notFound(`directory ${dirname(file)} of OCI archive ${file} not found`);
+  const tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
+  try {
+    const root = join(tempRoot, 'layout');
+    await mkdir(root);
+    if (present) await extractArchive(file, root, signal);
+    if (options.mode === 'write') await initLayout(root, signal);
+    else await checkLayoutFile(root);
+    return new OciLayoutBackend(root, options.mode, { file, tempRoot }, options.logger);
+  } catch (err) {
+    await rm(tempRoot, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Opens an OCI image layout directory or archive as an ImageBackend. */
+export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciLayoutBackend> {
+  throwIfAborted(options.signal);
+  const path = resolve(options.path);
+  if (options.archive === true) return openArchive(options, path);
+  if (options.mode === 'write') {
+    await initLayout(path, options.signal);
+  } else {
+    if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
+    await checkLayoutFile(path);
+  }
+  return new OciLayoutBackend(path, options.mode, undefined, options.logger);
+}

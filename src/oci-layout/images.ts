@@ -1,0 +1,183 @@
+// The ImageStore of an OCI image layout: image names are the `org.opencontainers.image.ref.name`
+// annotations of index.json entries. Writes hold DIR/.tsconvert.lock around read-modify-write and replace
+// index.json atomically, so concurrent tsconvert processes never lose each other's entries and a reader
+// never sees a half-written index. Record labels have no home in a layout and are ignored.
+//
+// Addressing: the name "" means "the only image" for get (the single entry of index.json, named or not;
+// NOT_FOUND when there are several), and "an unnamed entry" for put/delete (as skopeo does for `oci:DIR`).
+// The ref.name annotation is carried by the record's name, not by its target descriptor.
+
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { isDigest } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Descriptor, Index } from '../oci/types.js';
+import type { CallOptions } from '../store/content-store.js';
+import type { ImageRecord, ImageStore } from '../store/image-store.js';
+import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { acquireFileLock } from './lock.js';
+import { blobPath, INDEX_FILE, INDEX_LOCK_FILE } from './paths.js';
+import { isValidRefName } from './reference.js';
+
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+export function emptyIndex(): Index {
+  return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+}
+
+function checkDescriptor(value: unknown, where: string): Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  if (typeof d !== 'object' || d === null) throw malformed(`${where}: not an object`);
+  if (typeof d.mediaType !== 'string') throw malformed(`${where}.mediaType: missing`);
+  if (!isDigest(d.digest))
+    throw malformed(`${where}.digest: ${JSON.stringify(d.digest)} is not a sha256 digest`);
+  if (!Number.isSafeInteger(d.size) || (d.size as number) < 0) throw malformed(`${where}.size: invalid`);
+  if (d.annotations !== undefined && (typeof d.annotations !== 'object' || d.annotations === null)) {
+    throw malformed(`${where}.annotations: not an object`);
+  }
+  return d as Descriptor;
+}
+
+/** Parses and checks index.json text; `where` names the file in messages. */
+export function parseIndex(text: string, where: string): Index {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw malformed(`${where}: not JSON`, { cause: err });
+  }
+  const idx = v as Partial<Index> | null;
+  if (typeof idx !== 'object' || idx === null || idx.schemaVersion !== 2 || !Array.isArray(idx.manifests)) {
+    throw malformed(`${where}: not an OCI image index (want schemaVersion 2 and a manifests array)`);
+  }
+  idx.manifests.forEach((m, i) => checkDescriptor(m, `${where}: manifests[${i}]`));
+  return idx as Index;
+}
+
+const refName = (d: Descriptor): string => d.annotations?.[REF_NAME_ANNOTATION] ?? '';
+
+function toRecord(entry: Descriptor): ImageRecord {
+  const { annotations, ...rest } = entry;
+  const target: Descriptor = { ...rest };
+  const others = Object.entries(annotations ?? {}).filter(([k]) => k !== REF_NAME_ANNOTATION);
+  if (others.length > 0) target.annotations = Object.fromEntries(others);
+  return { name: refName(entry), labels: {}, target };
+}
+
+function toEntry(name: string, target: Descriptor): Descriptor {
+  const annotations = { ...target.annotations };
+  delete annotations[REF_NAME_ANNOTATION];
+  if (name !== '') annotations[REF_NAME_ANNOTATION] = name;
+  const entry: Descriptor = { ...target };
+  delete entry.annotations;
+  if (Object.keys(annotations).length > 0) entry.annotations = annotations;
+  return entry;
+}
+
+/** index.json's entries with `entry` put in place of the one it replaces (or appended). */
+function withEntry(manifests: Descriptor[], name: string, entry: Descriptor): Descriptor[] {
+  const replaces = (m: Descriptor): boolean =>
+    refName(m) === name && (name !== '' || m.digest === entry.digest);
+  const at = manifests.findIndex(replaces);
+  if (at < 0) return [...manifests, entry];
+  return manifests.flatMap((m, i) => (i === at ? [entry] : replaces(m) ? [] : [m]));
+}
+
+export class LayoutImageStore implements ImageStore {
+  readonly #root: string;
+  readonly #readOnly: boolean;
+
+  constructor(root: string, readOnly: boolean) {
+    this.#root = root;
+    this.#readOnly = readOnly;
+  }
+
+  get #indexPath(): string {
+    return join(this.#root, INDEX_FILE);
+  }
+
+  async #read(signal: AbortSignal): Promise<Index> {
+    throwIfAborted(signal);
+    let text: string;
+    try {
+      text = await readFile(this.#indexPath, 'utf8');
+    } catch (err) {
+      if (isENOENT(err)) throw malformed(`${this.#root} is not an OCI image layout: it has no ${INDEX_FILE}`);
+      throw err;
+    }
+    return parseIndex(text, this.#indexPath);
+  }
+
+  /** Read-modify-write of index.json under the layout lock; `change` returns the new manifests. */
+  async #update(signal: AbortSignal, change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
+    if (this.#readOnly) {
+      throw new TsconvertError('FAILED_PRECONDITION', `OCI layout ${this.#root} was opened read-only`);
+    }
+    const lock = await acquireFileLock(join(this.#root, INDEX_LOCK_FILE), {
+      signal,
+      what: `OCI layout ${this.#root}`,
+    });
+    try {
+      const index = await this.#read(signal);
+      const next: Index = { ...index, manifests: change(index.manifests) };
+      throwIfAborted(signal);
+      await atomicWriteFile(this.#indexPath, `${JSON.stringify(next)}\n`, signal);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async get(name: string, options: CallOptions): Promise<ImageRecord> {
+    const { manifests } = await this.#read(options.signal);
+    if (name === '') {
+      const [only] = manifests;
+      if (only !== undefined && manifests.length === 1) return toRecord(only);
+      const names = manifests.map((m) => JSON.stringify(refName(m))).join(', ');
+      throw notFound(`OCI layout ${this.#root} has ${manifests.length} images; name one`, {
+        hint: manifests.length > 0 ? `add :REF, one of ${names}` : undefined,
+      });
+    }
+    const entry = manifests.find((m) => refName(m) === name);
+    if (entry === undefined)
+      throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+    return toRecord(entry);
+  }
+
+  async list(options: CallOptions): Promise<ImageRecord[]> {
+    const { manifests } = await this.#read(options.signal);
+    return manifests.map(toRecord);
+  }
+
+  async put(image: ImageRecord, options: CallOptions): Promise<ImageRecord> {
+    if (image.name !== '' && !isValidRefName(image.name)) {
+      throw new TsconvertError(
+        'INVALID_ARGUMENT',
+        `${JSON.stringify(image.name)} is not a valid OCI ref name`,
+      );
+    }
+    const entry = toEntry(image.name, image.target);
+    try {
+      // Never let index.json point at a blob that is not (yet) in the layout.
+      await stat(blobPath(this.#root, entry.digest));
+    } catch (err) {
+      if (!isENOENT(err)) throw err;
+      throw new TsconvertError(
+        'MISSING_CONTENT',
+        `image ${image.name}: target ${entry.digest} is not in ${this.#root}`,
+      );
+    }
+    await this.#update(options.signal, (manifests) => withEntry(manifests, image.name, entry));
+    return toRecord(entry);
+  }
+
+  async delete(name: string, options: CallOptions & { sync?: boolean }): Promise<void> {
+    let found = false;
+    await this.#update(options.signal, (manifests) => {
+      const kept = manifests.filter((m) => refName(m) !== name);
+      found = kept.length !== manifests.length;
+      return kept;
+    });
+    if (!found) throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+  }
+}

@@ -1,0 +1,242 @@
+// One open ingest of the OCI-layout content store. Bytes go to DIR/.tsconvert-ingest/<sha256(ref)>/data,
+// hashed as they are written; an existing ingest is resumed (its bytes re-hashed, offset = its size).
+// A lock file in the ingest directory keeps two writers (in any process) off the same ref. Commit checks
+// size and digest, then hard-links the data into blobs/sha256/<hex> (link fails if the blob exists, so a
+// concurrent identical commit reports `existed`), so a blob name never points at unchecked or partial bytes.
+//
+// When the writer's signal fires, the writer closes its file and releases the lock but keeps the ingest on
+// disk, so the next run resumes it; abort() after that only releases local resources.
+
+import { createHash, type Hash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { link, mkdir, open, readFile, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
+import { atomicWriteFile, errnoCode, fsyncDir, isENOENT } from './fs-util.js';
+import { acquireFileLock, type FileLock } from './lock.js';
+import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
+
+/** How long openWriter waits for a ref another writer holds before failing with UNAVAILABLE. */
+export const INGEST_LOCK_TIMEOUT_MS = 30_000;
+
+export interface IngestMeta {
+  ref: string;
+  expected?: Digest;
+  total?: number;
+}
+
+const failed = (message: string): TsconvertError => new TsconvertError('FAILED_PRECONDITION', message);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isENOENT(err)) return false;
+    throw err;
+  }
+}
+
+async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    try {
+      return await acquireFileLock(join(dir, INGEST_LOCK), {
+        signal,
+        timeoutMs: INGEST_LOCK_TIMEOUT_MS,
+        what: `ingest ${JSON.stringify(ref)}`,
+      });
+    } catch (err) {
+      // The previous holder committed and removed the directory between our mkdir and link: retry.
+      if (!isENOENT(err) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
+  try {
+    return JSON.parse(await readFile(join(dir, INGEST_META), 'utf8')) as Partial<IngestMeta>;
+  } catch {
+    return {};
+  }
+}
+
+async function hashFile(path: string, size: number, signal: AbortSignal): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (size === 0) return hash;
+  for await (const chunk of createReadStream(path, { start: 0, end: size - 1, signal })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash;
+}
+
+/** Opens or resumes the ingest for `options.ref` in the layout at `root`. */
+export async function openLayoutWriter(root: string, options: WriterOptions): Promise<ContentWriter> {
+  const { ref, signal } = options;
+  throwIfAborted(signal);
+  if (options.expected !== undefined && (await exists(blobPath(root, options.expected)))) {
+    throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
+  }
+  const dir = ingestDir(root, ref);
+  const lock = await lockIngest(dir, ref, signal);
+  try {
+    const prev = await readMeta(dir);
+    const meta: IngestMeta = {
+      ref,
+      expected: options.expected ?? prev.expected,
+      total: options.total ?? prev.total,
+    };
+    await atomicWriteFile(join(dir, INGEST_META), JSON.stringify(meta), signal);
+    const dataPath = join(dir, INGEST_DATA);
+    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o644);
+    try {
+      const { size } = await fh.stat();
+      const hash = await hashFile(dataPath, size, signal);
+      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal });
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  } catch (err) {
+    await lock.release();
+    throw signal.aborted ? abortError(signal) : err;
+  }
+}
+
+interface WriterState {
+  root: string;
+  dir: string;
+  lock: FileLock;
+  fh: FileHandle;
+  hash: Hash;
+  offset: number;
+  meta: IngestMeta;
+  signal: AbortSignal;
+}
+
+class LayoutWriter implements ContentWriter {
+  readonly ref: string;
+  #s: WriterState;
+  #state: 'open' | 'committed' | 'aborted' | 'interrupted' = 'open';
+  #tail: Promise<unknown> = Promise.resolve();
+  readonly #onAbort = (): void => void this.#interrupt();
+
+  constructor(s: WriterState) {
+    this.ref = s.meta.ref;
+    this.#s = s;
+    s.signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get offset(): number {
+    return this.#s.offset;
+  }
+
+  /** Runs operations one at a time, in call order, even if a caller forgets to await. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #check(): void {
+    if (this.#s.signal.aborted) throw abortError(this.#s.signal);
+    if (this.#state !== 'open') throw failed(`ingest ${JSON.stringify(this.ref)} is ${this.#state}`);
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      this.#check();
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.#s.fh.write(
+          data,
+          done,
+          data.length - done,
+          this.#s.offset + done,
+        );
+        done += bytesWritten;
+      }
+      this.#s.hash.update(data);
+      this.#s.offset += data.length;
+    });
+  }
+
+  truncate(): Promise<void> {
+    return this.#serial(async () => {
+      this.#check();
+      await this.#s.fh.truncate(0);
+      this.#s.hash = createHash('sha256');
+      this.#s.offset = 0;
+    });
+  }
+
+  commit(options: CommitOptions): Promise<CommitResult> {
+    return this.#serial(async () => {
+      this.#check();
+      const s = this.#s;
+      const size = s.offset;
+      if (options.size !== undefined && options.size !== size) {
+        throw failed(
+          `ingest ${JSON.stringify(this.ref)}: wrote ${size} bytes, commit expects ${options.size}`,
+        );
+      }
+      const digest: Digest = `sha256:${s.hash.copy().digest('hex')}`;
+      const expected = options.expected ?? s.meta.expected;
+      if (expected !== undefined && expected !== digest) {
+        throw failed(`ingest ${JSON.stringify(this.ref)}: unexpected digest ${digest}, want ${expected}`);
+      }
+      await s.fh.datasync();
+      const existed = await publish(join(s.dir, INGEST_DATA), blobPath(s.root, digest));
+      await fsyncDir(blobsDir(s.root));
+      this.#state = 'committed';
+      await this.#release(true);
+      return { digest, size, existed };
+    });
+  }
+
+  abort(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state !== 'open') return;
+      this.#state = 'aborted';
+      await this.#release(!this.#s.signal.aborted);
+    });
+  }
+
+  async #interrupt(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'interrupted';
+    await this.#release(false).catch(() => undefined);
+  }
+
+  /** Closes the file and drops the lock; with `remove`, deletes the ingest first. */
+  async #release(remove: boolean): Promise<void> {
+    const s = this.#s;
+    s.signal.removeEventListener('abort', this.#onAbort);
+    await s.fh.close().catch(() => undefined);
+    if (remove) {
+      await rm(join(s.dir, INGEST_DATA), { force: true });
+      await rm(join(s.dir, INGEST_META), { force: true });
+    }
+    await s.lock.release();
+    if (remove) await rmdir(s.dir).catch(() => undefined);
+  }
+}
+
+/** Makes `data` the blob at `target` without ever replacing one; returns whether it already existed. */
+async function publish(data: string, target: string): Promise<boolean> {
+  await mkdir(dirname(target), { recursive: true });
+  try {
+    await link(data, target);
+    return false;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return true;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+  }
+  // File systems without hard links: rename (may replace an identical blob, which is harmless).
+  if (await exists(target)) return true;
+  await rename(data, target);
+  return false;
+}
