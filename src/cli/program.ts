@@ -1,0 +1,90 @@
+// The command line: `tsconvert [global flags] image convert [flags] SRC DST`. Reads flags into typed
+// objects, runs the command once, and maps the outcome to an exit code. The only home of commander.
+
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../containerd/connection.js';
+import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
+import { createCliLogger } from './logger.js';
+import { reportError } from './report-error.js';
+import { runConvert, type GlobalFlags } from './run-convert.js';
+
+export interface MainIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  signal: AbortSignal;
+}
+
+export const VERSION = '0.1.0';
+
+function globalFlags(program: Command): GlobalFlags {
+  const o = program.opts<Record<string, unknown>>();
+  return {
+    address: String(o.address),
+    namespace: String(o.namespace),
+    debug: o.debug === true,
+    logFormat: o.logFormat === 'json' ? 'json' : 'text',
+  };
+}
+
+function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
+  const program = new Command('tsconvert')
+    .description('Convert container images in containerd: zstd, uncompressed, OCI media types')
+    .version(VERSION)
+    .addOption(
+      new Option('-a, --address <address>', 'containerd address')
+        .env('CONTAINERD_ADDRESS')
+        .default(DEFAULT_ADDRESS),
+    )
+    .addOption(
+      new Option('-n, --namespace <namespace>', 'containerd namespace')
+        .env('CONTAINERD_NAMESPACE')
+        .default(DEFAULT_NAMESPACE),
+    )
+    .option('--debug', 'debug logging, and stack traces on errors', false)
+    .addOption(
+      new Option('--log-format <format>', 'stderr log format').choices(['text', 'json']).default('text'),
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  const image = program.command('image').description('manage images');
+  const convert = image
+    .command('convert')
+    .description(
+      'convert an image format (e.g. --zstd --oci SRC DST); SRC and DST are containerd image names',
+    )
+    .argument('<source>', 'source image')
+    .argument('<target>', 'target image (may equal the source: converts in place)')
+    .allowExcessArguments(true);
+  addConvertFlags(convert).action((src: string, dst: string, raw: Record<string, unknown>) => {
+    const globals = globalFlags(program);
+    const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+    run(
+      runConvert(src, dst, validateConvertFlags(raw), globals, {
+        stdout: io.stdout,
+        logger,
+        signal: io.signal,
+      }),
+    );
+  });
+  return program;
+}
+
+/** Runs one command line; resolves to the exit code. Never calls process.exit. */
+export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  let task: Promise<void> | undefined;
+  const program = buildProgram(io, (t) => {
+    task = t;
+  });
+  const errorOut = (): { stderr: NodeJS.WritableStream; debug: boolean; json: boolean } => {
+    const g = program.opts<Record<string, unknown>>();
+    return { stderr: io.stderr, debug: g.debug === true, json: g.logFormat === 'json' };
+  };
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    if (task !== undefined) await task;
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    return reportError(err, errorOut());
+  }
+}

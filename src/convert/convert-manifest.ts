@@ -1,0 +1,61 @@
+// Manifest conversion: every layer through the layer job (duplicates share one flight), the config
+// rewritten only if a DiffID changed, media types mapped with --oci, GC labels reset, unknown fields kept.
+// Returns undefined when nothing about the manifest changed.
+
+import { Buffer } from 'node:buffer';
+import { marshalGoJson } from '../oci/json.js';
+import { isLayerType } from '../oci/media-types.js';
+import { parseConfig, parseManifest } from '../oci/parse.js';
+import type { Descriptor, Manifest } from '../oci/types.js';
+import { ensureCopied, readJsonBlob, writeBlob } from './blobs.js';
+import type { ConvertContext } from './context.js';
+import { convertConfig } from './convert-config.js';
+import { jsonMediaType, sameBlob, withOciType } from './descriptors.js';
+import { manifestLabels } from './gc-labels.js';
+import { convertLayer } from './layer-job.js';
+
+export async function convertManifest(
+  ctx: ConvertContext,
+  desc: Descriptor,
+): Promise<Descriptor | undefined> {
+  const where = `manifest ${desc.digest}`;
+  const manifest = parseManifest(structuredClone(await readJsonBlob(ctx, desc, 'manifest')), where);
+  const config = parseConfig(
+    await readJsonBlob(ctx, manifest.config, 'config'),
+    `config ${manifest.config.digest}`,
+  );
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const expected = (i: number): string | undefined =>
+    diffIds.length === manifest.layers.length ? diffIds[i] : undefined;
+
+  const layers = await Promise.all(
+    manifest.layers.map(async (layer, i) => {
+      if (isLayerType(layer.mediaType)) return withOciType(ctx, await convertLayer(ctx, layer, expected(i)));
+      await ensureCopied(ctx, layer);
+      return layer;
+    }),
+  );
+  // Every format tsconvert writes keeps the DiffID, so the config blob only changes for formats that do not.
+  const newConfig = (await convertConfig(ctx, manifest.config, new Map())) ?? manifest.config;
+  if (newConfig === manifest.config) await ensureCopied(ctx, manifest.config);
+  const configDesc = withOciType(ctx, { ...manifest.config, digest: newConfig.digest, size: newConfig.size });
+
+  const mediaType = jsonMediaType(ctx, desc.mediaType);
+  const changed =
+    mediaType !== desc.mediaType ||
+    !sameBlob(configDesc, manifest.config) ||
+    layers.some((l, i) => !sameBlob(l, manifest.layers[i] as Descriptor));
+  if (!changed) {
+    await ensureCopied(ctx, desc);
+    return undefined;
+  }
+  const next: Manifest = { ...manifest, config: configDesc, layers };
+  if (next.mediaType !== undefined) next.mediaType = mediaType;
+  const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+  const labels = manifestLabels(
+    info.labels,
+    configDesc.digest,
+    layers.map((l) => l.digest),
+  );
+  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels);
+}

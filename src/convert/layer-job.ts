@@ -1,0 +1,132 @@
+// The glue between stores and a layer format: read the source blob, check its digest, decompress whatever
+// it is, hash the tar (DiffID), run the format's encoder, and commit the result under the run's lease with
+// the source blob's labels. One flight per source digest: duplicates share it, and its ingest is removed
+// once, after the last waiter, if it was never committed.
+
+import { TsconvertError } from '../errors.js';
+import type { LayerFormat } from '../layers/layer-format.js';
+import { shortDigest } from '../oci/digest.js';
+import {
+  isNondistributable,
+  layerCompression,
+  ociLayerType,
+  uncompressedLayerType,
+} from '../oci/media-types.js';
+import type { Descriptor } from '../oci/types.js';
+import { decode, sniff } from '../stream/decompress.js';
+import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { adoptExisting, ensureCopied, openIngest, streamInto } from './blobs.js';
+import type { ConvertContext } from './context.js';
+import type { Flight } from './single-flight.js';
+
+export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+
+/** Layer annotations that describe the old blob's bytes and would be wrong on a re-encoded one. */
+const STALE_ANNOTATIONS = [
+  'containerd.io/snapshot/stargz/toc.digest',
+  'io.containers.estargz.uncompressed-size',
+  'io.containers.zstd-chunked.manifest-checksum',
+  'io.containers.zstd-chunked.manifest-position',
+  'io.github.containers.zstd-chunked.manifest-checksum',
+  'io.github.containers.zstd-chunked.manifest-position',
+  'io.github.containers.zstd-chunked.tarsplit-position',
+];
+
+/** Returns the descriptor the manifest should list for this layer (the input when it is kept). */
+export async function convertLayer(
+  ctx: ConvertContext,
+  desc: Descriptor,
+  expectedDiffId?: string,
+): Promise<Descriptor> {
+  const format = ctx.options.layerFormat;
+  const declared = layerCompression(desc.mediaType);
+  const reason = format === undefined ? 'no layer format requested' : format.skipReason(declared);
+  if (format === undefined || reason !== undefined) {
+    await ensureCopied(ctx, desc);
+    if (!ctx.reports.has(desc.digest)) {
+      ctx.reports.set(desc.digest, {
+        source: desc.digest,
+        result: desc.digest,
+        mediaType: desc.mediaType,
+        format: declared === 'none' ? 'uncompressed' : declared,
+        outcome: 'unchanged',
+        reason,
+      });
+    }
+    return desc;
+  }
+  return ctx.layers.join(desc.digest, (flight) =>
+    ctx.limit(() => encodeLayer(ctx, flight, desc, format, expectedDiffId)),
+  );
+}
+
+function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): string {
+  if (format.compression === 'none') return uncompressedLayerType(source.mediaType, oci);
+  return ociLayerType(format.compression, isNondistributable(source.mediaType));
+}
+
+async function encodeLayer(
+  ctx: ConvertContext,
+  flight: Flight,
+  desc: Descriptor,
+  format: LayerFormat,
+  expectedDiffId: string | undefined,
+): Promise<Descriptor> {
+  const { signal } = ctx;
+  const info = await ctx.src.content.info(desc.digest, { signal });
+  const ref = `tsconvert-${format.name}-from-${desc.digest}`;
+  const ingest = await openIngest(ctx, flight, ref);
+  if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
+  ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
+
+  const source = new DigestCounter();
+  const diff = new DigestCounter();
+  const out = new DigestCounter();
+  const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal })));
+  const encoded = format.encode(tapInto(diff)(decode(sniffed.stream, sniffed.compression)));
+  await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
+
+  if (source.digest() !== desc.digest || source.size !== desc.size) {
+    throw new TsconvertError(
+      'FAILED_PRECONDITION',
+      `layer ${desc.digest} is corrupt: its content hashes to ${source.digest()}`,
+      {
+        hint: 'the local copy is damaged; remove the image and pull it again',
+      },
+    );
+  }
+  const diffId = diff.digest();
+  if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
+    throw new TsconvertError(
+      'FAILED_PRECONDITION',
+      `layer ${desc.digest} decompresses to ${diffId}, but the image config says ${expectedDiffId}`,
+      {
+        hint: 'the image is inconsistent; rebuild or pull it again',
+      },
+    );
+  }
+  const labels = { ...info.labels };
+  if (format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
+  else labels[UNCOMPRESSED_LABEL] = diffId;
+  const result = await ingest.commit({ size: out.size, expected: out.digest(), labels });
+  if (result.existed) await adoptExisting(ctx, result.digest, labels);
+
+  const annotations = { ...desc.annotations, ...encoded.annotations() };
+  for (const key of STALE_ANNOTATIONS) if (!(key in encoded.annotations())) delete annotations[key];
+  const mediaType = newLayerType(format, desc, ctx.options.oci);
+  ctx.reports.set(desc.digest, {
+    source: desc.digest,
+    result: out.digest(),
+    mediaType,
+    format: format.resultLabel,
+    outcome: 'converted',
+  });
+  ctx.logger.debug(
+    { layer: desc.digest, result: out.digest(), size: out.size },
+    `layer ${shortDigest(desc.digest)} converted`,
+  );
+  const next: Descriptor = { ...desc, mediaType, digest: out.digest(), size: out.size };
+  if (Object.keys(annotations).length > 0) next.annotations = annotations;
+  else delete next.annotations;
+  return next;
+}

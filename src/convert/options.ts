@@ -1,0 +1,52 @@
+// What the converter core is asked to do. The CLI builds this once from flags; nothing below reads
+// process state.
+
+import type { LayerFormat } from '../layers/layer-format.js';
+import type { PlatformMatcher } from '../oci/platform.js';
+import type { ImageBackend } from '../store/image-store.js';
+import type { Logger } from '../util/log.js';
+
+export interface ImageLocation {
+  backend: ImageBackend;
+  /** Image name in that backend (a normalised reference for containerd, the ref name for a layout). */
+  name: string;
+}
+
+export interface ConvertOptions {
+  source: ImageLocation;
+  destination: ImageLocation;
+  /** Layer format to produce; undefined = keep layers (only media types and platform filtering). */
+  layerFormat: LayerFormat | undefined;
+  /** Map Docker media types to OCI ones, in descriptors and inside the JSON. */
+  oci: boolean;
+  platforms: PlatformMatcher;
+  /** How many layers convert at once. */
+  jobs: number;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Lease expiry: content written is protected this long if tsconvert dies before cleaning up. */
+  leaseTtlMs?: number;
+}
+
+export type LayerOutcome = 'converted' | 'unchanged';
+
+export interface LayerReport {
+  source: string;
+  result: string;
+  mediaType: string;
+  /** "zstd", "uncompressed", or the source's own format when unchanged. */
+  format: string;
+  outcome: LayerOutcome;
+  /** Why the layer was not converted as asked (e.g. "already uncompressed"). */
+  reason?: string;
+}
+
+export interface ConvertResult {
+  name: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  layers: LayerReport[];
+  /** Platforms the filter dropped (for the warning the CLI prints). */
+  droppedPlatforms: string[];
+}

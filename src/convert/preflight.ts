@@ -1,0 +1,108 @@
+// Before anything is written: walk the selected platforms and check that every blob the conversion will
+// read is in the source store. Lazily pulled images and `docker commit` results often lack some; failing
+// half-way (or pulling from a registry that never had the image, nerdctl #3764) is what this prevents.
+// Also refuses a platform filter that keeps nothing, and collects the platforms it drops.
+
+import { isErrorCode, TsconvertError } from '../errors.js';
+import { isIndexType, isManifestType } from '../oci/media-types.js';
+import { parseConfig, parseIndex, parseManifest } from '../oci/parse.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { Descriptor } from '../oci/types.js';
+import { readJsonBlob } from './blobs.js';
+import type { ConvertContext } from './context.js';
+import { droppedChildren, keptChildren } from './platform-filter.js';
+import { MAX_INDEX_DEPTH } from './walk.js';
+
+interface Missing {
+  platform: string;
+  what: string;
+  digest: string;
+}
+
+export async function preflight(ctx: ConvertContext, imageName: string, target: Descriptor): Promise<void> {
+  const missing: Missing[] = [];
+  await visit(ctx, target, '', 0, missing);
+  if (missing.length > 0) throw missingContentError(imageName, missing);
+}
+
+async function present(ctx: ConvertContext, digest: Descriptor['digest']): Promise<boolean> {
+  try {
+    await ctx.src.content.info(digest, { signal: ctx.signal });
+    return true;
+  } catch (err) {
+    if (isErrorCode(err, 'NOT_FOUND')) return false;
+    throw err;
+  }
+}
+
+async function visit(
+  ctx: ConvertContext,
+  desc: Descriptor,
+  platform: string,
+  depth: number,
+  missing: Missing[],
+): Promise<void> {
+  if (depth > MAX_INDEX_DEPTH) return;
+  const label = desc.platform ? formatPlatform(desc.platform) : platform;
+  const kind = isIndexType(desc.mediaType) ? 'index' : isManifestType(desc.mediaType) ? 'manifest' : 'blob';
+  if (!(await present(ctx, desc.digest))) {
+    missing.push({ platform: label, what: kind, digest: desc.digest });
+    return;
+  }
+  if (kind === 'index') {
+    const index = parseIndex(await readJsonBlob(ctx, desc, 'index'), `index ${desc.digest}`);
+    const kept = keptChildren(ctx.options.platforms, index.manifests);
+    for (const name of droppedChildren(ctx.options.platforms, index.manifests))
+      ctx.droppedPlatforms.add(name);
+    if (depth === 0 && kept.length === 0) {
+      throw new TsconvertError(
+        'NOT_FOUND',
+        `no manifest in the image matches ${ctx.options.platforms.description}`,
+        {
+          hint: `it has ${[...ctx.droppedPlatforms].join(', ')}; choose with --platform or use --all-platforms`,
+        },
+      );
+    }
+    await Promise.all(kept.map((child) => visit(ctx, child, label, depth + 1, missing)));
+  } else if (kind === 'manifest') {
+    const manifest = parseManifest(await readJsonBlob(ctx, desc, 'manifest'), `manifest ${desc.digest}`);
+    let where = label;
+    if (await present(ctx, manifest.config.digest)) {
+      const config = parseConfig(
+        await readJsonBlob(ctx, manifest.config, 'config'),
+        `config ${manifest.config.digest}`,
+      );
+      if (where === '' && typeof config.os === 'string' && typeof config.architecture === 'string') {
+        where = formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant });
+      }
+    } else {
+      missing.push({ platform: where, what: 'config', digest: manifest.config.digest });
+    }
+    const layers = await Promise.all(
+      manifest.layers.map(async (l) => ((await present(ctx, l.digest)) ? undefined : l)),
+    );
+    for (const l of layers) if (l) missing.push({ platform: where, what: 'layer', digest: l.digest });
+  }
+}
+
+function missingContentError(imageName: string, missing: Missing[]): TsconvertError {
+  const byPlatform = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const m of missing) {
+    const key = `${m.platform}|${m.digest}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const list = byPlatform.get(m.platform || 'image') ?? [];
+    list.push(`${m.what} ${m.digest}`);
+    byPlatform.set(m.platform || 'image', list);
+  }
+  const parts = [...byPlatform].map(([p, items]) => `${p}: ${items.join(', ')}`);
+  const count = seen.size;
+  return new TsconvertError(
+    'MISSING_CONTENT',
+    `image "${imageName}" is incomplete, ${count} blob${count === 1 ? '' : 's'} missing locally (${parts.join('; ')})`,
+    {
+      hint: `fetch them first (e.g. "ctr content fetch --all-platforms ${imageName}" or pull the image again), or convert only the platforms that are present with --platform; tsconvert never contacts a registry`,
+    },
+  );
+}

@@ -1,0 +1,28 @@
+// The contract of a layer format module: bytes of the uncompressed tar in, bytes of the new blob out, plus
+// the facts the descriptor needs. Format modules know nothing about stores, containerd or descriptors'
+// provenance; src/convert/layer-job.ts is the glue that reads, runs and commits.
+
+import type { Compression } from '../oci/media-types.js';
+
+export type LayerFormatName = 'uncompress' | 'zstd';
+
+export interface EncodedLayer {
+  /** The new blob's bytes, produced lazily as `output` is consumed. */
+  output: AsyncIterable<Uint8Array>;
+  /** Annotations for the new descriptor; read after `output` has ended. */
+  annotations(): Record<string, string>;
+}
+
+export interface LayerFormat {
+  readonly name: LayerFormatName;
+  /** The compression the new blob has (decides the media type). */
+  readonly compression: Compression;
+  /** Short word for the `Layers` report and logs ("zstd", "uncompressed"). */
+  readonly resultLabel: string;
+  /**
+   * Why a layer whose blob has `sourceCompression` is kept as it is, or undefined when it must be encoded.
+   * Keeping a layer means no byte of it is rewritten (its descriptor may still get an OCI media type).
+   */
+  skipReason(sourceCompression: Compression): string | undefined;
+  encode(tar: AsyncIterable<Uint8Array>): EncodedLayer;
+}

@@ -1,0 +1,41 @@
+// JSON in and out of the content store. Writes compact JSON the way Go's encoding/json does (so digests of
+// rewritten blobs look like containerd's output): no indentation, and <, >, &, U+2028, U+2029 escaped.
+// Reads with a size limit and a clear error naming the blob.
+
+import { malformed } from '../errors.js';
+
+/** Largest manifest, index or config tsconvert will read; larger is hostile or not JSON. */
+export const MAX_JSON_BLOB_BYTES = 16 * 1024 * 1024;
+
+const GO_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/** Compact JSON with Go's HTML-safe escaping. These characters only ever occur inside JSON strings. */
+export function marshalGoJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
+}
+
+/** Same, with the top-level keys sorted as Go does for a map (used for image configs). */
+export function marshalGoJsonSortedTop(value: Record<string, unknown>): string {
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) sorted[key] = value[key];
+  return marshalGoJson(sorted);
+}
+
+export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (err) {
+    throw malformed(`${what} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw malformed(`${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,72 @@
+// Decompression by content, not by media type: the first bytes say gzip (1f 8b), zstd (28 b5 2f fd, or a
+// skippable frame 5? 2a 4d 18) or neither (a plain tar). Media types lie often enough (Docker zstd layers,
+// mislabelled uploads) that the bytes are the better witness.
+
+import { Buffer } from 'node:buffer';
+
+import { createGunzip } from 'node:zlib';
+import type { Compression } from '../oci/media-types.js';
+import { createZstdDecoder } from '../zstd/zstd.js';
+import { through } from './through.js';
+
+const SNIFF_BYTES = 4;
+
+export function sniffCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd && head[0] === 0x28)
+    return 'zstd';
+  if (
+    head.length >= 4 &&
+    ((head[0] ?? 0) & 0xf0) === 0x50 &&
+    head[1] === 0x2a &&
+    head[2] === 0x4d &&
+    head[3] === 0x18
+  ) {
+    return 'zstd';
+  }
+  return 'none';
+}
+
+export interface Sniffed {
+  compression: Compression;
+  /** The whole input again, starting with the bytes that were looked at. */
+  stream: AsyncIterable<Uint8Array>;
+}
+
+/** Reads just enough of `source` to tell its compression, and gives back the full stream. */
+export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let headLen = 0;
+  let done = false;
+  while (headLen < SNIFF_BYTES) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    headLen += r.value.byteLength;
+  }
+  const compression = sniffCompression(Buffer.concat(head));
+  async function* replay(): AsyncGenerator<Uint8Array> {
+    yield* head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { compression, stream: replay() };
+}
+
+/** The decoded bytes of a stream in the given compression (the input itself for 'none'). */
+export function decode(
+  stream: AsyncIterable<Uint8Array>,
+  compression: Compression,
+): AsyncIterable<Uint8Array> {
+  if (compression === 'none') return stream;
+  const decoder = compression === 'gzip' ? createGunzip() : createZstdDecoder();
+  return through(stream, decoder);
+}

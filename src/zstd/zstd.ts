@@ -1,0 +1,21 @@
+// The only home of the zstd-napi package. Streaming encoder and decoder as Node Transform streams.
+// The decoder handles multi-frame input and skippable frames (every zstd:chunked layer has both) without
+// holding a frame in memory; node:zlib's zstd decoder stops at the second frame (nodejs/node#64741).
+
+import type { Transform } from 'node:stream';
+import { CompressStream, DecompressStream } from 'zstd-napi';
+
+/**
+ * Largest match window the decoder accepts, as log2 bytes. 27 (128 MiB) covers `zstd --long` output;
+ * a larger window would let a hostile layer make the decoder allocate gigabytes.
+ */
+export const ZSTD_MAX_WINDOW_LOG = 27;
+
+export function createZstdDecoder(): Transform {
+  return new DecompressStream({ windowLogMax: ZSTD_MAX_WINDOW_LOG });
+}
+
+/** A streaming compressor producing one zstd frame, like `zstd -<level>`. */
+export function createZstdEncoder(level: number): Transform {
+  return new CompressStream({ compressionLevel: level, checksumFlag: true });
+}
