@@ -1,0 +1,187 @@
+// Checks the fixture generator with tools nobody here wrote: two runs give the same bytes, every layer
+// decompresses with the real zstd/gzip CLIs to the DiffID fixtures.json and the config name, the zstd layers
+// have the frame structure they claim (`zstd -lv`), and big-layer.mjs streams a valid, deterministic tar.
+
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixtures, REPO_ROOT } from '../helpers/fixtures.js';
+import type { FixtureLayer, FixtureSet, LoadedFixture } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
+const MAX_BUFFER = 256 << 20;
+
+const sha256 = (data: Uint8Array): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+let root = '';
+let setA: FixtureSet;
+let setB: FixtureSet;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tsconvert-fixtures-test-'));
+  setA = await ensureFixtures(join(root, 'a'));
+  setB = await ensureFixtures(join(root, 'b'));
+  for (const f of Object.values(setA.fixtures)) {
+    await mkdir(join(root, 'x', f.name), { recursive: true });
+    await run('tar', ['-xf', f.archivePath, '-C', join(root, 'x', f.name)]);
+  }
+});
+
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const blobPath = (f: LoadedFixture, digest: string): string =>
+  join(root, 'x', f.name, 'blobs', 'sha256', digest.slice('sha256:'.length));
+
+/** The layer's uncompressed bytes, as the zstd / gzip CLIs (or cat) produce them. */
+async function decompress(path: string, layer: FixtureLayer): Promise<Buffer> {
+  const cmd = { zstd: ['zstd', '-dc'], gzip: ['gzip', '-dc'], none: ['cat'] }[layer.compression];
+  const [bin = 'cat', ...args] = cmd;
+  const { stdout } = await run(bin, [...args, path], { encoding: 'buffer', maxBuffer: MAX_BUFFER });
+  return stdout;
+}
+
+async function zstdList(path: string): Promise<{ frames: number; skippable: number; window: string }> {
+  const { stdout } = await run('zstd', ['-lv', path], { encoding: 'utf8' });
+  const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? 0);
+  return {
+    frames: num(/# Zstandard Frames: (\d+)/),
+    skippable: num(/# Skippable Frames: (\d+)/),
+    window: /Window Size: ([^(]+)/.exec(stdout)?.[1]?.trim() ?? '',
+  };
+}
+
+function allLayers(set: FixtureSet): { f: LoadedFixture; layer: FixtureLayer }[] {
+  return Object.values(set.fixtures).flatMap((f) =>
+    f.manifests.flatMap((m) => m.layers.filter((l) => l.duplicateOf === null).map((layer) => ({ f, layer }))),
+  );
+}
+
+describe('make-fixtures', () => {
+  it('writes identical bytes on two runs', async () => {
+    const names = (await readdir(setA.dir)).sort();
+    expect(names).toEqual((await readdir(setB.dir)).sort());
+    expect(names).toEqual(['docker.tar', 'dup8.tar', 'fixtures.json', 'multi.tar', 'single.tar']);
+    for (const n of names) {
+      expect(sha256(await readFile(join(setB.dir, n))), n).toBe(sha256(await readFile(join(setA.dir, n))));
+    }
+  });
+
+  it('skips the work when the output is up to date', async () => {
+    const before = await stat(join(setA.dir, 'multi.tar'));
+    const { stderr } = await run(NODE, [join(REPO_ROOT, 'scripts', 'make-fixtures.mjs'), '--out', setA.dir]);
+    expect(stderr).toContain('up to date');
+    expect((await stat(join(setA.dir, 'multi.tar'))).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('writes OCI layouts whose index.json names the image and the target', async () => {
+    for (const f of Object.values(setA.fixtures)) {
+      const index = JSON.parse(await readFile(join(root, 'x', f.name, 'index.json'), 'utf8'));
+      expect(index.manifests).toHaveLength(1);
+      expect(index.manifests[0]).toMatchObject({
+        ...f.target,
+        annotations: { 'io.containerd.image.name': f.image },
+      });
+      expect(index.manifests[0].annotations['org.opencontainers.image.ref.name']).toBe('latest');
+      const layout = await readFile(join(root, 'x', f.name, 'oci-layout'), 'utf8');
+      expect(JSON.parse(layout)).toEqual({ imageLayoutVersion: '1.0.0' });
+    }
+  });
+
+  it('records blobs whose digest and size match, and layers whose CLI output hashes to the DiffID', async () => {
+    const layers = allLayers(setA);
+    expect(new Set(layers.map(({ layer }) => layer.made))).toEqual(
+      new Set(['gzip', 'tar', 'zstd', 'pzstd', 'zstd-long', 'zstd-skippable', 'in-toto']),
+    );
+    for (const { f, layer } of layers) {
+      const path = blobPath(f, layer.digest);
+      const blob = await readFile(path);
+      expect(sha256(blob)).toBe(layer.digest);
+      expect(blob.length).toBe(layer.size);
+      const tar = await decompress(path, layer);
+      expect(sha256(tar), `${f.name} ${layer.made} ${layer.digest}`).toBe(layer.diffId);
+      expect(tar.length).toBe(layer.uncompressedSize);
+    }
+  });
+
+  it("writes configs whose rootfs.diff_ids are the layers' DiffIDs, with history and fields to keep", async () => {
+    for (const f of Object.values(setA.fixtures)) {
+      for (const m of f.manifests) {
+        const config = JSON.parse(await readFile(blobPath(f, m.config.digest), 'utf8'));
+        expect(config.rootfs).toEqual({ type: 'layers', diff_ids: m.layers.map((l) => l.diffId) });
+        const manifest = JSON.parse(await readFile(blobPath(f, m.digest), 'utf8'));
+        expect(manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(
+          m.layers.map((l) => l.digest),
+        );
+        if (m.platform.os === 'unknown') continue;
+        expect(config.config.Image).toMatch(/^sha256:/);
+        expect(config['x.tsconvert.unknown']).toBeDefined();
+        expect(config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer)).toHaveLength(
+          m.layers.length,
+        );
+      }
+    }
+  });
+
+  it('makes zstd layers with the frame structure they claim', async () => {
+    const zstdLayers = allLayers(setA).filter(({ layer }) => layer.compression === 'zstd');
+    for (const { f, layer } of zstdLayers) {
+      const list = await zstdList(blobPath(f, layer.digest));
+      expect(list.frames, layer.made).toBe(layer.frames?.data);
+      expect(list.skippable, layer.made).toBe(layer.frames?.skippable);
+      if (layer.made === 'pzstd') expect(list.frames).toBeGreaterThan(1);
+      if (layer.made === 'zstd-skippable') expect(list.frames).toBeGreaterThan(1);
+      if (layer.made === 'zstd-skippable') expect(list.skippable).toBeGreaterThan(1);
+      if (layer.made === 'zstd-long') expect(list.window).toBe('128 MiB');
+    }
+  });
+
+  it('covers duplicates, the shared layer and the attestation manifest', () => {
+    const { multi, docker, dup8 } = setA.fixtures;
+    const [amd64, arm64, attestation] = multi.manifests;
+    expect(amd64?.duplicates).toEqual([[0, 2]]);
+    expect(arm64?.layers[0]?.digest).toBe(amd64?.layers[0]?.digest);
+    expect(attestation?.platform).toEqual({ os: 'unknown', architecture: 'unknown' });
+    expect(attestation?.annotations).toEqual({
+      'vnd.docker.reference.digest': amd64?.digest,
+      'vnd.docker.reference.type': 'attestation-manifest',
+    });
+    expect(attestation?.layers[0]?.mediaType).toBe('application/vnd.in-toto+json');
+    expect(docker.target.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(docker.manifests[0]?.duplicates).toHaveLength(1);
+    expect(dup8.manifests[0]?.duplicates).toEqual([[0, 1, 2, 3, 4, 5, 6, 7]]);
+    expect(dup8.manifests[0]?.layers).toHaveLength(9);
+  });
+});
+
+describe('big-layer', () => {
+  async function bigLayer(file: string): Promise<void> {
+    const script = join(REPO_ROOT, 'scripts', 'fixtures', 'big-layer.mjs');
+    const child = spawn(NODE, [script, '--bytes', '50M'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((res) => child.on('close', res));
+    await pipeline(child.stdout, createWriteStream(file));
+    expect(await exited).toBe(0);
+  }
+
+  it('streams a deterministic tar that GNU tar lists', async () => {
+    const [a, b] = [join(root, 'big-a.tar'), join(root, 'big-b.tar')];
+    await bigLayer(a);
+    await bigLayer(b);
+    const size = (await stat(a)).size;
+    expect(size).toBeGreaterThan(49 << 20);
+    expect(size).toBeLessThanOrEqual((50 << 20) + 1024);
+    expect(sha256(await readFile(b))).toBe(sha256(await readFile(a)));
+    const { stdout } = await run('tar', ['-tvf', a], { maxBuffer: MAX_BUFFER });
+    const kinds = new Set(stdout.split('\n').map((l) => l[0]));
+    expect([...kinds].filter(Boolean).sort()).toEqual(['-', 'd', 'h', 'l']);
+    expect(stdout.split('\n').length).toBeGreaterThan(300);
+  });
+});
