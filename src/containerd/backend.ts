@@ -1,0 +1,63 @@
+// containerd as an ImageBackend: the content, image and lease services of one namespace over one channel.
+// `withLease` returns a view that shares the channel and sends `containerd-lease` on every call; only the
+// backend returned by connectContainerd owns (and closes) the channel.
+import type { ImageBackend } from '../store/image-store.js';
+import type { Logger } from '../util/log.js';
+import { ContainerdContentStore } from './content.js';
+import { ContainerdImageStore } from './images.js';
+import { ContainerdLeaseManager } from './leases.js';
+import type { CallContext } from './rpc.js';
+
+export interface BackendInfo {
+  /** Daemon version reported at connect time. */
+  version: string;
+  /** Whether close() closes the channel (false for withLease views). */
+  owner: boolean;
+}
+
+export class ContainerdBackend implements ImageBackend {
+  readonly kind = 'containerd';
+  readonly content: ContainerdContentStore;
+  readonly images: ContainerdImageStore;
+  readonly leases: ContainerdLeaseManager;
+
+  constructor(
+    private readonly context: CallContext,
+    private readonly logger: Logger,
+    private readonly info: BackendInfo,
+  ) {
+    this.content = new ContainerdContentStore(context, logger);
+    this.images = new ContainerdImageStore(context);
+    this.leases = new ContainerdLeaseManager(context);
+  }
+
+  get namespace(): string {
+    return this.context.namespace;
+  }
+
+  get address(): string {
+    return this.context.address;
+  }
+
+  get version(): string {
+    return this.info.version;
+  }
+
+  /** The lease this view attaches writes to, if any. */
+  get lease(): string | undefined {
+    return this.context.lease;
+  }
+
+  withLease(leaseId: string): ContainerdBackend {
+    return new ContainerdBackend({ ...this.context, lease: leaseId }, this.logger, {
+      ...this.info,
+      owner: false,
+    });
+  }
+
+  /** Closes the shared channel (owner only; a withLease view's close does nothing). */
+  close(): Promise<void> {
+    if (this.info.owner) this.context.clients.content.close();
+    return Promise.resolve();
+  }
+}

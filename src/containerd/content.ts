@@ -1,0 +1,119 @@
+// containerd's content service as a ContentStore: blob info and labels, streamed reads with backpressure,
+// ingests (see content-writer.ts for the Write stream), all in the connection's namespace and lease.
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import { throwIfAborted } from '../errors.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import type {
+  CallOptions,
+  ContentInfo,
+  ContentStore,
+  ContentWriter,
+  IngestStatus,
+  ReadOptions,
+  WriterOptions,
+} from '../store/content-store.js';
+import type { Logger } from '../util/log.js';
+import { openContentWriter } from './content-writer.js';
+import { fromGrpcError } from './errors.js';
+import type { Info__Output } from './generated/containerd/services/content/v1/Info.js';
+import type { InfoResponse__Output } from './generated/containerd/services/content/v1/InfoResponse.js';
+import type { ListStatusesResponse__Output } from './generated/containerd/services/content/v1/ListStatusesResponse.js';
+import type { ReadContentResponse__Output } from './generated/containerd/services/content/v1/ReadContentResponse.js';
+import type { UpdateResponse__Output } from './generated/containerd/services/content/v1/UpdateResponse.js';
+import type { Empty__Output } from './generated/google/protobuf/Empty.js';
+import { callMetadata, unaryCall, type CallContext } from './rpc.js';
+
+function toContentInfo(info: Info__Output | null, what: string): ContentInfo {
+  if (info === null) throw new Error(`containerd returned no info for ${what}`);
+  return { digest: parseDigest(info.digest), size: info.size, labels: { ...info.labels } };
+}
+
+export class ContainerdContentStore implements ContentStore {
+  constructor(
+    private readonly context: CallContext,
+    private readonly logger: Logger,
+  ) {}
+
+  async info(digest: Digest, { signal }: CallOptions): Promise<ContentInfo> {
+    const res = await unaryCall<InfoResponse__Output>(this.context, signal, (md, opts, cb) =>
+      this.context.clients.content.info({ digest }, md, opts, cb),
+    );
+    return toContentInfo(res.info, digest);
+  }
+
+  /** Server-streamed read; the call pauses while the consumer is busy and is cancelled when it stops. */
+  async *read(digest: Digest, { signal, offset = 0, size = 0 }: ReadOptions): AsyncIterable<Uint8Array> {
+    throwIfAborted(signal);
+    const call: ClientReadableStream<ReadContentResponse__Output> = this.context.clients.content.read(
+      { digest, offset, size },
+      callMetadata(this.context),
+    );
+    const onAbort = (): void => call.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let finished = false;
+    try {
+      for await (const message of call as AsyncIterable<ReadContentResponse__Output>) {
+        if (message.data.length > 0) yield message.data;
+      }
+      finished = true;
+    } catch (err) {
+      throw fromGrpcError(err, { address: this.context.address, signal });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (!finished) call.cancel();
+    }
+  }
+
+  /**
+   * Sets or removes labels one key at a time (mask paths `labels.<key>`; an empty value deletes), leaving
+   * the blob's other labels alone. No keys: just returns the info (an empty mask would replace them all).
+   */
+  async updateLabels(
+    digest: Digest,
+    labels: Record<string, string | undefined>,
+    { signal }: CallOptions,
+  ): Promise<ContentInfo> {
+    const keys = Object.keys(labels);
+    if (keys.length === 0) return this.info(digest, { signal });
+    const values = Object.fromEntries(keys.map((key) => [key, labels[key] ?? '']));
+    const res = await unaryCall<UpdateResponse__Output>(this.context, signal, (md, opts, cb) =>
+      this.context.clients.content.update(
+        { info: { digest, labels: values }, updateMask: { paths: keys.map((key) => `labels.${key}`) } },
+        md,
+        opts,
+        cb,
+      ),
+    );
+    return toContentInfo(res.info, digest);
+  }
+
+  openWriter(options: WriterOptions): Promise<ContentWriter> {
+    return openContentWriter({ context: this.context, logger: this.logger, labels: this }, options);
+  }
+
+  async abortIngest(ref: string, { signal }: CallOptions): Promise<void> {
+    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+      this.context.clients.content.abort({ ref }, md, opts, cb),
+    );
+  }
+
+  /** All ingests in the namespace (containerd's ListStatuses). */
+  async listIngests({ signal }: CallOptions): Promise<IngestStatus[]> {
+    const res = await unaryCall<ListStatusesResponse__Output>(this.context, signal, (md, opts, cb) =>
+      this.context.clients.content.listStatuses({ filters: [] }, md, opts, cb),
+    );
+    return res.statuses.map((status) => ({
+      ref: status.ref,
+      offset: status.offset,
+      total: status.total,
+      ...(status.expected === '' ? {} : { expected: status.expected }),
+    }));
+  }
+
+  /** Removes a blob from the namespace (GC reclaims the file). Not part of ContentStore; used by tests. */
+  async delete(digest: Digest, { signal }: CallOptions): Promise<void> {
+    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+      this.context.clients.content.delete({ digest }, md, opts, cb),
+    );
+  }
+}
