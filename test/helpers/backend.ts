@@ -1,0 +1,31 @@
+// Connects a ContainerdBackend to the test daemon in a fresh namespace, and small byte helpers.
+import { randomBytes } from 'node:crypto';
+import { connectContainerd } from '../../src/containerd/connection.js';
+import type { ContainerdBackend } from '../../src/containerd/backend.js';
+import { silentLogger, type Logger } from '../../src/util/log.js';
+import { newNamespace, testContainerd } from './containerd.js';
+
+export interface TestBackend {
+  backend: ContainerdBackend;
+  namespace: string;
+  signal: AbortSignal;
+}
+
+/** A backend on the test daemon in its own namespace; close it in afterEach/finally. */
+export async function openTestBackend(logger: Logger = silentLogger, prefix = 't'): Promise<TestBackend> {
+  const { address } = testContainerd();
+  const namespace = newNamespace(prefix);
+  const signal = new AbortController().signal;
+  const backend = await connectContainerd({ address, namespace, logger, signal });
+  return { backend, namespace, signal };
+}
+
+export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+export function randomBlob(size: number): Buffer {
+  return randomBytes(size);
+}
