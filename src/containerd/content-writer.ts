@@ -67,7 +67,12 @@ export async function openContentWriter(deps: WriterDeps, options: WriterOptions
   const { ref, signal } = options;
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(signal);
-    const stream: WriteStream = context.clients.content.write(callMetadata(context));
+    let stream: WriteStream;
+    try {
+      stream = context.clients.content.write(callMetadata(context));
+    } catch (err) {
+      throw fromGrpcError(err, { address: context.address, signal });
+    }
     logger.debug({ ref }, 'content write stream opened');
     const writer = new ContainerdContentWriter(deps, options, stream);
     try {

@@ -44,10 +44,12 @@ export class ContainerdContentStore implements ContentStore {
   /** Server-streamed read; the call pauses while the consumer is busy and is cancelled when it stops. */
   async *read(digest: Digest, { signal, offset = 0, size = 0 }: ReadOptions): AsyncIterable<Uint8Array> {
     throwIfAborted(signal);
-    const call: ClientReadableStream<ReadContentResponse__Output> = this.context.clients.content.read(
-      { digest, offset, size },
-      callMetadata(this.context),
-    );
+    let call: ClientReadableStream<ReadContentResponse__Output>;
+    try {
+      call = this.context.clients.content.read({ digest, offset, size }, callMetadata(this.context));
+    } catch (err) {
+      throw fromGrpcError(err, { address: this.context.address, signal });
+    }
     const onAbort = (): void => call.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
     let finished = false;

@@ -37,7 +37,14 @@ function isDaemonUnavailable(details: string): boolean {
 export function fromGrpcError(err: unknown, context: ErrorContext): unknown {
   if (err instanceof TsconvertError) return err;
   if (context.signal?.aborted === true) return abortError(context.signal);
-  if (!isServiceError(err)) return err;
+  if (!isServiceError(err)) {
+    // grpc-js throws this synchronously when a call is started after close().
+    if (err instanceof Error && err.message === 'Channel has been shut down')
+      return new TsconvertError('CONNECTION', `connection to containerd at ${context.address} is closed`, {
+        cause: err,
+      });
+    return err;
+  }
   const details = err.details === '' ? err.message : err.details;
   if (err.code === status.UNAVAILABLE && isDaemonUnavailable(details))
     return new TsconvertError('UNAVAILABLE', details, { cause: err });

@@ -51,13 +51,20 @@ export function unaryCall<Res>(
 ): Promise<Res> {
   if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<Res>((resolve, reject) => {
+    const fail = (err: unknown): void => reject(fromGrpcError(err, { address: context.address, signal }));
+    let call: ClientUnaryCall;
     const onAbort = (): void => call.cancel();
-    const call = start(callMetadata(context), options, (err, value) => {
-      signal.removeEventListener('abort', onAbort);
-      if (err !== null) reject(fromGrpcError(err, { address: context.address, signal }));
-      else if (value === undefined) reject(new Error('containerd returned an empty response'));
-      else resolve(value);
-    });
+    try {
+      call = start(callMetadata(context), options, (err, value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err !== null) fail(err);
+        else if (value === undefined) reject(new Error('containerd returned an empty response'));
+        else resolve(value);
+      });
+    } catch (err) {
+      fail(err); // grpc-js throws synchronously on a closed channel
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
