@@ -1,0 +1,117 @@
+// Hostile archives: entries that would escape the extraction directory (.., absolute names) or create
+// links or devices are refused with a MALFORMED error naming the entry, nothing is written outside, and
+// the private temp directory is removed.
+import { mkdir, mkdtemp, readdir, stat, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pack as tarPack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openOciLayout } from '../../../src/oci-layout/index.js';
+import { sig } from './sample.js';
+
+type Entry = {
+  name: string;
+  type?: 'file' | 'symlink' | 'link' | 'directory' | 'fifo';
+  linkname?: string;
+  body?: string;
+};
+
+async function writeTar(file: string, entries: Entry[]): Promise<void> {
+  const pack = tarPack();
+  for (const e of entries) {
+    const { body, ...header } = e;
+    if (body === undefined) pack.entry({ ...header, mode: 0o644 });
+    else pack.entry({ ...header, mode: 0o644 }, body);
+  }
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const chunk of pack) parts.push(chunk as Buffer);
+  await writeFile(file, Buffer.concat(parts));
+}
+
+const layoutFiles: Entry[] = [
+  { name: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
+  { name: 'index.json', body: '{"schemaVersion":2,"manifests":[]}' },
+  { name: 'blobs/', type: 'directory' },
+];
+
+describe('hostile oci-archive input', () => {
+  let tmp: string;
+  let scratch: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'tsconvert-hostile-'));
+    scratch = join(tmp, 'scratch');
+    await writeFile(join(tmp, 'marker'), '');
+    await mkdir(scratch);
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const cases: Array<[string, Entry, RegExp]> = [
+    [
+      'a ".." entry',
+      { name: '../../evil', body: 'x' },
+      /"\.\.\/\.\.\/evil" would be written outside the layout/,
+    ],
+    ['a ".." in the middle', { name: 'blobs/../../evil', body: 'x' }, /outside the layout/],
+    ['an absolute name', { name: '/tmp/tsconvert-evil-abs', body: 'x' }, /is an absolute path/],
+    ['a symlink', { name: 'blobs/sha256/link', type: 'symlink', linkname: '/etc/passwd' }, /is a symlink/],
+    ['a hard link', { name: 'blobs/sha256/hard', type: 'link', linkname: 'oci-layout' }, /is a link/],
+  ];
+  for (const [what, entry, message] of cases) {
+    it(`refuses ${what}`, async () => {
+      const file = join(tmp, 'hostile.tar');
+      await writeTar(file, [...layoutFiles, entry]);
+      const opening = openOciLayout({
+        path: file,
+        archive: true,
+        mode: 'read',
+        signal: sig(),
+        tempDir: scratch,
+      });
+      await expect(opening).rejects.toMatchObject({
+        code: 'MALFORMED',
+        message: expect.stringMatching(message),
+      });
+      expect(await readdir(scratch)).toEqual([]);
+      expect((await readdir(tmp)).sort()).toEqual(['hostile.tar', 'marker', 'scratch']);
+      await expect(stat('/tmp/tsconvert-evil-abs')).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+  }
+
+  it('accepts "./"-prefixed names, as GNU tar writes them', async () => {
+    const file = join(tmp, 'dotted.tar');
+    await writeTar(file, [
+      { name: './', type: 'directory' },
+      ...layoutFiles.map((e) => ({ ...e, name: `./${e.name}` })),
+    ]);
+    const layout = await openOciLayout({
+      path: file,
+      archive: true,
+      mode: 'read',
+      signal: sig(),
+      tempDir: scratch,
+    });
+    expect(await layout.images.list({ signal: sig() })).toEqual([]);
+    await layout.close();
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it('reports a layout without index.json or with a bad one as MALFORMED', async () => {
+    const file = join(tmp, 'bad-index.tar');
+    await writeTar(file, [
+      layoutFiles[0] as Entry,
+      { name: 'index.json', body: '{"schemaVersion":2,"manifests":[{}]}' },
+    ]);
+    const layout = await openOciLayout({
+      path: file,
+      archive: true,
+      mode: 'read',
+      signal: sig(),
+      tempDir: scratch,
+    });
+    await expect(layout.images.list({ signal: sig() })).rejects.toMatchObject({ code: 'MALFORMED' });
+    await layout.close();
+  });
+});
