@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    globalSetup: ['test/setup/global-containerd.ts'],
+    globalSetup: ['test/setup/global-build.ts', 'test/setup/global-containerd.ts'],
     fileParallelism: false,
   },
 });

@@ -35,12 +35,6 @@ export class TsconvertError extends Error {
     this.code = code;
     this.hint = options.hint;
   }
-
-  /** Process exit code for this error when it ends the run. */
-  get exitCode(): number {
-    if (this.code === 'USAGE') return 2;
-    return 1;
-  }
 }
 
 export function isErrorCode(err: unknown, code: ErrorCode): err is TsconvertError {

@@ -40,8 +40,10 @@ export function addConvertFlags(cmd: Command): Command {
     .option('--zstd', 'convert layers to zstd (implies --oci)', false)
     .option('--zstd-compression-level <level>', 'zstd compression level (1-22)', String(DEFAULT_ZSTD_LEVEL))
     .option(
-      '--platform <platforms...>',
-      'convert content for these platforms (comma separated or repeated); default: host platform only',
+      '--platform <platform>',
+      'convert content for this platform (comma separated or repeated); default: the host platform only',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
     )
     .option('--all-platforms', 'convert content for all platforms', false)
     .option('--jobs <n>', 'how many layers convert at once (default: number of CPUs)')

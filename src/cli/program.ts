@@ -45,7 +45,11 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       new Option('--log-format <format>', 'stderr log format').choices(['text', 'json']).default('text'),
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: (s, write) => write(`tsconvert: ${s}`),
+    });
   const image = program.command('image').description('manage images');
   const convert = image
     .command('convert')

@@ -27,5 +27,5 @@ export function reportError(err: unknown, out: ErrorOutput): number {
   if (out.debug && err instanceof Error && err.cause instanceof Error && err.cause.stack) {
     out.stderr.write(`caused by: ${err.cause.stack}\n`);
   }
-  return err instanceof TsconvertError ? err.exitCode : 1;
+  return 1;
 }
