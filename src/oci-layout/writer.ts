@@ -90,6 +90,7 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
     };
     await atomicWriteFile(join(dir, INGEST_META), JSON.stringify(meta), signal);
     const dataPath = join(dir, INGEST_DATA);
+    await dropIfPublished(dataPath);
     const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
       const { size } = await fh.stat();
@@ -221,6 +222,19 @@ class LayoutWriter implements ContentWriter {
     }
     await s.lock.release();
     if (remove) await rmdir(s.dir).catch(() => undefined);
+  }
+}
+
+/**
+ * A run killed between commit's link() and the ingest clean-up leaves ingest data that IS a blob (same
+ * inode). Writing or truncating it in place would corrupt the blob, so such data is unlinked and the
+ * ingest starts again from zero.
+ */
+async function dropIfPublished(dataPath: string): Promise<void> {
+  try {
+    if ((await stat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
+  } catch (err) {
+    if (!isENOENT(err)) throw err;
   }
 }
 

@@ -1,0 +1,163 @@
+// Behaviour specific to the OCI-layout backend (the shared contract covers the rest): read-only mode,
+// how names address index.json entries, what put keeps, refusal to point at missing blobs, opening
+// non-layouts, and an ingest left hard-linked to its blob by a crash between commit and clean-up.
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openOciLayout, REF_NAME_ANNOTATION } from '../../../src/oci-layout/index.js';
+import { sha256Digest } from '../../../src/oci/digest.js';
+import type { Index } from '../../../src/oci/types.js';
+import { putBlob, sig, writeSampleImage } from './sample.js';
+
+describe('OCI layout backend specifics', () => {
+  let tmp: string;
+  let n = 0;
+  const fresh = (): string => join(tmp, `layout-${n++}`);
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'tsconvert-layout-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('creates a valid empty layout for writing, and refuses to open non-layouts for reading', async () => {
+    const dir = fresh();
+    await (await openOciLayout({ path: dir, mode: 'write', signal: sig() })).close();
+    expect(JSON.parse(await readFile(join(dir, 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
+    expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'))).toMatchObject({
+      schemaVersion: 2,
+      manifests: [],
+    });
+    await expect(openOciLayout({ path: fresh(), mode: 'read', signal: sig() })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    const plain = fresh();
+    await mkdir(plain);
+    await expect(openOciLayout({ path: plain, mode: 'read', signal: sig() })).rejects.toMatchObject({
+      code: 'MALFORMED',
+      message: expect.stringContaining('has no oci-layout file'),
+    });
+    await writeFile(join(plain, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
+    await expect(openOciLayout({ path: plain, mode: 'write', signal: sig() })).rejects.toMatchObject({
+      code: 'MALFORMED',
+    });
+  });
+
+  it('refuses every write when opened read-only', async () => {
+    const dir = fresh();
+    const w = await openOciLayout({ path: dir, mode: 'write', signal: sig() });
+    const target = await writeSampleImage(w.content, 'ro');
+    await w.images.put({ name: 'v1', labels: {}, target }, { signal: sig() });
+    const r = await openOciLayout({ path: dir, mode: 'read', signal: sig() });
+    const refused = { code: 'FAILED_PRECONDITION' };
+    await expect(r.content.openWriter({ ref: 'x', signal: sig() })).rejects.toMatchObject(refused);
+    await expect(r.content.abortIngest('x', { signal: sig() })).rejects.toMatchObject(refused);
+    await expect(r.images.put({ name: 'v2', labels: {}, target }, { signal: sig() })).rejects.toMatchObject(
+      refused,
+    );
+    await expect(r.images.delete('v1', { signal: sig() })).rejects.toMatchObject(refused);
+    expect((await r.images.get('v1', { signal: sig() })).target.digest).toBe(target.digest);
+  });
+
+  it('addresses entries: "" is the only image for get, and an unnamed entry for put', async () => {
+    const dir = fresh();
+    const b = await openOciLayout({ path: dir, mode: 'write', signal: sig() });
+    await expect(b.images.get('', { signal: sig() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const one = await writeSampleImage(b.content, 'one');
+    await b.images.put({ name: '', labels: {}, target: one }, { signal: sig() });
+    await b.images.put({ name: '', labels: {}, target: one }, { signal: sig() });
+    expect(await b.images.get('', { signal: sig() })).toMatchObject({
+      name: '',
+      target: { digest: one.digest },
+    });
+    const two = await writeSampleImage(b.content, 'two');
+    await b.images.put({ name: 'v2', labels: {}, target: two }, { signal: sig() });
+    await expect(b.images.get('', { signal: sig() })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      hint: expect.stringContaining('"v2"'),
+    });
+    expect((await b.images.list({ signal: sig() })).map((r) => r.name)).toEqual(['', 'v2']);
+  });
+
+  it('keeps other annotations and index fields, moves ref.name into the record name, ignores labels', async () => {
+    const dir = fresh();
+    const b = await openOciLayout({ path: dir, mode: 'write', signal: sig() });
+    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Index;
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ ...index, annotations: { keep: 'me' } }));
+    const target = await writeSampleImage(b.content, 'annot');
+    const annotations = {
+      'org.opencontainers.image.created': '2026-01-01T00:00:00Z',
+      [REF_NAME_ANNOTATION]: 'old',
+    };
+    const rec = await b.images.put(
+      { name: 'new', labels: { ignored: 'yes' }, target: { ...target, annotations } },
+      { signal: sig() },
+    );
+    expect(rec).toEqual({
+      name: 'new',
+      labels: {},
+      target: { ...target, annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' } },
+    });
+    const onDisk = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Index;
+    expect(onDisk.annotations).toEqual({ keep: 'me' });
+    expect(onDisk.manifests[0]?.annotations).toEqual({ ...annotations, [REF_NAME_ANNOTATION]: 'new' });
+    expect(await b.images.get('new', { signal: sig() })).toEqual(rec);
+  });
+
+  it('never points index.json at a blob that is not in the layout, and rejects invalid names', async () => {
+    const b = await openOciLayout({ path: fresh(), mode: 'write', signal: sig() });
+    const missing = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256Digest('x'),
+      size: 1,
+    };
+    await expect(
+      b.images.put({ name: 'v1', labels: {}, target: missing }, { signal: sig() }),
+    ).rejects.toMatchObject({
+      code: 'MISSING_CONTENT',
+    });
+    expect(await b.images.list({ signal: sig() })).toEqual([]);
+    const target = await writeSampleImage(b.content, 'names');
+    await expect(
+      b.images.put({ name: 'bad name', labels: {}, target }, { signal: sig() }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('does not write through an ingest left hard-linked to its blob by a crash after commit', async () => {
+    const dir = fresh();
+    const b = await openOciLayout({ path: dir, mode: 'write', signal: sig() });
+    const data = randomBytes(4096);
+    const blob = await putBlob(b.content, data, 'application/octet-stream');
+    const ingest = join(dir, '.tsconvert-ingest', createHash('sha256').update('leftover').digest('hex'));
+    await mkdir(ingest, { recursive: true });
+    await link(join(dir, 'blobs/sha256', blob.digest.slice(7)), join(ingest, 'data'));
+    await writeFile(join(ingest, 'meta.json'), JSON.stringify({ ref: 'leftover' }));
+    const w = await b.content.openWriter({ ref: 'leftover', signal: sig() });
+    expect(w.offset).toBe(0);
+    await w.write(randomBytes(10));
+    await w.abort();
+    expect(sha256Digest(await readFile(join(dir, 'blobs/sha256', blob.digest.slice(7))))).toBe(blob.digest);
+  });
+
+  it('lists ingests with their expected digest and total; leases are accepted and do nothing', async () => {
+    const b = await openOciLayout({ path: fresh(), mode: 'write', signal: sig() });
+    const expected = sha256Digest('hello');
+    const w = await b.content.openWriter({ ref: 'r1', expected, total: 5, signal: sig() });
+    await w.write(Buffer.from('he'));
+    expect(await b.content.listIngests({ signal: sig() })).toEqual([
+      { ref: 'r1', offset: 2, total: 5, expected },
+    ]);
+    await w.abort();
+    const lease = await b.leases.create({ a: 'b' }, { signal: sig() });
+    await b.leases.addContent(lease.id, expected, { signal: sig() });
+    await b.leases.delete(lease.id, { signal: sig() });
+    expect(b.withLease(lease.id)).toBe(b);
+    expect(b.kind).toBe('oci layout');
+  });
+});
