@@ -2,7 +2,7 @@
 // have no home in a layout, so they are always empty and label updates are accepted and ignored.
 
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { abortError, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
@@ -17,7 +17,7 @@ import type {
 } from '../store/content-store.js';
 import { fsError, isENOENT } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
-import { openLayoutWriter, type IngestMeta } from './writer.js';
+import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
 
 /** Read chunk size: large enough to keep syscalls few, small enough to bound memory per reader. */
 const READ_CHUNK = 1 << 20;
@@ -102,7 +102,7 @@ export class LayoutContentStore implements ContentStore {
     }
     await rm(data, { force: true });
     await rm(join(dir, INGEST_META), { force: true });
-    await rmdir(dir).catch(() => undefined);
+    await removeIngestDir(dir);
   }
 
   async listIngests(options: CallOptions): Promise<IngestStatus[]> {

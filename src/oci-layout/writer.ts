@@ -221,7 +221,7 @@ class LayoutWriter implements ContentWriter {
       await rm(join(s.dir, INGEST_META), { force: true });
     }
     await s.lock.release();
-    if (remove) await rmdir(s.dir).catch(() => undefined);
+    if (remove) await removeIngestDir(s.dir);
   }
 }
 
@@ -236,6 +236,12 @@ async function dropIfPublished(dataPath: string): Promise<void> {
   } catch (err) {
     if (!isENOENT(err)) throw err;
   }
+}
+
+/** Removes an emptied ingest directory, and the ingest root when it was the last (best effort). */
+export async function removeIngestDir(dir: string): Promise<void> {
+  await rmdir(dir).catch(() => undefined);
+  await rmdir(dirname(dir)).catch(() => undefined);
 }
 
 /** Makes `data` the blob at `target` without ever replacing one; returns whether it already existed. */
