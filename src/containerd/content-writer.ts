@@ -8,7 +8,9 @@
 // - a second stream on a ref that is being written fails with UNAVAILABLE ("ref … locked"): retried with
 //   randomised exponential backoff, as containerd's Go client does;
 // - ALREADY_EXISTS on commit means the blob is there: success, then our labels are applied with Update.
-// Data goes out in 1 MiB messages (the daemon accepts ≤ 16 MiB) with up to WRITE_WINDOW unacknowledged.
+// Data goes out in 1 MiB messages (the daemon accepts ≤ 16 MiB); within one write() up to WRITE_WINDOW of
+// them are in flight, so a large write is not one round-trip per MiB, and write() resolves once all are
+// acknowledged.
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { isErrorCode, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
@@ -29,7 +31,7 @@ import { abortableDelay, callMetadata, type CallContext } from './rpc.js';
 
 /** Bytes per WRITE message: well under containerd's 16 MiB message limit. */
 export const WRITE_CHUNK_SIZE = 1 << 20;
-/** WRITE messages in flight before write() waits for an acknowledgement. */
+/** WRITE messages in flight within one write() before it waits for an acknowledgement. */
 export const WRITE_WINDOW = 4;
 /** Backoff while another writer holds the ref's lock. */
 export const LOCK_RETRY_START_MS = 16;
@@ -139,6 +141,9 @@ class ContainerdContentWriter implements ContentWriter {
       this.send({ action: 'WRITE', offset: this.sent, data: chunk }, this.sent + chunk.length);
       this.sent += chunk.length;
     }
+    // Resolve only once the daemon has acknowledged everything: a caller that is interrupted after write()
+    // resolved can rely on those bytes being in the ingest when it resumes.
+    await this.flush();
   }
 
   async truncate(): Promise<void> {
@@ -217,14 +222,15 @@ class ContainerdContentWriter implements ContentWriter {
     this.closed = true;
     this.stream.end();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
+    const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(() => {
         this.stream.cancel();
-        resolve();
+        resolve('timed out');
       }, CLOSE_TIMEOUT_MS);
     });
-    await Promise.race([this.reader.drain(), timeout]);
+    const trailing = await Promise.race([this.reader.drain(), timeout]);
     clearTimeout(timer);
+    this.deps.logger.debug({ ref: this.ref, trailing }, 'content write stream closed');
   }
 
   private send(message: WriteContentRequest, expectOffset: number): void {

@@ -38,15 +38,16 @@ export class ResponseReader<T> {
     });
   }
 
-  /** Reads and discards messages until the stream ends or fails; never rejects. */
-  async drain(): Promise<void> {
+  /** Reads and discards messages until the stream ends or fails; never rejects. Returns how many. */
+  async drain(): Promise<number> {
+    let discarded = 0;
     try {
-      while ((await this.next()) !== undefined) {
-        // discard: the daemon repeats its last response when the client half-closes
-      }
+      // The daemon repeats its last response when the client half-closes.
+      while ((await this.next()) !== undefined) discarded += 1;
     } catch {
       // the stream's end state does not matter once we are done with it
     }
+    return discarded;
   }
 
   private take(): typeof this.waiter {
