@@ -47,11 +47,20 @@ export async function setup(project: TestProject): Promise<void> {
   }
   await script('ensure-tools.sh', []);
   // Short path: the socket must fit in a unix socket address (108 bytes).
-  privateDir = await mkdtemp('/tmp/tsc-');
-  const socket = await script('containerd-private.sh', ['start', privateDir]);
+  const dir = await mkdtemp('/tmp/tsc-');
+  let socket: string;
+  try {
+    socket = await script('containerd-private.sh', ['start', dir]);
+  } catch (err) {
+    // The start script already printed the log tail into the error; do not leave the directory behind.
+    await script('containerd-private.sh', ['stop', dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  privateDir = dir;
   project.provide('containerdAddress', socket);
-  project.provide('containerdLog', join(privateDir, 'containerd.log'));
-  project.provide('containerdDir', privateDir);
+  project.provide('containerdLog', join(dir, 'containerd.log'));
+  project.provide('containerdDir', dir);
 }
 
 export async function teardown(): Promise<void> {
