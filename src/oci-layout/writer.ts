@@ -136,7 +136,15 @@ class LayoutWriter implements ContentWriter {
 
   /** Runs operations one at a time, in call order, even if a caller forgets to await. */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn);
+    const guarded = async (): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        // An interruption closes the file under an in-flight write: report the cancellation, not EBADF.
+        throw this.#s.signal.aborted ? abortError(this.#s.signal) : err;
+      }
+    };
+    const run = this.#tail.then(guarded, guarded);
     this.#tail = run.catch(() => undefined);
     return run;
   }
