@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import {
   allPlatforms,
-  hostPlatform,
+  nodePlatform,
   onlyPlatforms,
   parsePlatform,
   type PlatformMatcher,
@@ -68,7 +68,8 @@ function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
   if (raw.allPlatforms === true) return allPlatforms();
   const list = (raw.platform as string[] | undefined) ?? [];
   const specs = list.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '');
-  return onlyPlatforms(specs.length > 0 ? specs.map((s) => parsePlatform(s)) : [hostPlatform()]);
+  const host = nodePlatform(process.platform, process.arch);
+  return onlyPlatforms(specs.length > 0 ? specs.map((s) => parsePlatform(s, host)) : [host]);
 }
 
 export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags {

@@ -1,15 +1,14 @@
 // The composition root of `image convert`: opens the source and destination backends, picks the layer
 // format, calls the converter core once, prints the result, and closes everything.
 
-import { connectContainerd } from '../containerd/connection.js';
+import { hostname } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
-import { normalizeImageName } from '../oci/reference.js';
-import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
+import { openLocations } from './locations.js';
 import { renderResult } from './render.js';
 
 export interface GlobalFlags {
@@ -39,37 +38,39 @@ export async function runConvert(
   io: RunIo,
 ): Promise<void> {
   const { logger, signal } = io;
-  const sourceName = normalizeImageName(src);
-  const destinationName = normalizeImageName(dst);
-  if (flags.ociImplied) {
-    logger.warn(
-      '--zstd implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types',
-    );
-  }
-  const backend: ImageBackend = await connectContainerd({
+  const locations = await openLocations(src, dst, {
     address: globals.address,
     namespace: globals.namespace,
     logger,
     signal,
   });
+  if (flags.ociImplied) {
+    logger.warn(
+      '--zstd implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types',
+    );
+  }
   try {
+    const { source, destination } = locations;
     const result = await convertImage({
-      source: { backend, name: sourceName },
-      destination: { backend, name: destinationName },
+      source,
+      destination,
       layerFormat: layerFormatFor(flags),
       oci: flags.oci,
       platforms: flags.platforms,
       jobs: flags.jobs,
       logger,
       signal,
+      leaseOwner: `tsconvert pid ${process.pid} on ${hostname()}`,
     });
+    await locations.finish(signal);
     if (result.droppedPlatforms.length > 0) {
       logger.warn(
         `not converted (platform filter ${flags.platforms.description}): ${result.droppedPlatforms.join(', ')}; use --all-platforms or --platform to keep them`,
       );
     }
+    result.name = destination.display;
     io.stdout.write(renderResult(result, flags.format));
   } finally {
-    await backend.close();
+    await locations.close();
   }
 }

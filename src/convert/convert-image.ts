@@ -3,7 +3,6 @@
 // place without losing content), check every needed blob is present, convert the tree, point the
 // destination image record at the result, and release the lease — on success, failure and abort alike.
 
-import { hostname } from 'node:os';
 import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
@@ -27,10 +26,13 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   const leases: Array<{ backend: ImageBackend; lease: Lease }> = [];
   let ctx: ConvertContext | undefined;
   try {
-    const image = await getSourceImage(source.backend, source.name, run.signal);
+    const image = await getSourceImage(source, run.signal);
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     for (const backend of new Set([source.backend, destination.backend])) {
-      leases.push({ backend, lease: await createRunLease(backend, ttl, run.signal) });
+      leases.push({
+        backend,
+        lease: await createRunLease(backend, options.leaseOwner ?? 'tsconvert', ttl, run.signal),
+      });
     }
     const srcLease = leases[0]?.lease.id;
     const dstLease = leases.find((l) => l.backend === destination.backend)?.lease.id;
@@ -40,7 +42,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     const dst = destination.backend === source.backend ? src : destination.backend.withLease(dstLease ?? '');
     ctx = createContext(options, src, dst, dstLease, run.signal);
     logger.debug({ source: source.name, target: image.target.digest, lease: dstLease }, 'converting');
-    await preflight(ctx, source.name, image.target);
+    await preflight(ctx, source.display ?? source.name, image.target);
     const converted = await convertDescriptor(ctx, image.target).catch((err: unknown) => {
       run.abort(err);
       throw err;
@@ -62,31 +64,26 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   }
 }
 
-async function getSourceImage(
-  backend: ImageBackend,
-  name: string,
-  signal: AbortSignal,
-): Promise<ImageRecord> {
+async function getSourceImage(source: ConvertOptions['source'], signal: AbortSignal): Promise<ImageRecord> {
   try {
-    return await backend.images.get(name, { signal });
+    return await source.backend.images.get(source.name, { signal });
   } catch (err) {
-    if (!isErrorCode(err, 'NOT_FOUND')) throw err;
-    throw notFound(`image "${name}": not found in ${backend.kind}`, {
+    if (!isErrorCode(err, 'NOT_FOUND') || source.backend.kind !== 'containerd') throw err;
+    throw notFound(`image "${source.display ?? source.name}": not found in containerd`, {
       cause: err,
       hint: 'check the name and namespace (ctr images ls / --namespace); tsconvert never pulls from a registry',
     });
   }
 }
 
-async function createRunLease(backend: ImageBackend, ttlMs: number, signal: AbortSignal): Promise<Lease> {
+async function createRunLease(
+  backend: ImageBackend,
+  owner: string,
+  ttlMs: number,
+  signal: AbortSignal,
+): Promise<Lease> {
   const expire = new Date(Date.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z');
-  return backend.leases.create(
-    {
-      [LEASE_OWNER_LABEL]: `tsconvert pid ${process.pid} on ${hostname()}`,
-      'containerd.io/gc.expire': expire,
-    },
-    { signal },
-  );
+  return backend.leases.create({ [LEASE_OWNER_LABEL]: owner, 'containerd.io/gc.expire': expire }, { signal });
 }
 
 async function releaseLease(

@@ -10,6 +10,8 @@ export interface ImageLocation {
   backend: ImageBackend;
   /** Image name in that backend (a normalised reference for containerd, the ref name for a layout). */
   name: string;
+  /** How messages name it (defaults to `name`). */
+  display?: string;
 }
 
 export interface ConvertOptions {
@@ -26,6 +28,8 @@ export interface ConvertOptions {
   signal: AbortSignal;
   /** Lease expiry: content written is protected this long if tsconvert dies before cleaning up. */
   leaseTtlMs?: number;
+  /** Who holds the run's lease (a label value, e.g. "tsconvert pid 42 on host"), for `ctr leases ls`. */
+  leaseOwner?: string;
 }
 
 export type LayerOutcome = 'converted' | 'unchanged';

@@ -54,7 +54,7 @@ export function formatPlatform(p: PlatformSpec | Platform): string {
 }
 
 /** Parses "os/arch[/variant]", "arch" (host OS implied) or "os" (host arch implied), like containerd. */
-export function parsePlatform(text: string, host: PlatformSpec = hostPlatform()): PlatformSpec {
+export function parsePlatform(text: string, host: PlatformSpec): PlatformSpec {
   const parts = text.trim().split('/');
   const bad = (): never => {
     throw usageError(`invalid platform: ${JSON.stringify(text)}`, {
@@ -75,7 +75,8 @@ export function parsePlatform(text: string, host: PlatformSpec = hostPlatform())
   return bad();
 }
 
-export function hostPlatform(): PlatformSpec {
+/** The platform of a Node process, from its `process.platform` and `process.arch` values. */
+export function nodePlatform(nodePlatformName: string, nodeArch: string): PlatformSpec {
   const archMap: Record<string, string> = {
     x64: 'amd64',
     arm64: 'arm64',
@@ -85,8 +86,8 @@ export function hostPlatform(): PlatformSpec {
   };
   const osMap: Record<string, string> = { win32: 'windows' };
   return normalizePlatform({
-    os: osMap[process.platform] ?? process.platform,
-    architecture: archMap[process.arch] ?? process.arch,
+    os: osMap[nodePlatformName] ?? nodePlatformName,
+    architecture: archMap[nodeArch] ?? nodeArch,
   });
 }
 

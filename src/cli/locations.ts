@@ -1,0 +1,102 @@
+// Turns the SRC and DST arguments into backends: `oci:DIR[:REF]` and `oci-archive:FILE[:REF]` open an OCI
+// image layout (no daemon needed); anything else is a containerd image name, normalised like nerdctl's.
+// One containerd connection serves both sides; one layout directory named on both sides is opened once.
+
+import { connectContainerd } from '../containerd/connection.js';
+import {
+  formatTransportReference,
+  parseTransportReference,
+  type TransportReference,
+} from '../oci-layout/reference.js';
+import { openOciLayout, type OciLayoutBackend } from '../oci-layout/backend.js';
+import { normalizeImageName } from '../oci/reference.js';
+import type { ImageBackend } from '../store/image-store.js';
+import type { Logger } from '../util/log.js';
+
+export interface Location {
+  backend: ImageBackend;
+  /** The name inside the backend (containerd image name, or the layout's ref name; '' = the only one). */
+  name: string;
+  /** How the result is named in output: the normalised image name, or the transport reference. */
+  display: string;
+}
+
+export interface OpenedLocations {
+  source: Location;
+  destination: Location;
+  /** Makes the destination durable (writes an archive); call after a successful conversion. */
+  finish(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LocationOptions {
+  address: string;
+  namespace: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+interface Parsed {
+  transport: TransportReference | null;
+  name: string;
+  display: string;
+}
+
+function parse(ref: string): Parsed {
+  const transport = parseTransportReference(ref);
+  if (transport === null) {
+    const name = normalizeImageName(ref);
+    return { transport, name, display: name };
+  }
+  return { transport, name: transport.ref ?? '', display: formatTransportReference(transport) };
+}
+
+function sameLayoutDir(a: TransportReference | null, b: TransportReference | null): boolean {
+  return a?.transport === 'oci' && b?.transport === 'oci' && a.path === b.path;
+}
+
+export async function openLocations(
+  src: string,
+  dst: string,
+  options: LocationOptions,
+): Promise<OpenedLocations> {
+  const s = parse(src);
+  const d = parse(dst);
+  const opened: ImageBackend[] = [];
+  let containerd: ImageBackend | undefined;
+  const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
+    if (p.transport === null) {
+      containerd ??= await connectContainerd({ ...options });
+      if (!opened.includes(containerd)) opened.push(containerd);
+      return containerd;
+    }
+    const layout = await openOciLayout({
+      path: p.transport.path,
+      archive: p.transport.transport === 'oci-archive',
+      mode,
+      signal: options.signal,
+      logger: options.logger,
+    });
+    opened.push(layout);
+    return layout;
+  };
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled(opened.map((b) => b.close()));
+  };
+  try {
+    const shared = sameLayoutDir(s.transport, d.transport);
+    const sourceBackend = await open(s, shared ? 'write' : 'read');
+    const destinationBackend = shared ? sourceBackend : await open(d, 'write');
+    return {
+      source: { backend: sourceBackend, name: s.name, display: s.display },
+      destination: { backend: destinationBackend, name: d.name, display: d.display },
+      finish: async (signal) => {
+        if (d.transport !== null) await (destinationBackend as OciLayoutBackend).finish({ signal });
+      },
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,194 @@
+// End to end without and across daemons: OCI archives and layouts as sources and destinations, checked by
+// tools nobody here wrote (skopeo, ctr images import / check, the zstd CLI).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tsconvert } from '../helpers/cli.js';
+import { testContainerd } from '../helpers/containerd.js';
+import { ctrOk, expectComplete, importedImage } from '../helpers/e2e.js';
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'tsc-layout-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function skopeo(args: string[]): string {
+  return execFileSync('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', ...args], {
+    encoding: 'utf8',
+  });
+}
+
+interface Manifest {
+  config: { digest: string };
+  layers: Array<{ mediaType: string; digest: string }>;
+}
+
+describe('OCI layouts', () => {
+  it("runs the README's first command: sample archive → layout, accepted by skopeo", async () => {
+    const out = await tempDir();
+    const r = await tsconvert([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      'oci-archive:examples/sample.tar',
+      `oci:${out}:sample`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const inspect = JSON.parse(skopeo(['inspect', `oci:${out}:sample`])) as {
+      Digest: string;
+      Layers: string[];
+    };
+    expect(inspect.Digest).toBe(r.stdout.trim());
+    skopeo(['copy', `oci:${out}:sample`, `dir:${join(out, 'copy')}`]);
+    const manifest = JSON.parse(await readFile(join(out, 'copy', 'manifest.json'), 'utf8')) as Manifest;
+    const config = JSON.parse(await readFile(join(out, 'copy', manifest.config.digest.slice(7)), 'utf8')) as {
+      rootfs: { diff_ids: string[] };
+    };
+    for (const [i, layer] of manifest.layers.entries()) {
+      expect(layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+      const tar = execFileSync('zstd', ['-dc', join(out, 'copy', layer.digest.slice(7))], {
+        maxBuffer: 1 << 30,
+      });
+      expect(sha256(tar)).toBe(config.rootfs.diff_ids[i]);
+    }
+  });
+
+  it('gives the same digest from containerd and from an archive of the same image', async () => {
+    const img = await importedImage('multi');
+    const out = await tempDir();
+    const a = await img.run([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      '--all-platforms',
+      img.name,
+      'multi:same',
+    ]);
+    const b = await tsconvert([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      '--all-platforms',
+      `oci-archive:${img.fixture.archivePath}`,
+      `oci:${out}:x`,
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('converts containerd → oci-archive, and ctr imports the result as a complete image', async () => {
+    const img = await importedImage('multi');
+    const out = await tempDir();
+    const archive = join(out, 'multi-zstd.tar');
+    const r = await img.run([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      '--all-platforms',
+      img.name,
+      `oci-archive:${archive}:multi-zstd`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(
+      JSON.parse(skopeo(['inspect', '--raw', `oci-archive:${archive}:multi-zstd`])).manifests,
+    ).toHaveLength(3);
+    const ns = testContainerd().newNamespace('import');
+    await ctrOk(
+      [
+        'images',
+        'import',
+        '--all-platforms',
+        '--no-unpack',
+        '--index-name',
+        'docker.io/library/imported:zstd',
+        archive,
+      ],
+      ns,
+    );
+    await expectComplete(ns, 'docker.io/library/imported:zstd', true);
+  });
+
+  it('converts an oci: layout into containerd', async () => {
+    const img = await importedImage('single');
+    const out = await tempDir();
+    const archiveToDir = await tsconvert([
+      'image',
+      'convert',
+      `oci-archive:${img.fixture.archivePath}`,
+      `oci:${out}:plain`,
+    ]);
+    expect(archiveToDir.code, archiveToDir.stderr).toBe(0);
+    const r = await img.run(['image', 'convert', '--uncompress', `oci:${out}:plain`, 'from-layout:tar']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectComplete(img.namespace, 'docker.io/library/from-layout:tar', true);
+  });
+
+  it('refuses a corrupt layer with one line, and leaves the destination without the image or ingests', async () => {
+    const src = await tempDir();
+    const out = await tempDir();
+    const copy = await tsconvert(['image', 'convert', 'oci-archive:examples/sample.tar', `oci:${src}:s`]);
+    expect(copy.code, copy.stderr).toBe(0);
+    const index = JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    const manifestPath = join(src, 'blobs', 'sha256', (index.manifests[0]?.digest ?? '').slice(7));
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+    const layerPath = join(src, 'blobs', 'sha256', (manifest.layers[0]?.digest ?? '').slice(7));
+    const bytes = await readFile(layerPath);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+    await writeFile(layerPath, bytes);
+    const r = await tsconvert(['image', 'convert', '--zstd', '--oci', `oci:${src}:s`, `oci:${out}:z`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(manifest.layers[0]?.digest);
+    const outIndex = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: unknown[] };
+    expect(outIndex.manifests).toEqual([]);
+    expect(await readdir(join(out, '.tsconvert-ingest')).catch(() => [])).toEqual([]);
+  });
+
+  it('names a malformed manifest and the blob it is in', async () => {
+    const src = await tempDir();
+    const bad = Buffer.from('{"schemaVersion":2,"config":{"mediaType":"x"},"layers":"nope"}');
+    const digest = sha256(bad);
+    await mkdir(join(src, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(src, 'blobs', 'sha256', digest.slice(7)), bad);
+    await writeFile(join(src, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const entry = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest,
+      size: bad.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'bad' },
+    };
+    await writeFile(join(src, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
+    const r = await tsconvert(['image', 'convert', '--zstd', '--oci', `oci:${src}:bad`, `oci:${src}:out`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`tsconvert: error: manifest ${digest}: manifest has no layers array\n`);
+  });
+
+  it('names a missing layout clearly', async () => {
+    const r = await tsconvert([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      'oci:/nonexistent/layout',
+      'oci:/tmp/x',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tsconvert: error: OCI layout \/nonexistent\/layout not found/);
+  });
+});
