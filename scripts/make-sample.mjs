@@ -3,6 +3,7 @@
 // the fixture generator's modules so it is deterministic. Run: npx node scripts/make-sample.mjs
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { addManifest } from './fixtures/image-builder.mjs';
 import { LayerCache } from './fixtures/images.mjs';
@@ -22,4 +23,4 @@ const { descriptor } = addManifest(store, {
 });
 mkdirSync(dirname(out), { recursive: true });
 await writeLayoutArchive(out, store, descriptor, 'docker.io/tsconvert/sample:latest');
-console.log(`wrote ${out}`);
+process.stdout.write(`wrote ${out}\n`);
