@@ -6,7 +6,8 @@
 // - each request gets one response, but a COMMIT is answered twice and a half-close re-sends the last
 //   response, so we read exactly one response per request and drain the rest when closing;
 // - a second stream on a ref that is being written fails with UNAVAILABLE ("ref … locked"): retried with
-//   randomised exponential backoff, as containerd's Go client does;
+//   randomised exponential backoff, as containerd's Go client does (concurrent conversions hit this, see
+//   goharbor/acceleration-service#46);
 // - ALREADY_EXISTS on commit means the blob is there: success, then our labels are applied with Update.
 // Data goes out in 1 MiB messages (the daemon accepts ≤ 16 MiB); within one write() up to WRITE_WINDOW of
 // them are in flight, so a large write is not one round-trip per MiB, and write() resolves once all are
@@ -135,8 +136,9 @@ class ContainerdContentWriter implements ContentWriter {
   async write(data: Uint8Array): Promise<void> {
     this.assertUsable();
     for (let pos = 0; pos < data.length; pos += WRITE_CHUNK_SIZE) {
-      // Copied: grpc-js may serialise the message after write() returns, and callers reuse buffers.
-      const chunk = Buffer.from(data.subarray(pos, pos + WRITE_CHUNK_SIZE));
+      // Not copied: write() holds the caller until every message is acknowledged, so the caller cannot
+      // reuse the buffer while grpc-js still has to serialise a view of it.
+      const chunk = data.subarray(pos, pos + WRITE_CHUNK_SIZE);
       while (this.pending.length >= WRITE_WINDOW) await this.receive();
       this.send({ action: 'WRITE', offset: this.sent, data: chunk }, this.sent + chunk.length);
       this.sent += chunk.length;
