@@ -76,6 +76,7 @@ start() {
     die "a containerd is already running for $dir (pid $(cat "$dir/containerd.pid"))"
   fi
   command -v containerd >/dev/null || die "containerd not found (run scripts/ensure-tools.sh)"
+  command -v ctr >/dev/null || die "ctr not found (run scripts/ensure-tools.sh)"
   write_config "$dir"
   # setsid: the daemon gets its own session, so a Ctrl-C in the test runner reaches it only through stop.
   setsid containerd --config "$dir/config.toml" </dev/null >>"$dir/containerd.log" 2>&1 &
