@@ -60,6 +60,20 @@ export async function convertLayer(
   );
 }
 
+/** Codec failures (zlib, zstd) name the layer; store and abort errors pass through as they are. */
+function asLayerError(err: unknown, desc: Descriptor, compression: string): unknown {
+  if (err instanceof TsconvertError || !(err instanceof Error) || err.name === 'AbortError') return err;
+  const what = compression === 'none' ? 'tar' : compression;
+  return new TsconvertError(
+    'MALFORMED',
+    `layer ${desc.digest} is corrupt or not valid ${what}: ${err.message}`,
+    {
+      cause: err,
+      hint: 'the local copy is damaged; remove the image and pull it again',
+    },
+  );
+}
+
 function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): string {
   if (format.compression === 'none') return uncompressedLayerType(source.mediaType, oci);
   return ociLayerType(format.compression, isNondistributable(source.mediaType));
@@ -84,7 +98,11 @@ async function encodeLayer(
   const out = new DigestCounter();
   const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal })));
   const encoded = format.encode(tapInto(diff)(decode(sniffed.stream, sniffed.compression)));
-  await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
+  try {
+    await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
+  } catch (err) {
+    throw asLayerError(err, desc, sniffed.compression);
+  }
 
   if (source.digest() !== desc.digest || source.size !== desc.size) {
     throw new TsconvertError(
