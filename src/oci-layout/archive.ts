@@ -56,6 +56,7 @@ export async function extractArchive(file: string, dest: string, signal: AbortSi
   const source = createReadStream(file, { signal });
   const ex = tarExtract();
   const feed = pipeline(source, ex);
+  feed.catch(() => undefined); // may reject while the loop below awaits; it is awaited (or swallowed) below
   try {
     for await (const entry of ex) await extractEntry(entry, dest, file, signal);
     await feed;
@@ -74,7 +75,10 @@ async function addFile(pack: Pack, name: string, path: string, signal: AbortSign
   const done = new Promise<void>((resolve, reject) => {
     settle = (err) => (err ? reject(err) : resolve());
   });
+  // Observed now, awaited below: an interrupted copy must not leave this rejection unhandled.
+  done.catch(() => undefined);
   const entry = pack.entry({ name, size: st.size, mode: 0o644, mtime: st.mtime, type: 'file' }, settle);
+  entry.on('error', settle);
   for await (const chunk of createReadStream(path, { signal })) {
     if (!entry.write(chunk)) await once(entry, 'drain', { signal });
   }
@@ -103,6 +107,7 @@ async function blobEntries(root: string, rel = 'blobs'): Promise<{ dirs: string[
 async function writeTar(dir: string, out: string, signal: AbortSignal): Promise<void> {
   const pack = tarPack();
   const written = pipeline(pack, createWriteStream(out, { flags: 'wx', mode: 0o644 }), { signal });
+  written.catch(() => undefined); // may reject while an entry is being added; awaited below
   try {
     await addFile(pack, OCI_LAYOUT_FILE, join(dir, OCI_LAYOUT_FILE), signal);
     await addFile(pack, INDEX_FILE, join(dir, INDEX_FILE), signal);

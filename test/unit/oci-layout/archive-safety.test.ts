@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout } from '../../../src/oci-layout/index.js';
-import { sig } from './sample.js';
+import { sig, writeSampleImage } from './sample.js';
 
 type Entry = {
   name: string;
@@ -95,6 +95,32 @@ describe('hostile oci-archive input', () => {
     });
     expect(await layout.images.list({ signal: sig() })).toEqual([]);
     await layout.close();
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it('removes its temp directory when extraction is interrupted', async () => {
+    const file = join(tmp, 'big.tar');
+    const build = await openOciLayout({
+      path: file,
+      archive: true,
+      mode: 'write',
+      signal: sig(),
+      tempDir: scratch,
+    });
+    const target = await writeSampleImage(build.content, 'big', 2, 16 << 20);
+    await build.images.put({ name: 'v1', labels: {}, target }, { signal: sig() });
+    await build.finish({ signal: sig() });
+    await build.close();
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(new Error('interrupted while extracting')), 10);
+    const opening = openOciLayout({
+      path: file,
+      archive: true,
+      mode: 'read',
+      signal: ctl.signal,
+      tempDir: scratch,
+    });
+    await expect(opening).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await readdir(scratch)).toEqual([]);
   });
 

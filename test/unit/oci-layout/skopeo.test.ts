@@ -141,7 +141,7 @@ describe('skopeo interoperability', () => {
     expect(await readdir(scratch)).toEqual([]);
   });
 
-  it('leaves no trace of an archive destination that was never finished', async () => {
+  it('leaves no trace of an archive destination that was never finished, or interrupted while packing', async () => {
     const file = join(tmp, 'abandoned.tar');
     const scratch = await mkdtemp(join(tmp, 'scratch-'));
     const dst = await openOciLayout({
@@ -151,8 +151,11 @@ describe('skopeo interoperability', () => {
       signal: sig(),
       tempDir: scratch,
     });
-    const target = await writeSampleImage(dst.content, 'abandoned');
+    const target = await writeSampleImage(dst.content, 'abandoned', 2, 16 << 20);
     await dst.images.put({ name: 'v1', labels: {}, target }, { signal: sig() });
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(new Error('interrupted while packing')), 20);
+    await expect(dst.finish({ signal: ctl.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
     await dst.close();
     expect((await readdir(tmp)).filter((n) => n.includes('abandoned'))).toEqual([]);
     expect(await readdir(scratch)).toEqual([]);
