@@ -2,7 +2,8 @@
 // (`oci-archive:FILE`). A directory is used in place. An archive source is extracted into a private temp
 // directory; an archive destination is built in one (starting from the existing archive, so its other
 // images are kept) and only written, atomically, when the caller calls finish() after a successful run.
-// close() always removes the temp directory, so an abandoned run leaves the target untouched.
+// close() always removes the temp directory, so an abandoned run leaves the target untouched. Unlike a
+// directory, an archive is not merged between concurrent tsconvert processes: the last finish() wins.
 //
 //   const src = await openOciLayout({ path: 'in', mode: 'read', signal });
 //   const dst = await openOciLayout({ path: 'out.tar', archive: true, mode: 'write', signal });
