@@ -2,6 +2,7 @@
 // image layout (no daemon needed); anything else is a containerd image name, normalised like nerdctl's.
 // One containerd connection serves both sides; one layout directory named on both sides is opened once.
 
+import { resolve } from 'node:path';
 import { connectContainerd } from '../containerd/connection.js';
 import {
   formatTransportReference,
@@ -52,7 +53,7 @@ function parse(ref: string): Parsed {
 }
 
 function sameLayoutDir(a: TransportReference | null, b: TransportReference | null): boolean {
-  return a?.transport === 'oci' && b?.transport === 'oci' && a.path === b.path;
+  return a?.transport === 'oci' && b?.transport === 'oci' && resolve(a.path) === resolve(b.path);
 }
 
 export async function openLocations(
