@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
+import { DEFAULT_ZSTD_LEVEL } from '../layers/zstd.js';
+import { DEFAULT_CHUNK_SIZE, type ChunkedAnnotations } from '../layers/zstdchunked/format.js';
 import {
   allPlatforms,
   nodePlatform,
@@ -11,34 +13,50 @@ import {
   parsePlatform,
   type PlatformMatcher,
 } from '../oci/platform.js';
-import { DEFAULT_ZSTD_LEVEL } from '../layers/zstd.js';
+
+export type LayerFlag = 'uncompress' | 'zstd' | 'zstdchunked' | undefined;
 
 export interface ConvertFlags {
   format: 'text' | 'json';
-  uncompress: boolean;
-  zstd: boolean;
+  layer: LayerFlag;
   zstdLevel: number;
+  chunked: { level: number; chunkSize: number; annotations: ChunkedAnnotations };
   oci: boolean;
   platforms: PlatformMatcher;
   jobs: number;
-  /** Set when a flag implied --oci (the CLI warns once). */
-  ociImplied: boolean;
+  /** The flag that implied --oci, when --oci was not given (the CLI warns once). */
+  ociImpliedBy: string | undefined;
 }
 
 /** nerdctl converters tsconvert does not implement; accepted so the error can say so clearly. */
-const UNSUPPORTED = ['estargz', 'nydus', 'overlaybd', 'soci', 'erofs'] as const;
+const UNSUPPORTED = ['estargz', 'nydus', 'overlaybd', 'soci', 'erofs', 'zstdchunkedRecordIn'] as const;
+
+/** Largest chunk: every chunk is held in memory while it is compressed. */
+export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+
+const ANNOTATIONS_HELP =
+  'TOC annotations: "stargz" (nerdctl-compatible, lazy pulls with stargz-snapshotter) or "containers" ' +
+  '(podman / CRI-O partial pulls; pick this for images pulled by containers/storage)';
 
 export function addConvertFlags(cmd: Command): Command {
   return cmd
     .option(
       '--format <format>',
-      'output format: "json" prints {"Image","ExtraImages","Layers"}; anything else the digest',
+      'output format: "json" prints {"Image","ExtraImages","Layers"}; otherwise the digest',
       '',
     )
     .option('--uncompress', 'convert tar.gz / tar.zst layers to uncompressed tar', false)
     .option('--oci', 'convert Docker media types to OCI media types', false)
     .option('--zstd', 'convert layers to zstd (implies --oci)', false)
     .option('--zstd-compression-level <level>', 'zstd compression level (1-22)', String(DEFAULT_ZSTD_LEVEL))
+    .option('--zstdchunked', 'convert layers to zstd:chunked, lossless (implies --oci)', false)
+    .option('--zstdchunked-compression-level <level>', 'zstd:chunked compression level (1-22)', '3')
+    .option('--zstdchunked-chunk-size <bytes>', 'zstd:chunked chunk size; 0 means 4 MiB', '0')
+    .addOption(
+      new Option('--zstdchunked-annotations <set>', ANNOTATIONS_HELP)
+        .choices(['stargz', 'containers'])
+        .default('stargz'),
+    )
     .option(
       '--platform <platform>',
       'convert content for this platform (comma separated or repeated); default: the host platform only',
@@ -51,7 +69,8 @@ export function addConvertFlags(cmd: Command): Command {
     .addOption(new Option('--nydus').hideHelp())
     .addOption(new Option('--overlaybd').hideHelp())
     .addOption(new Option('--soci').hideHelp())
-    .addOption(new Option('--erofs <mode>').hideHelp());
+    .addOption(new Option('--erofs <mode>').hideHelp())
+    .addOption(new Option('--zstdchunked-record-in <file>').hideHelp());
 }
 
 function parseIntFlag(name: string, value: string, min: number, max: number): number {
@@ -72,28 +91,46 @@ function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
   return onlyPlatforms(specs.length > 0 ? specs.map((s) => parsePlatform(s, host)) : [host]);
 }
 
+function layerFlag(raw: Record<string, unknown>): LayerFlag {
+  const converters = (['zstd', 'zstdchunked'] as const).filter((k) => raw[k] === true);
+  if (converters.length > 1) {
+    throw usageError('options --zstd and --zstdchunked lead to conflict, only one of them can be used');
+  }
+  const [converter] = converters;
+  if (converter !== undefined && raw.uncompress === true)
+    throw usageError(`option --${converter} conflicts with --uncompress`);
+  return converter ?? (raw.uncompress === true ? 'uncompress' : undefined);
+}
+
 export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags {
   for (const name of UNSUPPORTED) {
     if (raw[name] !== undefined && raw[name] !== false) {
-      throw usageError(`--${name} is not supported by tsconvert`, {
-        hint: 'tsconvert converts to zstd and uncompressed layers; use nerdctl for other formats',
+      const flag = name === 'zstdchunkedRecordIn' ? 'zstdchunked-record-in' : name;
+      throw usageError(`--${flag} is not supported by tsconvert`, {
+        hint: 'tsconvert writes zstd, zstd:chunked and uncompressed layers; use nerdctl for other formats',
       });
     }
   }
-  const zstd = raw.zstd === true;
-  const uncompress = raw.uncompress === true;
-  if (zstd && uncompress) throw usageError('option --zstd conflicts with --uncompress');
-  const oci = raw.oci === true;
-  const jobs =
-    raw.jobs === undefined ? availableParallelism() : parseIntFlag('jobs', String(raw.jobs), 1, 256);
+  const layer = layerFlag(raw);
+  const chunkSize = parseIntFlag(
+    'zstdchunked-chunk-size',
+    String(raw.zstdchunkedChunkSize),
+    0,
+    MAX_CHUNK_SIZE,
+  );
+  const zstdLike = layer === 'zstd' || layer === 'zstdchunked';
   return {
     format: raw.format === 'json' ? 'json' : 'text',
-    uncompress,
-    zstd,
+    layer,
     zstdLevel: parseIntFlag('zstd-compression-level', String(raw.zstdCompressionLevel), 1, 22),
-    oci: oci || zstd,
-    ociImplied: zstd && !oci,
+    chunked: {
+      level: parseIntFlag('zstdchunked-compression-level', String(raw.zstdchunkedCompressionLevel), 1, 22),
+      chunkSize: chunkSize === 0 ? DEFAULT_CHUNK_SIZE : chunkSize,
+      annotations: raw.zstdchunkedAnnotations === 'containers' ? 'containers' : 'stargz',
+    },
+    oci: raw.oci === true || zstdLike,
+    ociImpliedBy: zstdLike && raw.oci !== true ? `--${layer}` : undefined,
     platforms: platformMatcher(raw),
-    jobs,
+    jobs: raw.jobs === undefined ? availableParallelism() : parseIntFlag('jobs', String(raw.jobs), 1, 256),
   };
 }

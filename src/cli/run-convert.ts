@@ -1,11 +1,13 @@
 // The composition root of `image convert`: opens the source and destination backends, picks the layer
 // format, calls the converter core once, prints the result, and closes everything.
 
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
+import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
+import { CompressPool } from '../zstd/compress-pool.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
 import { openLocations } from './locations.js';
@@ -24,10 +26,13 @@ export interface RunIo {
   signal: AbortSignal;
 }
 
-function layerFormatFor(flags: ConvertFlags): LayerFormat | undefined {
-  if (flags.uncompress) return uncompressFormat();
-  if (flags.zstd) return zstdFormat(flags.zstdLevel);
-  return undefined;
+/** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
+function layerFormatFor(flags: ConvertFlags): { format: LayerFormat | undefined; pool?: CompressPool } {
+  if (flags.layer === 'uncompress') return { format: uncompressFormat() };
+  if (flags.layer === 'zstd') return { format: zstdFormat(flags.zstdLevel) };
+  if (flags.layer !== 'zstdchunked') return { format: undefined };
+  const pool = new CompressPool(availableParallelism());
+  return { format: zstdChunkedFormat({ pool, ...flags.chunked }), pool };
 }
 
 export async function runConvert(
@@ -44,17 +49,18 @@ export async function runConvert(
     logger,
     signal,
   });
-  if (flags.ociImplied) {
+  if (flags.ociImpliedBy !== undefined) {
     logger.warn(
-      '--zstd implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types',
+      `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
     );
   }
+  const { format, pool } = layerFormatFor(flags);
   try {
     const { source, destination } = locations;
     const result = await convertImage({
       source,
       destination,
-      layerFormat: layerFormatFor(flags),
+      layerFormat: format,
       oci: flags.oci,
       platforms: flags.platforms,
       jobs: flags.jobs,
@@ -71,6 +77,7 @@ export async function runConvert(
     result.name = destination.display;
     io.stdout.write(renderResult(result, flags.format));
   } finally {
+    await pool?.close();
     await locations.close();
   }
 }

@@ -4,7 +4,7 @@
 // once, after the last waiter, if it was never committed.
 
 import { TsconvertError } from '../errors.js';
-import type { LayerFormat } from '../layers/layer-format.js';
+import { LayerFallback, type LayerFormat } from '../layers/layer-format.js';
 import { shortDigest } from '../oci/digest.js';
 import {
   isNondistributable,
@@ -15,7 +15,7 @@ import {
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
-import { adoptExisting, ensureCopied, openIngest, streamInto } from './blobs.js';
+import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
 
@@ -62,7 +62,14 @@ export async function convertLayer(
 
 /** Codec failures (zlib, zstd) name the layer; store and abort errors pass through as they are. */
 function asLayerError(err: unknown, desc: Descriptor, compression: string): unknown {
-  if (err instanceof TsconvertError || !(err instanceof Error) || err.name === 'AbortError') return err;
+  if (err instanceof LayerFallback || !(err instanceof Error) || err.name === 'AbortError') return err;
+  if (err instanceof TsconvertError) {
+    if (err.code !== 'MALFORMED' || err.message.includes(desc.digest)) return err;
+    return new TsconvertError('MALFORMED', `layer ${desc.digest}: ${err.message}`, {
+      cause: err,
+      hint: 'the layer is not a valid tar archive',
+    });
+  }
   const what = compression === 'none' ? 'tar' : compression;
   return new TsconvertError(
     'MALFORMED',
@@ -79,31 +86,33 @@ function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): st
   return ociLayerType(format.compression, isNondistributable(source.mediaType));
 }
 
-async function encodeLayer(
+interface Attempt {
+  format: LayerFormat;
+  diffId: string;
+  out: DigestCounter;
+  annotations: Record<string, string>;
+  /** Why the requested format was not used. */
+  reason?: string;
+}
+
+/** One pass over the source blob through `format` into the ingest; checks the source digest and DiffID. */
+async function runFormat(
   ctx: ConvertContext,
-  flight: Flight,
   desc: Descriptor,
   format: LayerFormat,
+  ingest: Ingest,
   expectedDiffId: string | undefined,
-): Promise<Descriptor> {
-  const { signal } = ctx;
-  const info = await ctx.src.content.info(desc.digest, { signal });
-  const ref = `tsconvert-${format.name}-from-${desc.digest}`;
-  const ingest = await openIngest(ctx, flight, ref);
-  if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
-  ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
-
+): Promise<Attempt> {
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new DigestCounter();
-  const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal })));
+  const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal: ctx.signal })));
   const encoded = format.encode(tapInto(diff)(decode(sniffed.stream, sniffed.compression)));
   try {
     await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
   } catch (err) {
     throw asLayerError(err, desc, sniffed.compression);
   }
-
   if (source.digest() !== desc.digest || source.size !== desc.size) {
     throw new TsconvertError(
       'FAILED_PRECONDITION',
@@ -123,27 +132,68 @@ async function encodeLayer(
       },
     );
   }
+  return { format, diffId, out, annotations: encoded.annotations() };
+}
+
+/** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */
+async function runWithFallback(
+  ctx: ConvertContext,
+  desc: Descriptor,
+  format: LayerFormat,
+  ingest: Ingest,
+  expectedDiffId: string | undefined,
+): Promise<Attempt> {
+  try {
+    return await runFormat(ctx, desc, format, ingest, expectedDiffId);
+  } catch (err) {
+    if (!(err instanceof LayerFallback) || format.fallback === undefined) throw err;
+    ctx.logger.warn(
+      { layer: desc.digest },
+      `layer ${desc.digest} written as ${format.fallback.resultLabel}, not ${format.resultLabel}: ${err.reason}`,
+    );
+    await ingest.writer.truncate();
+    return {
+      ...(await runFormat(ctx, desc, format.fallback, ingest, expectedDiffId)),
+      reason: `not ${format.resultLabel}: ${err.reason}`,
+    };
+  }
+}
+
+async function encodeLayer(
+  ctx: ConvertContext,
+  flight: Flight,
+  desc: Descriptor,
+  format: LayerFormat,
+  expectedDiffId: string | undefined,
+): Promise<Descriptor> {
+  const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+  const ref = `tsconvert-${format.name}-from-${desc.digest}`;
+  const ingest = await openIngest(ctx, flight, ref);
+  if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
+  ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
+  const done = await runWithFallback(ctx, desc, format, ingest, expectedDiffId);
   const labels = { ...info.labels };
-  if (format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
-  else labels[UNCOMPRESSED_LABEL] = diffId;
-  const result = await ingest.commit({ size: out.size, expected: out.digest(), labels });
+  if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
+  else labels[UNCOMPRESSED_LABEL] = done.diffId;
+  const result = await ingest.commit({ size: done.out.size, expected: done.out.digest(), labels });
   if (result.existed) await adoptExisting(ctx, result.digest, labels);
 
-  const annotations = { ...desc.annotations, ...encoded.annotations() };
-  for (const key of STALE_ANNOTATIONS) if (!(key in encoded.annotations())) delete annotations[key];
-  const mediaType = newLayerType(format, desc, ctx.options.oci);
+  const annotations = { ...desc.annotations, ...done.annotations };
+  for (const key of STALE_ANNOTATIONS) if (!(key in done.annotations)) delete annotations[key];
+  const mediaType = newLayerType(done.format, desc, ctx.options.oci);
   ctx.reports.set(desc.digest, {
     source: desc.digest,
-    result: out.digest(),
+    result: done.out.digest(),
     mediaType,
-    format: format.resultLabel,
+    format: done.format.resultLabel,
     outcome: 'converted',
+    ...(done.reason === undefined ? {} : { reason: done.reason }),
   });
   ctx.logger.debug(
-    { layer: desc.digest, result: out.digest(), size: out.size },
+    { layer: desc.digest, result: done.out.digest(), size: done.out.size },
     `layer ${shortDigest(desc.digest)} converted`,
   );
-  const next: Descriptor = { ...desc, mediaType, digest: out.digest(), size: out.size };
+  const next: Descriptor = { ...desc, mediaType, digest: done.out.digest(), size: done.out.size };
   if (Object.keys(annotations).length > 0) next.annotations = annotations;
   else delete next.annotations;
   return next;

@@ -4,7 +4,7 @@
 
 import type { Compression } from '../oci/media-types.js';
 
-export type LayerFormatName = 'uncompress' | 'zstd';
+export type LayerFormatName = 'uncompress' | 'zstd' | 'zstdchunked';
 
 export interface EncodedLayer {
   /** The new blob's bytes, produced lazily as `output` is consumed. */
@@ -25,4 +25,17 @@ export interface LayerFormat {
    */
   skipReason(sourceCompression: Compression): string | undefined;
   encode(tar: AsyncIterable<Uint8Array>): EncodedLayer;
+  /** What to write instead when `encode` gives up with a {@link LayerFallback}. */
+  readonly fallback?: LayerFormat;
+}
+
+/**
+ * Thrown from a format's output when the layer is one the format cannot carry; the glue then writes the
+ * layer with the format's `fallback` and reports the reason.
+ */
+export class LayerFallback extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'LayerFallback';
+  }
 }

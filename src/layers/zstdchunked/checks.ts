@@ -1,0 +1,54 @@
+// What a zstd:chunked layer cannot carry (docs FORMAT.md §5). The writer runs these checks as it scans;
+// the first one that fails ends the attempt with ChunkedFallback, and the layer is written as plain
+// (still lossless) zstd instead, with the reason reported.
+
+import { posix } from 'node:path';
+import type { TarMember, TarSummary } from '../../tar/index.js';
+import { LayerFallback } from '../layer-format.js';
+
+/** Zero bytes after the end-of-archive blocks beyond this are refused (their tar-split would be huge). */
+export const MAX_TRAILING_ZERO_BYTES = 64 * 1024 * 1024;
+
+/** The layer cannot be zstd:chunked; the glue writes it as plain zstd. */
+export class ChunkedFallback extends LayerFallback {}
+
+/** Go's path.Clean("/" + name), the identity two readers use to tell entries apart. */
+export function cleanPath(name: string): string {
+  const n = posix.normalize(`/${name}`);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+export class LayerChecks {
+  private readonly names = new Set<string>();
+
+  member(m: TarMember): void {
+    const where = `entry ${JSON.stringify(m.name.text)}`;
+    if (m.facts.globalHeader) throw new ChunkedFallback('it has a PAX global header');
+    if (m.facts.sparse) throw new ChunkedFallback(`${where} is a GNU sparse file`);
+    if (m.facts.unknownType)
+      throw new ChunkedFallback(`${where} has unsupported tar type ${JSON.stringify(m.rawTypeflag)}`);
+    if (m.facts.invalidUtf8)
+      throw new ChunkedFallback(`${where} has a name, link name or xattr key that is not UTF-8`);
+    if (m.facts.timeOutOfRange) throw new ChunkedFallback(`${where} has a time outside the years 0000-9999`);
+    const clean = cleanPath(m.name.text);
+    if (this.names.has(clean))
+      throw new ChunkedFallback(`two entries have the path ${JSON.stringify(clean)}`);
+    if (m.type === 'hardlink' && !this.names.has(cleanPath(m.linkname.text))) {
+      throw new ChunkedFallback(`hardlink ${JSON.stringify(m.name.text)} points at no earlier entry`);
+    }
+    this.names.add(clean);
+  }
+
+  trailer(bytesSoFar: number): void {
+    if (bytesSoFar > MAX_TRAILING_ZERO_BYTES + 1024) {
+      throw new ChunkedFallback(
+        `more than ${MAX_TRAILING_ZERO_BYTES} bytes follow the end-of-archive blocks`,
+      );
+    }
+  }
+
+  summary(s: TarSummary): void {
+    if (!s.trailerAllZeroBlocks)
+      throw new ChunkedFallback('data follows the end-of-archive blocks (concatenated tars?)');
+  }
+}

@@ -1,0 +1,110 @@
+// CRC-64/ISO as Go's hash/crc64 computes it with crc64.MakeTable(crc64.ISO) (reflected polynomial
+// 0xD800000000000000, initial value and final xor all ones). tar-split stores it, big-endian, for every
+// member's payload. Slice-by-8 over two 32-bit halves, so the hot loop never touches BigInt.
+
+const POLY_HI = 0xd8000000;
+
+function makeTables(): { hi: Uint32Array; lo: Uint32Array } {
+  const hi = new Uint32Array(8 * 256);
+  const lo = new Uint32Array(8 * 256);
+  for (let n = 0; n < 256; n++) {
+    let h = 0;
+    let l = n;
+    for (let k = 0; k < 8; k++) {
+      const carry = l & 1;
+      l = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
+      h = h >>> 1;
+      if (carry) h = (h ^ POLY_HI) >>> 0;
+    }
+    hi[n] = h;
+    lo[n] = l;
+  }
+  for (let t = 1; t < 8; t++) {
+    for (let n = 0; n < 256; n++) {
+      const ph = hi[(t - 1) * 256 + n] ?? 0;
+      const pl = lo[(t - 1) * 256 + n] ?? 0;
+      const idx = pl & 0xff;
+      hi[t * 256 + n] = ((hi[idx] ?? 0) ^ (ph >>> 8)) >>> 0;
+      lo[t * 256 + n] = ((lo[idx] ?? 0) ^ ((pl >>> 8) | ((ph & 0xff) << 24))) >>> 0;
+    }
+  }
+  return { hi, lo };
+}
+
+const { hi: T_HI, lo: T_LO } = makeTables();
+
+/** Incremental CRC-64/ISO. */
+export class Crc64 {
+  private h = 0xffffffff;
+  private l = 0xffffffff;
+
+  update(data: Uint8Array): void {
+    let h = this.h;
+    let l = this.l;
+    let i = 0;
+    const n = data.length;
+    const end8 = n - (n % 8);
+    const th = T_HI;
+    const tl = T_LO;
+    for (; i < end8; i += 8) {
+      const a =
+        (l ^
+          ((data[i] as number) |
+            ((data[i + 1] as number) << 8) |
+            ((data[i + 2] as number) << 16) |
+            ((data[i + 3] as number) << 24))) >>>
+        0;
+      const b =
+        (h ^
+          ((data[i + 4] as number) |
+            ((data[i + 5] as number) << 8) |
+            ((data[i + 6] as number) << 16) |
+            ((data[i + 7] as number) << 24))) >>>
+        0;
+      const i7 = 7 * 256 + (a & 0xff),
+        i6 = 6 * 256 + ((a >>> 8) & 0xff),
+        i5 = 5 * 256 + ((a >>> 16) & 0xff),
+        i4 = 4 * 256 + (a >>> 24);
+      const i3 = 3 * 256 + (b & 0xff),
+        i2 = 2 * 256 + ((b >>> 8) & 0xff),
+        i1 = 256 + ((b >>> 16) & 0xff),
+        i0 = b >>> 24;
+      h =
+        ((th[i7] as number) ^
+          (th[i6] as number) ^
+          (th[i5] as number) ^
+          (th[i4] as number) ^
+          (th[i3] as number) ^
+          (th[i2] as number) ^
+          (th[i1] as number) ^
+          (th[i0] as number)) >>>
+        0;
+      l =
+        ((tl[i7] as number) ^
+          (tl[i6] as number) ^
+          (tl[i5] as number) ^
+          (tl[i4] as number) ^
+          (tl[i3] as number) ^
+          (tl[i2] as number) ^
+          (tl[i1] as number) ^
+          (tl[i0] as number)) >>>
+        0;
+    }
+    for (; i < n; i++) {
+      const idx = (l ^ (data[i] as number)) & 0xff;
+      l = ((tl[idx] as number) ^ ((l >>> 8) | ((h & 0xff) << 24))) >>> 0;
+      h = ((th[idx] as number) ^ (h >>> 8)) >>> 0;
+    }
+    this.h = h;
+    this.l = l;
+  }
+
+  /** The 8 bytes tar-split stores: the CRC, big-endian. */
+  sum(): Uint8Array {
+    const out = new Uint8Array(8);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, (this.h ^ 0xffffffff) >>> 0);
+    view.setUint32(4, (this.l ^ 0xffffffff) >>> 0);
+    return out;
+  }
+}

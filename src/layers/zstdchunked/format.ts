@@ -1,0 +1,70 @@
+// `--zstdchunked`: the layer format module. Wires the encoder to the LayerFormat contract, picks the
+// annotation set (docs FORMAT.md §4: exactly one of two, because containers/storage refuses a layer that
+// carries both TOC annotations), and falls back to plain zstd for layers the format cannot carry.
+
+import type { CompressPool } from '../../zstd/compress-pool.js';
+import type { LayerFormat } from '../layer-format.js';
+import { zstdFormat } from '../zstd.js';
+import type { MetadataLayout } from './metadata.js';
+import { ChunkedEncoder } from './writer.js';
+
+export type ChunkedAnnotations = 'stargz' | 'containers';
+
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_ZSTDCHUNKED_LEVEL = 3;
+
+export interface ZstdChunkedOptions {
+  pool: CompressPool;
+  level?: number;
+  chunkSize?: number;
+  annotations?: ChunkedAnnotations;
+}
+
+export function chunkedAnnotations(
+  set: ChunkedAnnotations,
+  l: MetadataLayout,
+  uncompressedSize: number,
+): Record<string, string> {
+  const position = `${l.tocOffset}:${l.tocLength}:${l.tocUncompressedLength}:1`;
+  if (set === 'containers') {
+    return {
+      'io.github.containers.zstd-chunked.manifest-checksum': l.tocChecksum,
+      'io.github.containers.zstd-chunked.manifest-position': position,
+      'io.github.containers.zstd-chunked.tarsplit-position': `${l.tarSplitOffset}:${l.tarSplitLength}:${l.tarSplitUncompressedLength}`,
+    };
+  }
+  return {
+    'containerd.io/snapshot/stargz/toc.digest': l.tocDigest,
+    'io.containers.estargz.uncompressed-size': String(uncompressedSize),
+    'io.containers.zstd-chunked.manifest-checksum': l.tocChecksum,
+    'io.containers.zstd-chunked.manifest-position': position,
+  };
+}
+
+export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
+  const level = options.level ?? DEFAULT_ZSTDCHUNKED_LEVEL;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const set = options.annotations ?? 'stargz';
+  return {
+    name: 'zstdchunked',
+    compression: 'zstd',
+    resultLabel: 'zstd:chunked',
+    skipReason: () => undefined,
+    fallback: zstdFormat(level),
+    encode(tar) {
+      const encoder = new ChunkedEncoder({
+        pool: options.pool,
+        level,
+        chunkSize,
+        maxInFlight: options.pool.size * 2 + 2,
+      });
+      return {
+        output: encoder.encode(tar),
+        annotations: () => {
+          if (encoder.layout === undefined) return {};
+          return chunkedAnnotations(set, encoder.layout, encoder.uncompressedSize);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// tar-split metadata (vbatts/tar-split's JSON packer format, docs FORMAT.md §3.4): one JSON line per
+// segment of raw bytes (headers, padding, trailer) and per member (name, size, CRC-64 of the payload), so
+// a reader can rebuild the layer's tar byte for byte from the files it extracted. Each line goes to the
+// sink as soon as it is complete (the writer compresses them as they come), so nothing grows with the layer.
+
+import { Buffer } from 'node:buffer';
+
+/** Largest trailing segment: bytes after the end-of-archive blocks are stored in pieces of this size. */
+export const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
+
+export class TarSplitBuilder {
+  private position = 0;
+  /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
+  private pending: Uint8Array[] = [];
+
+  /** Raw bytes that belong to the next segment. */
+  addRaw(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.pending.push(bytes);
+  }
+
+  /** Flushes the pending raw bytes as one segment line (never an empty one). */
+  flushSegment(): void {
+    const payload = Buffer.concat(this.pending);
+    this.pending = [];
+    if (payload.length === 0) return;
+    this.push(
+      `{"type":2,"payload":${JSON.stringify(payload.toString('base64'))},"position":${this.position}}`,
+    );
+  }
+
+  /** The file line of a member: its Go header size and the CRC-64 of its payload (null when size is 0). */
+  addFile(name: string, size: bigint, crc: Uint8Array | undefined): void {
+    let line = `{"type":1,"name":${JSON.stringify(name)}`;
+    if (size !== 0n) line += `,"size":${size.toString()}`;
+    line += `,"payload":${crc === undefined ? 'null' : JSON.stringify(Buffer.from(crc).toString('base64'))}`;
+    this.push(`${line},"position":${this.position}}`);
+  }
+
+  /** Trailer bytes after the first trailer segment, in segments of at most TAR_SPLIT_MAX_SEGMENT. */
+  addTrailingSegments(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i += TAR_SPLIT_MAX_SEGMENT) {
+      this.addRaw(bytes.subarray(i, i + TAR_SPLIT_MAX_SEGMENT));
+      this.flushSegment();
+    }
+  }
+
+  constructor(private readonly sink: (line: string) => void) {}
+
+  private push(line: string): void {
+    this.sink(`${line}\n`);
+    this.position += 1;
+  }
+}

@@ -1,0 +1,77 @@
+// TOC entries of a zstd:chunked layer (docs FORMAT.md §3): metadata values as Go's archive/tar computes
+// them, payload fields per chunk, compact JSON with a fixed key order, zero values omitted (except type and
+// name), and no HTML escaping.
+
+import { Buffer } from 'node:buffer';
+import { sha256Digest } from '../../oci/digest.js';
+import { formatRfc3339, GO_ZERO_TIME_SECONDS, type TarMember, type TarTime } from '../../tar/index.js';
+
+export const EMPTY_SHA256 = sha256Digest('');
+
+/** Offsets and digests of one chunk of a regular file's payload. */
+export interface ChunkFields {
+  offset: number;
+  endOffset?: number;
+  chunkSize: number;
+  chunkOffset: number;
+  chunkDigest: string;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+function time(key: string, t: TarTime | undefined): string {
+  if (t === undefined || t.sec === GO_ZERO_TIME_SECONDS) return '';
+  return `,${q(key)}:${q(formatRfc3339(t))}`;
+}
+
+function num(key: string, v: bigint | number): string {
+  return v === 0 || v === 0n ? '' : `,${q(key)}:${v.toString()}`;
+}
+
+function str(key: string, v: string): string {
+  return v === '' ? '' : `,${q(key)}:${q(v)}`;
+}
+
+function xattrs(member: TarMember): string {
+  if (member.xattrs.length === 0) return '';
+  const parts = member.xattrs.map((x) => `${q(x.key.text)}:${q(Buffer.from(x.value).toString('base64'))}`);
+  return `,"xattrs":{${parts.join(',')}}`;
+}
+
+function chunk(c: ChunkFields, first: boolean): string {
+  let out = `,"offset":${c.offset}`;
+  if (c.endOffset !== undefined) out += `,"endOffset":${c.endOffset}`;
+  out += `,"chunkSize":${c.chunkSize}`;
+  if (!first) out += `,"chunkOffset":${c.chunkOffset}`;
+  return `${out},"chunkDigest":${q(c.chunkDigest)}`;
+}
+
+/**
+ * The entry for a member. For a non-empty regular file pass its digest and first chunk; the remaining
+ * chunks are separate `chunk` entries ({@link chunkEntry}).
+ */
+export function memberEntry(member: TarMember, digest?: string, first?: ChunkFields): string {
+  let out = `{"type":${q(member.type ?? '')},"name":${q(member.name.text)}`;
+  out += str('linkName', member.linkname.text);
+  out +=
+    num('mode', member.mode) + num('size', member.size) + num('uid', member.uid) + num('gid', member.gid);
+  if (member.uname.utf8) out += str('userName', member.uname.text);
+  if (member.gname.utf8) out += str('groupName', member.gname.text);
+  out += time('modtime', member.mtime) + time('accesstime', member.atime) + time('changetime', member.ctime);
+  out += num('devMajor', member.devMajor) + num('devMinor', member.devMinor) + xattrs(member);
+  if (member.type === 'reg') out += `,"digest":${q(digest ?? EMPTY_SHA256)}`;
+  if (first !== undefined) out += chunk(first, true);
+  return `${out}}`;
+}
+
+export function chunkEntry(name: string, c: ChunkFields): string {
+  return `{"type":"chunk","name":${q(name)}${chunk(c, false)}}`;
+}
+
+/** The whole TOC document, streamed as pieces so a huge entry list is never one string. */
+export function* tocPieces(entries: readonly string[], tarSplitDigest: string): Generator<string> {
+  yield '{"version":1,"entries":[';
+  for (let i = 0; i < entries.length; i++)
+    yield i === 0 ? (entries[i] as string) : `,${entries[i] as string}`;
+  yield `],"tarSplitDigest":${q(tarSplitDigest)}}`;
+}
