@@ -1,0 +1,131 @@
+// The zstd:chunked encoder on real tars: lossless (the zstd CLI decodes the blob back to the input),
+// deterministic whatever the pool size, metadata where the footer says, and the FORMAT.md §5 fallbacks.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LayerFallback } from '../../../src/layers/layer-format.js';
+import { ChunkedEncoder } from '../../../src/layers/zstdchunked/writer.js';
+import { CompressPool } from '../../../src/zstd/compress-pool.js';
+import { END, member, pax, paxTar } from './tars.js';
+
+const pools = [new CompressPool(1), new CompressPool(3)];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+async function* pieces(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+async function encode(
+  tar: Buffer,
+  pool = pools[0] as CompressPool,
+  chunkSize = 1000,
+): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
+  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, maxInFlight: 4 });
+  const out: Uint8Array[] = [];
+  for await (const p of enc.encode(pieces(tar, 777))) out.push(p);
+  return { blob: Buffer.concat(out), enc };
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function sampleTar(): Buffer {
+  const big = Buffer.concat([randomBytes(2500), Buffer.alloc(1500, 7)]);
+  return Buffer.concat([
+    member({ name: 'etc/', type: '5', mode: 0o755 }),
+    member({ name: 'etc/empty' }),
+    member({ name: 'etc/big.bin', data: big }),
+    member({ name: 'etc/link', type: '1', linkname: 'etc/big.bin' }),
+    member({ name: 'etc/sym', type: '2', linkname: 'big.bin' }),
+    member({ name: 'etc/one', data: Buffer.alloc(1000, 1) }),
+    paxTar(),
+    Buffer.alloc(9216),
+  ]);
+}
+
+describe('ChunkedEncoder', () => {
+  it('decodes with the zstd CLI to the input tar byte for byte, trailing zero blocks included', async () => {
+    const tar = sampleTar();
+    const { blob, enc } = await encode(tar);
+    const back = execFileSync('zstd', ['-dc'], { input: blob });
+    expect(sha(back)).toBe(sha(tar));
+    expect(enc.uncompressedSize).toBe(tar.length);
+  });
+
+  it('puts the TOC where the footer and the layout say, with its digests', async () => {
+    const { blob, enc } = await encode(sampleTar());
+    const l = enc.layout;
+    if (l === undefined) throw new Error('no layout');
+    const footer = blob.subarray(blob.length - 40);
+    expect(footer.subarray(32).toString('latin1')).toBe('GnUlInUx');
+    expect(Number(footer.readBigUInt64LE(0))).toBe(l.tocOffset);
+    expect(Number(footer.readBigUInt64LE(8))).toBe(l.tocLength);
+    expect(blob.readUInt32LE(l.tocOffset - 8)).toBe(0x184d2a50);
+    const tocPayload = blob.subarray(l.tocOffset, l.tocOffset + l.tocLength);
+    expect(`sha256:${sha(tocPayload)}`).toBe(l.tocChecksum);
+    const toc = execFileSync('zstd', ['-dc'], { input: tocPayload });
+    expect(`sha256:${sha(toc)}`).toBe(l.tocDigest);
+    const doc = JSON.parse(toc.toString()) as {
+      entries: Array<{ type: string; name: string; offset?: number }>;
+      tarSplitDigest: string;
+    };
+    const tarSplit = blob.subarray(l.tarSplitOffset, l.tarSplitOffset + l.tarSplitLength);
+    expect(doc.tarSplitDigest).toBe(`sha256:${sha(tarSplit)}`);
+    expect(doc.entries.map((e) => e.type)).toEqual([
+      'dir',
+      'reg',
+      'reg',
+      'chunk',
+      'chunk',
+      'chunk',
+      'hardlink',
+      'symlink',
+      'reg',
+      'reg',
+      'dir',
+    ]);
+    for (const e of doc.entries.filter((x) => x.offset !== undefined))
+      expect(blob[e.offset as number]).toBe(0x28);
+  });
+
+  it('writes the same bytes whatever the pool size and input piece sizes', async () => {
+    const tar = sampleTar();
+    const a = await encode(tar, pools[0]);
+    const b = await encode(tar, pools[1]);
+    expect(sha(b.blob)).toBe(sha(a.blob));
+  });
+
+  it.each([
+    [
+      'a PAX global header',
+      Buffer.concat([member({ name: 'g', type: 'g', data: Buffer.from('12 a=bcdefg\n') }), END]),
+      /global header/,
+    ],
+    [
+      'two entries with one path',
+      Buffer.concat([member({ name: 'a' }), member({ name: './a' }), END]),
+      /two entries have the path "\/a"/,
+    ],
+    [
+      'a hardlink to nothing earlier',
+      Buffer.concat([member({ name: 'l', type: '1', linkname: 'x' }), member({ name: 'x' }), END]),
+      /hardlink "l"/,
+    ],
+    [
+      'data after the end blocks',
+      Buffer.concat([member({ name: 'a' }), END, member({ name: 'b' }), END]),
+      /data follows the end-of-archive/,
+    ],
+    ['an unsupported type', Buffer.concat([member({ name: 'v', type: 'V' }), END]), /unsupported tar type/],
+    [
+      'a non-UTF-8 name',
+      Buffer.concat([pax('P', [['path', Buffer.from([0x61, 0xff])]]), member({ name: 'x' }), END]),
+      /not UTF-8/,
+    ],
+  ])('gives up with a reason on %s', async (_what, tar, reason) => {
+    const err = await encode(tar).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerFallback);
+    expect((err as LayerFallback).reason).toMatch(reason);
+  });
+});
