@@ -38,7 +38,7 @@ describe('OCI layouts', () => {
     const r = await tsconvert([
       'image',
       'convert',
-      '--zstd',
+      '--zstdchunked',
       '--oci',
       'oci-archive:examples/sample.tar',
       `oci:${out}:sample`,
