@@ -1,83 +1,124 @@
 // One bounded pool of worker threads that compress independent zstd frames (and hash their input) off the
-// main thread, shared by every layer of a run. Tasks are queued; none ever waits on another task or on the
-// layer limiter, so the pool cannot deadlock. Results are per task; callers keep their own order.
+// main thread, shared by every layer of a run. Work comes as batches of frames laid out in a shared-memory
+// slot (input and output areas), so nothing is allocated or copied per frame across threads, and memory
+// stays what the slots hold. Tasks are queued; none ever waits on another task or on the layer limiter,
+// so the pool cannot deadlock.
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { TsconvertError } from '../errors.js';
 
-export interface FrameResult {
-  /** The compressed frame. */
-  frame: Uint8Array;
-  /** sha256 hex of the input, when asked for. */
+/** A frame to compress: `length` bytes at `offset` of the slot's input area. */
+export interface FrameSpec {
+  offset: number;
+  length: number;
+  /** Also return the sha256 of the frame's input. */
+  hash: boolean;
+}
+
+/** Where the compressed frame landed in the slot's output area. */
+export interface FrameOut {
+  offset: number;
+  length: number;
   sha256?: string;
 }
 
+/** Shared memory for one batch: the frames' input bytes and room for their compressed output. */
+export interface Slot {
+  readonly input: Uint8Array;
+  readonly output: Uint8Array;
+}
+
 interface Task {
-  data: Uint8Array;
+  slot: Slot;
+  frames: FrameSpec[];
   level: number;
-  hash: boolean;
-  resolve: (r: FrameResult) => void;
+  resolve: (r: FrameOut[]) => void;
   reject: (e: unknown) => void;
 }
 
-// The worker runs as CommonJS source so it needs no build step (tests run the TypeScript sources).
+interface WorkerReply {
+  results?: FrameOut[];
+  error?: string;
+}
+
+// The worker is source text, so it needs no build step (tests run the TypeScript sources). It loads what
+// it needs through process.getBuiltinModule, which works whether Node evaluates it as CommonJS or as an
+// ES module (a parent started with --input-type=module makes eval workers ES modules).
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const zstd = require(workerData.zstdPath);
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { createHash } = process.getBuiltinModule('node:crypto');
+const load = process.getBuiltinModule('node:module').createRequire(workerData.bindingPath);
+const zstd = load(workerData.bindingPath);
 const byLevel = new Map();
 parentPort.on('message', (m) => {
   try {
     let c = byLevel.get(m.level);
     if (c === undefined) {
-      c = new zstd.Compressor();
-      c.setParameters({ compressionLevel: m.level, checksumFlag: true });
+      c = new zstd.CCtx();
+      c.setParameter(zstd.CParameter.compressionLevel, m.level);
+      c.setParameter(zstd.CParameter.checksumFlag, 1);
       byLevel.set(m.level, c);
     }
-    const out = c.compress(m.data);
-    const frame = new Uint8Array(out.length);
-    frame.set(out);
-    const sha256 = m.hash ? createHash('sha256').update(m.data).digest('hex') : undefined;
-    parentPort.postMessage({ frame, sha256 }, [frame.buffer]);
+    const input = new Uint8Array(m.input);
+    const output = new Uint8Array(m.output);
+    const results = [];
+    let at = 0;
+    for (const f of m.frames) {
+      const src = input.subarray(f.offset, f.offset + f.length);
+      const n = c.compress2(output.subarray(at), src);
+      results.push({ offset: at, length: n, sha256: f.hash ? createHash('sha256').update(src).digest('hex') : undefined });
+      at += n;
+    }
+    parentPort.postMessage({ results });
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    parentPort.postMessage({ error: String((err && err.message) || err) });
   }
 });
 `;
 
-interface Slot {
+const bindingPath = createRequire(import.meta.url).resolve('zstd-napi/binding.js');
+const binding = createRequire(import.meta.url)(bindingPath) as typeof import('zstd-napi/binding.js');
+
+/** Output room for frames of `inputBytes` in total, `frames` of them: zstd's bound plus per-frame slack. */
+export function outputCapacity(inputBytes: number, frames: number): number {
+  return binding.compressBound(inputBytes) + frames * 128;
+}
+
+/** A slot with room for `inputBytes` of frame input in at most `frames` frames. */
+export function createSlot(inputBytes: number, frames: number): Slot {
+  return {
+    input: new Uint8Array(new SharedArrayBuffer(inputBytes)),
+    output: new Uint8Array(new SharedArrayBuffer(outputCapacity(inputBytes, frames))),
+  };
+}
+
+interface Thread {
   worker: Worker;
   task: Task | undefined;
 }
 
 export class CompressPool {
-  private readonly slots: Slot[] = [];
+  private readonly threads: Thread[] = [];
   private readonly queue: Task[] = [];
   private closed = false;
 
   constructor(readonly size: number) {
-    const zstdPath = createRequire(import.meta.url).resolve('zstd-napi');
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdPath } });
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
       worker.unref();
-      const slot: Slot = { worker, task: undefined };
-      worker.on('message', (m: { frame?: Uint8Array; sha256?: string; error?: string }) =>
-        this.finish(slot, m),
-      );
-      worker.on('error', (err) => this.fail(slot, err));
-      this.slots.push(slot);
+      const thread: Thread = { worker, task: undefined };
+      worker.on('message', (m: WorkerReply) => this.finish(thread, m));
+      worker.on('error', (err) => this.fail(thread, err));
+      this.threads.push(thread);
     }
   }
 
-  /**
-   * Compresses `data` into one frame at `level`. `data` must own its whole ArrayBuffer: it is transferred
-   * to the worker and unusable afterwards.
-   */
-  compress(data: Uint8Array, level: number, hash: boolean): Promise<FrameResult> {
+  /** Compresses each frame of the slot into its own zstd frame at `level`, in order, into the output area. */
+  compress(slot: Slot, frames: FrameSpec[], level: number): Promise<FrameOut[]> {
     if (this.closed) return Promise.reject(new TsconvertError('INTERNAL', 'compression pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ data, level, hash, resolve, reject });
+      this.queue.push({ slot, frames, level, resolve, reject });
       this.dispatch();
     });
   }
@@ -86,41 +127,37 @@ export class CompressPool {
     this.closed = true;
     for (const t of this.queue.splice(0))
       t.reject(new TsconvertError('CANCELLED', 'compression pool closed'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.task !== undefined) continue;
+    for (const thread of this.threads) {
+      if (thread.task !== undefined) continue;
       const task = this.queue.shift();
       if (task === undefined) return;
-      slot.task = task;
-      slot.worker.ref();
-      const { data } = task;
-      const transferable = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-      slot.worker.postMessage(
-        { data, level: task.level, hash: task.hash },
-        transferable ? [data.buffer as ArrayBuffer] : [],
-      );
+      thread.task = task;
+      thread.worker.ref();
+      const { slot, frames, level } = task;
+      thread.worker.postMessage({ input: slot.input.buffer, output: slot.output.buffer, frames, level });
     }
   }
 
-  private finish(slot: Slot, m: { frame?: Uint8Array; sha256?: string; error?: string }): void {
-    const task = slot.task;
-    slot.task = undefined;
-    slot.worker.unref();
+  private finish(thread: Thread, m: WorkerReply): void {
+    const task = thread.task;
+    thread.task = undefined;
+    thread.worker.unref();
     if (task !== undefined) {
-      if (m.error !== undefined || m.frame === undefined)
+      if (m.results === undefined)
         task.reject(new TsconvertError('INTERNAL', `zstd compression failed: ${m.error}`));
-      else task.resolve(m.sha256 === undefined ? { frame: m.frame } : { frame: m.frame, sha256: m.sha256 });
+      else task.resolve(m.results);
     }
     this.dispatch();
   }
 
-  private fail(slot: Slot, err: unknown): void {
-    slot.task?.reject(
+  private fail(thread: Thread, err: unknown): void {
+    thread.task?.reject(
       new TsconvertError('INTERNAL', `compression worker failed: ${String(err)}`, { cause: err }),
     );
-    slot.task = undefined;
+    thread.task = undefined;
   }
 }

@@ -56,7 +56,7 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
         pool: options.pool,
         level,
         chunkSize,
-        maxInFlight: options.pool.size * 2 + 2,
+        slots: options.pool.size + 2,
       });
       return {
         output: encoder.encode(tar),

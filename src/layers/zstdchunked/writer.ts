@@ -2,13 +2,15 @@
 // bytes of payload-less members share a frame up to 1 MiB, every regular file's payload is cut into
 // fixed-size chunks of one frame each — compresses frames in the shared worker pool with the output kept
 // in input order, and builds the TOC and tar-split as frames land at their offsets. The decompressed blob
-// is the input tar byte for byte. Memory is bounded by the frames in flight, never by the layer.
+// is the input tar byte for byte. Memory is bounded by the layer's slots, never by the layer.
 
+import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
-import type { CompressPool, FrameResult } from '../../zstd/compress-pool.js';
+import type { CompressPool } from '../../zstd/compress-pool.js';
 import { LayerChecks } from './checks.js';
 import { Crc64 } from './crc64.js';
+import { FrameBatcher } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
 import { chunkEntry, memberEntry, type ChunkFields } from './toc.js';
@@ -22,13 +24,8 @@ export interface ChunkedEncoderOptions {
   pool: CompressPool;
   level: number;
   chunkSize: number;
-  /** Frames compressed or compressing but not yet written out, at most. */
-  maxInFlight: number;
-}
-
-interface PendingFrame {
-  result: Promise<FrameResult>;
-  landed?: (offset: number, size: number, sha256: string | undefined) => void;
+  /** Shared-memory slots this layer may use (each holds max(chunkSize, 2 MiB) of frame input). */
+  slots: number;
 }
 
 interface FileState {
@@ -37,19 +34,20 @@ interface FileState {
   slot: number;
   chunks: ChunkFields[];
   chunkCount: number;
-  hash: Hash;
+  /** Whole-file sha256; only for multi-chunk files (a single chunk's digest comes from the pool). */
+  hash: Hash | undefined;
   crc: Crc64;
   received: number;
-  buffer: Uint8Array | undefined;
-  filled: number;
+  /** Bytes of the current chunk still to come, and where it started in the batcher's slot. */
+  chunkLeft: number;
+  chunkStart: number;
   digest?: string;
 }
 
 export class ChunkedEncoder {
-  private readonly queue: PendingFrame[] = [];
-  private offset = 0;
-  private readonly slots: Array<string | undefined> = [];
-  private nextSlot = 0;
+  private readonly frames: FrameBatcher;
+  private readonly entries: Array<string | undefined> = [];
+  private nextEntry = 0;
   private readonly meta: MetadataBuilder;
   private readonly tarSplit: TarSplitBuilder;
   private readonly checks = new LayerChecks();
@@ -58,7 +56,6 @@ export class ChunkedEncoder {
   private file: FileState | undefined;
   private trailerSeen = 0;
   private trailerRest: Uint8Array[] = [];
-  private trailerRestLength = 0;
   /** Set once the blob is complete. */
   layout: MetadataLayout | undefined;
   uncompressedSize = 0;
@@ -66,104 +63,100 @@ export class ChunkedEncoder {
   constructor(private readonly options: ChunkedEncoderOptions) {
     this.meta = new MetadataBuilder(options.level);
     this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
+    const slotBytes = Math.max(options.chunkSize, 2 * MAX_HEADER_FRAME);
+    this.frames = new FrameBatcher(options.pool, options.level, slotBytes, options.slots);
   }
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
       for await (const ev of scanTar(tar)) {
-        if (ev.kind === 'member') this.onMember(ev.member, ev.header);
-        else if (ev.kind === 'payload') this.onPayload(ev.data);
-        else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
-        else if (ev.kind === 'trailer') this.onTrailer(ev.data);
-        else this.onEnd(ev.summary);
-        yield* this.drain(this.options.maxInFlight);
+        if (ev.kind === 'member') yield* this.onMember(ev.member, ev.header);
+        else if (ev.kind === 'payload') yield* this.onPayload(ev.data);
+        else if (ev.kind === 'padding') yield* this.addNonPayload(ev.data, true);
+        else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
+        else yield* this.onEnd(ev.summary);
+        this.flushEntries();
       }
+      this.frames.send();
       yield* this.drain(0);
-      const { bytes, layout } = this.meta.finish(this.offset);
+      const { bytes, layout } = this.meta.finish(this.frames.offset);
       this.layout = layout;
       yield* bytes;
     } finally {
-      for (const f of this.queue) f.result.catch(() => {});
+      this.frames.abandon();
     }
   }
 
-  private onMember(member: TarMember, header: Uint8Array): void {
+  private async *onMember(member: TarMember, header: Uint8Array): AsyncGenerator<Uint8Array> {
     this.checks.member(member);
-    this.uncompressedSize += header.length;
     this.tarSplit.addRaw(header);
     this.tarSplit.flushSegment();
-    this.header.push(header);
-    this.headerLength += header.length;
+    yield* this.addNonPayload(header, false);
     if (member.payloadSize === 0) {
-      this.slots.push(memberEntry(member));
+      this.entries.push(memberEntry(member));
       this.tarSplit.addFile(member.name.text, member.size, member.size > 0n ? new Crc64().sum() : undefined);
-      if (this.headerLength >= MAX_HEADER_FRAME) this.closeHeaderFrame();
-      this.flushEntries();
       return;
     }
-    this.closeHeaderFrame();
+    yield* this.closeHeaderFrame();
     const chunkCount = Math.ceil(member.payloadSize / this.options.chunkSize);
     this.file = {
       member,
-      slot: this.slots.length,
+      slot: this.entries.length,
       chunks: [],
       chunkCount,
-      hash: createHash('sha256'),
+      hash: chunkCount > 1 ? createHash('sha256') : undefined,
       crc: new Crc64(),
       received: 0,
-      buffer: undefined,
-      filled: 0,
+      chunkLeft: 0,
+      chunkStart: 0,
     };
-    for (let i = 0; i < chunkCount; i++) this.slots.push(undefined);
+    for (let i = 0; i < chunkCount; i++) this.entries.push(undefined);
   }
 
-  private onPayload(data: Uint8Array): void {
+  private async *onPayload(data: Uint8Array): AsyncGenerator<Uint8Array> {
     const f = this.file;
     if (f === undefined) return;
     this.uncompressedSize += data.length;
-    f.hash.update(data);
+    f.hash?.update(data);
     f.crc.update(data);
     let pos = 0;
     while (pos < data.length) {
-      if (f.buffer === undefined) {
-        f.buffer = new Uint8Array(Math.min(this.options.chunkSize, f.member.payloadSize - f.received));
-        f.filled = 0;
+      if (f.chunkLeft === 0) {
+        f.chunkLeft = Math.min(this.options.chunkSize, f.member.payloadSize - f.received);
+        yield* this.frames.reserve(f.chunkLeft);
+        f.chunkStart = this.frames.position;
       }
-      const n = Math.min(f.buffer.length - f.filled, data.length - pos);
-      f.buffer.set(data.subarray(pos, pos + n), f.filled);
-      f.filled += n;
+      const n = Math.min(f.chunkLeft, data.length - pos);
+      this.frames.write(data.subarray(pos, pos + n));
+      f.chunkLeft -= n;
       f.received += n;
       pos += n;
-      if (f.filled === f.buffer.length) this.submitChunk(f);
+      if (f.chunkLeft === 0) this.endChunk(f);
     }
     if (f.received === f.member.payloadSize) this.finishFile(f);
   }
 
-  private submitChunk(f: FileState): void {
-    const data = f.buffer as Uint8Array;
-    const chunkOffset = f.received - data.length;
-    const size = data.length;
-    const chunkIndex = Math.ceil(f.received / this.options.chunkSize) - 1;
-    f.buffer = undefined;
-    this.queue.push({
-      result: this.options.pool.compress(data, this.options.level, true),
-      landed: (offset, frameSize, sha) => {
-        const last = chunkIndex === f.chunkCount - 1;
-        const fields: ChunkFields = {
-          offset,
-          chunkSize: size,
-          chunkOffset,
-          chunkDigest: `sha256:${sha ?? ''}`,
-        };
-        if (last) fields.endOffset = offset + frameSize;
-        f.chunks[chunkIndex] = fields;
-        if (last) this.fileLanded(f);
-      },
+  private endChunk(f: FileState): void {
+    const size = this.frames.position - f.chunkStart;
+    const chunkOffset = f.received - size;
+    const index = Math.floor(chunkOffset / this.options.chunkSize);
+    this.frames.endFrame(f.chunkStart, true, (offset, frameSize, sha) => {
+      const last = index === f.chunkCount - 1;
+      const fields: ChunkFields = {
+        offset,
+        chunkSize: size,
+        chunkOffset,
+        chunkDigest: `sha256:${sha ?? ''}`,
+      };
+      if (last) fields.endOffset = offset + frameSize;
+      f.chunks[index] = fields;
+      if (f.chunkCount === 1) f.digest = fields.chunkDigest;
+      if (last) this.fileLanded(f);
     });
   }
 
   private finishFile(f: FileState): void {
-    f.digest = `sha256:${f.hash.digest('hex')}`;
+    if (f.hash !== undefined) f.digest = `sha256:${f.hash.digest('hex')}`;
     this.tarSplit.addFile(f.member.name.text, f.member.size, f.crc.sum());
     this.file = undefined;
   }
@@ -171,78 +164,62 @@ export class ChunkedEncoder {
   /** All chunks of the file are at their offsets: its TOC entries are final. */
   private fileLanded(f: FileState): void {
     const [first, ...rest] = f.chunks;
-    this.slots[f.slot] = memberEntry(f.member, f.digest, first);
+    this.entries[f.slot] = memberEntry(f.member, f.digest, first);
     rest.forEach((c, i) => {
-      this.slots[f.slot + 1 + i] = chunkEntry(f.member.name.text, c);
+      this.entries[f.slot + 1 + i] = chunkEntry(f.member.name.text, c);
     });
   }
 
-  private addNonPayload(data: Uint8Array, split: boolean): void {
+  private async *addNonPayload(data: Uint8Array, split: boolean): AsyncGenerator<Uint8Array> {
     this.uncompressedSize += data.length;
     if (split) this.tarSplit.addRaw(data);
     this.header.push(data);
     this.headerLength += data.length;
-    if (this.headerLength >= MAX_HEADER_FRAME) this.closeHeaderFrame();
+    if (this.headerLength >= MAX_HEADER_FRAME) yield* this.closeHeaderFrame();
   }
 
-  private onTrailer(data: Uint8Array): void {
-    this.addNonPayload(data, false);
+  private async *onTrailer(data: Uint8Array): AsyncGenerator<Uint8Array> {
     const head = Math.max(0, Math.min(data.length, END_OF_ARCHIVE - this.trailerSeen));
     if (head > 0) this.tarSplit.addRaw(data.subarray(0, head));
     this.trailerSeen += data.length;
     this.checks.trailer(this.trailerSeen);
-    if (data.length > head) {
-      this.trailerRest.push(data.subarray(head));
-      this.trailerRestLength += data.length - head;
-    }
+    if (data.length > head) this.trailerRest.push(data.subarray(head));
+    yield* this.addNonPayload(data, false);
   }
 
-  private onEnd(summary: TarSummary): void {
+  private async *onEnd(summary: TarSummary): AsyncGenerator<Uint8Array> {
     this.checks.summary(summary);
     this.tarSplit.flushSegment();
-    const rest = new Uint8Array(this.trailerRestLength);
-    let at = 0;
-    for (const piece of this.trailerRest) {
-      rest.set(piece, at);
-      at += piece.length;
-    }
-    this.tarSplit.addTrailingSegments(rest);
-    this.closeHeaderFrame();
+    // One buffer, so the 1 MiB segments do not depend on how the input arrived (bounded by checks.trailer).
+    this.tarSplit.addTrailingSegments(Buffer.concat(this.trailerRest));
+    this.trailerRest = [];
+    yield* this.closeHeaderFrame();
   }
 
-  private closeHeaderFrame(): void {
+  private async *closeHeaderFrame(): AsyncGenerator<Uint8Array> {
     if (this.headerLength === 0) return;
-    const data = new Uint8Array(this.headerLength);
-    let at = 0;
-    for (const piece of this.header) {
-      data.set(piece, at);
-      at += piece.length;
-    }
+    yield* this.frames.reserve(this.headerLength);
+    const start = this.frames.position;
+    for (const piece of this.header) this.frames.write(piece);
+    this.frames.endFrame(start, false, undefined);
     this.header = [];
     this.headerLength = 0;
-    this.queue.push({ result: this.options.pool.compress(data, this.options.level, false) });
   }
 
-  /** Writes out finished frames in order until at most `limit` remain in flight. */
+  /** Hands out finished frames, then every TOC entry that became final. */
   private async *drain(limit: number): AsyncGenerator<Uint8Array> {
-    while (this.queue.length > limit) {
-      const frame = this.queue.shift() as PendingFrame;
-      const r = await frame.result;
-      frame.landed?.(this.offset, r.frame.length, r.sha256);
-      this.offset += r.frame.length;
-      this.flushEntries();
-      yield r.frame;
-    }
+    yield* this.frames.drain(limit);
+    this.flushEntries();
   }
 
   /** Hands every TOC entry that is final, in order, to the metadata builder. */
   private flushEntries(): void {
-    while (this.nextSlot < this.slots.length) {
-      const entry = this.slots[this.nextSlot];
+    while (this.nextEntry < this.entries.length) {
+      const entry = this.entries[this.nextEntry];
       if (entry === undefined) return;
       this.meta.addEntry(entry);
-      this.slots[this.nextSlot] = undefined;
-      this.nextSlot += 1;
+      this.entries[this.nextEntry] = undefined;
+      this.nextEntry += 1;
     }
   }
 }

@@ -22,7 +22,7 @@ async function encode(
   pool = pools[0] as CompressPool,
   chunkSize = 1000,
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
-  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, maxInFlight: 4 });
+  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, slots: 3 });
   const out: Uint8Array[] = [];
   for await (const p of enc.encode(pieces(tar, 777))) out.push(p);
   return { blob: Buffer.concat(out), enc };

@@ -1,0 +1,121 @@
+// Lays frames out in shared-memory slots, sends full slots to the compression pool, and hands back the
+// compressed frames strictly in input order, telling each frame's owner where it landed in the blob. A
+// layer uses a fixed set of slots, so memory is bounded by them whatever the layer's size.
+
+import {
+  createSlot,
+  type CompressPool,
+  type FrameOut,
+  type FrameSpec,
+  type Slot,
+} from '../../zstd/compress-pool.js';
+
+/** Told where a frame landed: its blob offset, compressed size and (when asked) input sha256. */
+export type Landed = ((offset: number, size: number, sha256: string | undefined) => void) | undefined;
+
+/** A slot sent to the pool is closed once it holds this many frames, whatever its fill. */
+const MAX_FRAMES_PER_SLOT = 512;
+
+interface Filling {
+  slot: Slot;
+  fill: number;
+  frames: FrameSpec[];
+  landed: Landed[];
+  /** A one-off slot for a frame larger than the regular ones; not reused. */
+  oneOff: boolean;
+}
+
+interface InFlight extends Filling {
+  result: Promise<FrameOut[]>;
+}
+
+export class FrameBatcher {
+  private readonly free: Slot[] = [];
+  private created = 0;
+  private current: Filling | undefined;
+  private readonly inFlight: InFlight[] = [];
+  /** Bytes of compressed frames handed out so far: the next frame's blob offset. */
+  offset = 0;
+
+  constructor(
+    private readonly pool: CompressPool,
+    private readonly level: number,
+    private readonly slotBytes: number,
+    private readonly slotCount: number,
+  ) {}
+
+  /** Makes room for `n` contiguous bytes in the current slot; yields frames drained while waiting. */
+  async *reserve(n: number): AsyncGenerator<Uint8Array> {
+    const cur = this.current;
+    if (cur !== undefined && cur.slot.input.length - cur.fill >= n && cur.frames.length < MAX_FRAMES_PER_SLOT)
+      return;
+    this.send();
+    if (n > this.slotBytes) {
+      this.current = { slot: createSlot(n, 1), fill: 0, frames: [], landed: [], oneOff: true };
+      return;
+    }
+    while (this.free.length === 0 && this.created >= this.slotCount)
+      yield* this.drain(this.inFlight.length - 1);
+    const slot = this.free.pop() ?? this.newSlot();
+    this.current = { slot, fill: 0, frames: [], landed: [], oneOff: false };
+  }
+
+  /** Appends bytes to the current slot (after `reserve` made room for them). */
+  write(bytes: Uint8Array): void {
+    const cur = this.current as Filling;
+    cur.slot.input.set(bytes, cur.fill);
+    cur.fill += bytes.length;
+  }
+
+  /** Position of the next byte in the current slot, to mark where a frame starts. */
+  get position(): number {
+    return this.current?.fill ?? 0;
+  }
+
+  /** Ends a frame that started at `start` in the current slot. */
+  endFrame(start: number, hash: boolean, landed: Landed): void {
+    const cur = this.current as Filling;
+    cur.frames.push({ offset: start, length: cur.fill - start, hash });
+    cur.landed.push(landed);
+  }
+
+  /** Sends the current slot to the pool (if it holds any frame). */
+  send(): void {
+    const cur = this.current;
+    this.current = undefined;
+    if (cur === undefined) return;
+    if (cur.frames.length === 0) {
+      if (!cur.oneOff) this.free.push(cur.slot);
+      return;
+    }
+    this.inFlight.push({ ...cur, result: this.pool.compress(cur.slot, cur.frames, this.level) });
+  }
+
+  /** Hands out compressed frames in order until at most `limit` slots remain in flight. */
+  async *drain(limit: number): AsyncGenerator<Uint8Array> {
+    while (this.inFlight.length > Math.max(0, limit)) {
+      const batch = this.inFlight.shift() as InFlight;
+      const results = await batch.result;
+      let end = 0;
+      for (const [i, r] of results.entries()) {
+        batch.landed[i]?.(this.offset, r.length, r.sha256);
+        this.offset += r.length;
+        end = r.offset + r.length;
+      }
+      // The frames lie back to back in the output area: one copy hands them all out.
+      const frames = batch.slot.output.slice(0, end);
+      if (!batch.oneOff) this.free.push(batch.slot);
+      yield frames;
+    }
+  }
+
+  /** Stops waiting for results nobody will read (the run was abandoned). */
+  abandon(): void {
+    for (const b of this.inFlight) b.result.catch(() => {});
+  }
+
+  private newSlot(): Slot {
+    this.created += 1;
+    return createSlot(this.slotBytes, MAX_FRAMES_PER_SLOT);
+  }
+}
