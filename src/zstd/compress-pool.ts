@@ -6,6 +6,7 @@
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type * as Binding from 'zstd-napi/binding.js';
 import { TsconvertError } from '../errors.js';
 
 /** A frame to compress: `length` bytes at `offset` of the slot's input area. */
@@ -78,7 +79,7 @@ parentPort.on('message', (m) => {
 `;
 
 const bindingPath = createRequire(import.meta.url).resolve('zstd-napi/binding.js');
-const binding = createRequire(import.meta.url)(bindingPath) as typeof import('zstd-napi/binding.js');
+const binding = createRequire(import.meta.url)(bindingPath) as typeof Binding;
 
 /** Output room for frames of `inputBytes` in total, `frames` of them: zstd's bound plus per-frame slack. */
 export function outputCapacity(inputBytes: number, frames: number): number {

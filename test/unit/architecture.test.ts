@@ -38,14 +38,14 @@ const ALLOWED: Record<string, string[]> = {
   util: [],
   oci: ['.'],
   store: ['oci', '.'],
-  zstd: [],
+  zstd: ['.'],
   stream: ['oci', 'zstd', '.'],
   tar: ['.', 'util'],
   layers: ['oci', 'stream', 'zstd', 'tar', '.'],
   convert: ['store', 'oci', 'layers', 'stream', 'util', '.'],
   containerd: ['store', 'oci', 'util', '.'],
   'oci-layout': ['store', 'oci', 'util', '.'],
-  cli: ['convert', 'layers', 'containerd', 'oci-layout', 'oci', 'store', 'util', '.'],
+  cli: ['convert', 'layers', 'containerd', 'oci-layout', 'oci', 'store', 'util', 'zstd', '.'],
   bin: ['cli'],
 };
 
