@@ -14,7 +14,7 @@ const run = promisify(execFile);
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_FIXTURES_DIR = join(REPO_ROOT, 'fixtures', 'out');
 
-export type FixtureName = 'multi' | 'docker' | 'dup8' | 'single';
+export type FixtureName = 'multi' | 'docker' | 'dup8' | 'single' | 'chunked';
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 /** How a layer blob was made; `in-toto` is an attestation statement stored as is. */
 export type LayerMadeBy = 'tar' | 'gzip' | 'zstd' | 'pzstd' | 'zstd-long' | 'zstd-skippable' | 'in-toto';
@@ -39,6 +39,12 @@ export interface FixtureFrames {
   windowSize: number;
 }
 
+/**
+ * What `--zstdchunked` must write for a layer: zstd:chunked, or plain zstd with a Reason containing `reason`
+ * (a layer FORMAT.md §5 says the format cannot carry).
+ */
+export type ChunkedExpectation = { format: 'zstd:chunked' } | { format: 'zstd'; reason: string };
+
 export interface FixtureLayer extends FixtureDescriptor {
   position: number;
   compression: LayerCompression;
@@ -47,6 +53,8 @@ export interface FixtureLayer extends FixtureDescriptor {
   diffId: string;
   uncompressedSize: number;
   frames?: FixtureFrames;
+  /** The expected `--zstdchunked` result; null for blobs that are not tar layers (attestations). */
+  zstdchunked: ChunkedExpectation | null;
   /** First position in the same manifest with the same digest, or null for a first occurrence. */
   duplicateOf: number | null;
 }

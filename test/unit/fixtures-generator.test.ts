@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -69,7 +69,14 @@ describe('make-fixtures', () => {
   it('writes identical bytes on two runs', async () => {
     const names = (await readdir(setA.dir)).sort();
     expect(names).toEqual((await readdir(setB.dir)).sort());
-    expect(names).toEqual(['docker.tar', 'dup8.tar', 'fixtures.json', 'multi.tar', 'single.tar']);
+    expect(names).toEqual([
+      'chunked.tar',
+      'docker.tar',
+      'dup8.tar',
+      'fixtures.json',
+      'multi.tar',
+      'single.tar',
+    ]);
     for (const n of names) {
       expect(sha256(await readFile(join(setB.dir, n))), n).toBe(sha256(await readFile(join(setA.dir, n))));
     }
@@ -159,6 +166,92 @@ describe('make-fixtures', () => {
     expect(docker.manifests[0]?.duplicates).toHaveLength(1);
     expect(dup8.manifests[0]?.duplicates).toEqual([[0, 1, 2, 3, 4, 5, 6, 7]]);
     expect(dup8.manifests[0]?.layers).toHaveLength(9);
+  });
+});
+
+describe('zstd:chunked fixture layers', () => {
+  /** GNU tar's verbose listing of a layer, with xattrs marked `*` and times to the nanosecond in UTC. */
+  async function gnuList(f: LoadedFixture, layer: FixtureLayer): Promise<string[]> {
+    const tar = join(root, `${layer.digest.slice(7)}.tar`);
+    await writeFile(tar, await decompress(blobPath(f, layer.digest), layer));
+    const args = [
+      '--xattrs',
+      '--xattrs-include=*',
+      '--full-time',
+      '--utc',
+      '--quoting-style=c',
+      '-tvvf',
+      tar,
+    ];
+    const { stdout } = await run('tar', args, {
+      maxBuffer: MAX_BUFFER,
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    });
+    return stdout.split('\n').filter((l) => l !== '');
+  }
+
+  it('states the --zstdchunked path of every layer: zstd:chunked, or zstd and why', () => {
+    for (const { f, layer } of allLayers(setA)) {
+      if (layer.made === 'in-toto') expect(layer.zstdchunked, f.name).toBeNull();
+      else
+        expect(layer.zstdchunked, `${f.name} ${layer.digest}`).toMatchObject({ format: expect.any(String) });
+    }
+    const reasons = setA.fixtures.chunked.manifests[0]?.layers.flatMap((l) =>
+      l.zstdchunked?.format === 'zstd' ? [l.zstdchunked.reason] : [],
+    );
+    expect(reasons).toEqual(['global header', 'two entries', 'no earlier entry', 'end-of-archive']);
+  });
+
+  it('is an index for two platforms sharing layers, one layer three times in a manifest, tar/gzip/zstd blobs', () => {
+    const { chunked } = setA.fixtures;
+    expect(chunked.target.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    const [amd64, arm64] = chunked.manifests;
+    expect(amd64?.duplicates).toEqual([[0, 3, 13]]);
+    const shared = arm64?.layers.filter((l) => amd64?.layers.some((a) => a.digest === l.digest));
+    expect(shared).toHaveLength(arm64?.layers.length ?? -1);
+    expect(new Set(amd64?.layers.map((l) => l.compression))).toEqual(new Set(['none', 'gzip', 'zstd']));
+  });
+
+  it('covers every member kind, name and header the format must carry, as GNU tar reads them', async () => {
+    const f = setA.fixtures.chunked;
+    const listing: string[] = [];
+    for (const layer of f.manifests[0]?.layers.filter((l) => l.duplicateOf === null) ?? []) {
+      if (layer.zstdchunked?.format === 'zstd:chunked') listing.push(...(await gnuList(f, layer)));
+    }
+    const kinds = new Set(listing.map((l) => l[0]));
+    expect([...kinds].sort()).toEqual(['-', 'b', 'c', 'd', 'h', 'l', 'p']);
+    const sizes = listing.map((l) => Number(l.split(/\s+/)[2]));
+    expect(sizes).toContain(4 * 1024 * 1024);
+    expect(sizes.some((s) => s > 3 * 4 * 1024 * 1024)).toBe(true);
+    const has = (re: RegExp): number => listing.filter((l) => re.test(l)).length;
+    expect(has(/\/\.wh\.removed"$/)).toBe(1);
+    expect(has(/\/\.wh\.\.wh\.\.opq"$/)).toBe(1);
+    expect(has(/"[^"]{256,}"/), 'names over 255 bytes').toBeGreaterThan(2);
+    expect(has(/日本語|café|🐳/u), 'non-ASCII names').toBeGreaterThan(2);
+    expect(has(/\\"/), 'a double quote in a name').toBeGreaterThan(0);
+    expect(has(/\\\\/), 'a backslash in a name').toBeGreaterThan(0);
+    expect(has(/\\n/), 'a newline in a name').toBeGreaterThan(0);
+    expect(has(/^.{10}\*/), 'members with xattrs').toBeGreaterThan(3);
+    expect(has(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ /), 'sub-second times').toBeGreaterThan(2);
+    expect(has(/ 0 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+"many\/empty-\d{4}"$/), 'the run of empty files').toBe(
+      2000,
+    );
+  });
+
+  it('has GNU headers with atime/ctime and PAX records with NUL bytes in xattr values', async () => {
+    const f = setA.fixtures.chunked;
+    const layers = f.manifests[0]?.layers ?? [];
+    const raw = async (i: number): Promise<Buffer> =>
+      decompress(blobPath(f, layers[i]?.digest ?? ''), layers[i] as FixtureLayer);
+    const gnu = await raw(6);
+    expect(gnu.subarray(257, 265).toString('latin1')).toBe('ustar  \0');
+    expect(gnu[345], 'GNU atime field set').not.toBe(0);
+    expect(gnu[357], 'GNU ctime field set').not.toBe(0);
+    const pax = await raw(5);
+    const records = pax.toString('latin1');
+    expect(records).toContain('SCHILY.xattr.user.binary=\0\x01\0\xff\0');
+    expect(records).toMatch(/\d+ atime=1704067200\.5\n/);
+    expect(records).toMatch(/\d+ ctime=1704067201\.000000001\n/);
   });
 });
 
