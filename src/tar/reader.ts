@@ -1,0 +1,80 @@
+// Pull-style reading over an async iterable of chunks of any size. Payload is handed out as views of the
+// input chunks (no copy); only reads that must be contiguous (a header block, extension data) and happen
+// to straddle two chunks are copied. Tracks the absolute offset for events and error messages.
+
+import { throwIfAborted, TsconvertError } from '../errors.js';
+
+const EMPTY = new Uint8Array(0);
+
+export class ChunkReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private chunk: Uint8Array = EMPTY;
+  private pos = 0;
+  private ended = false;
+  /** Absolute offset of the next unread byte. */
+  offset = 0;
+
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Makes sure unread bytes are buffered; false at the end of the input. */
+  private async fill(): Promise<boolean> {
+    while (this.pos >= this.chunk.length) {
+      if (this.ended) return false;
+      if (this.signal) throwIfAborted(this.signal);
+      const next = await this.iterator.next();
+      if (next.done === true) {
+        this.ended = true;
+        this.chunk = EMPTY;
+        this.pos = 0;
+        return false;
+      }
+      const value: unknown = next.value;
+      if (!(value instanceof Uint8Array)) {
+        throw new TsconvertError('INVALID_ARGUMENT', 'tar scanner input must yield Uint8Array chunks');
+      }
+      this.chunk = value;
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes (max > 0) as a view of the current chunk, or undefined at the end of the input. */
+  async next(max: number): Promise<Uint8Array | undefined> {
+    if (!(await this.fill())) return undefined;
+    const n = Math.min(max, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    this.offset += n;
+    return out;
+  }
+
+  /** Exactly `n` bytes, or fewer only when the input ends first. Copies only when chunks must be joined. */
+  async read(n: number): Promise<Uint8Array> {
+    if (n === 0) return EMPTY;
+    const first = await this.next(n);
+    if (first === undefined || first.length === n) return first ?? EMPTY;
+    const out = new Uint8Array(n);
+    out.set(first, 0);
+    let have = first.length;
+    while (have < n) {
+      const more = await this.next(n - have);
+      if (more === undefined) return out.subarray(0, have);
+      out.set(more, have);
+      have += more.length;
+    }
+    return out;
+  }
+
+  /** Stops the source (e.g. closes a file stream) when scanning ends early. */
+  async close(): Promise<void> {
+    if (!this.ended) {
+      this.ended = true;
+      await this.iterator.return?.();
+    }
+  }
+}
