@@ -73,6 +73,18 @@ interface TocEntry {
   type: string;
   name: string;
   linkName?: string;
+  size?: number;
+  digest?: string;
+  offset?: number;
+  endOffset?: number;
+  chunkSize?: number;
+  chunkDigest?: string;
+}
+interface TarSplitLine {
+  type: number;
+  name?: string;
+  size?: number;
+  payload: string | null;
 }
 interface Toc {
   version: number;
@@ -170,6 +182,92 @@ function readToc(bytes: Buffer, positionValue: string | undefined, checksum: str
 const members = (toc: Toc): TocEntry[] => toc.entries.filter((e) => e.type !== 'chunk');
 /** containers/storage 1.43 stops parsing at names with these characters (../shared/interop/README.md). */
 const HARD_NAME = /["\\\n]/;
+
+/** CRC-64/ISO (Go's hash/crc64 ISO table) as tar-split stores it: 8 bytes big-endian. Two 32-bit halves. */
+const CRC_TABLE = Array.from({ length: 256 }, (_, i) => {
+  let [hi, lo] = [0, i];
+  for (let k = 0; k < 8; k++) {
+    const odd = lo & 1;
+    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+    hi = hi >>> 1;
+    if (odd) hi = (hi ^ 0xd8000000) >>> 0;
+  }
+  return [hi, lo] as const;
+});
+function crc64(data: Buffer): Buffer {
+  let [hi, lo] = [0xffffffff, 0xffffffff];
+  for (const byte of data) {
+    const [th, tl] = CRC_TABLE[(lo ^ byte) & 0xff] as readonly [number, number];
+    lo = (((lo >>> 8) | (hi << 24)) ^ tl) >>> 0;
+    hi = ((hi >>> 8) ^ th) >>> 0;
+  }
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(~hi >>> 0, 0);
+  out.writeUInt32BE(~lo >>> 0, 4);
+  return out;
+}
+
+/**
+ * The contents of every non-empty regular file, read the way a partial pull reads them: each TOC chunk
+ * entry's frame (from its offset to the next chunk's offset, or to the file's endOffset) decompressed on its
+ * own and checked against chunkSize, chunkDigest and the file digest. In TOC order.
+ */
+function fileContents(bytes: Buffer, toc: Toc): Array<{ name: string; content: Buffer }> {
+  const files: Array<{ name: string; content: Buffer }> = [];
+  const entries = toc.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as TocEntry;
+    if (e.type !== 'reg' || (e.size ?? 0) === 0) continue;
+    const parts: TocEntry[] = [e];
+    while (entries[i + parts.length]?.type === 'chunk') parts.push(entries[i + parts.length] as TocEntry);
+    const content = Buffer.concat(
+      parts.map((c, k) => {
+        const end = k + 1 < parts.length ? parts[k + 1]?.offset : c.endOffset;
+        const frame = zstdDecompressSync(bytes.subarray(c.offset ?? 0, end ?? 0));
+        expect(frame.length, `${e.name} chunk ${k} size`).toBe(c.chunkSize);
+        expect(sha256(frame), `${e.name} chunk ${k} digest`).toBe(c.chunkDigest);
+        return frame;
+      }),
+    );
+    expect(parts.at(-1)?.endOffset, `${e.name}: the last chunk entry has endOffset`).toBeGreaterThan(0);
+    expect(content.length, `${e.name} size`).toBe(e.size);
+    expect(sha256(content), `${e.name} digest`).toBe(e.digest);
+    files.push({ name: e.name, content });
+    i += parts.length - 1;
+  }
+  return files;
+}
+
+/**
+ * The tar rebuilt as containers/storage does from tar-split: segment lines give their bytes, file lines
+ * take the member's content from the TOC's chunks (checked by fileContents).
+ */
+function rebuildTar(bytes: Buffer, toc: Toc, split: TarSplitLine[]): Buffer {
+  const contents = fileContents(bytes, toc);
+  const out: Buffer[] = [];
+  split.forEach((line, position) => {
+    expect((line as { position?: number }).position, 'tar-split positions count from 0').toBe(position);
+    if (line.type === 2) {
+      expect(line.payload, 'no empty segment').toBeTruthy();
+      out.push(Buffer.from(line.payload ?? '', 'base64'));
+      return;
+    }
+    expect(line.type).toBe(1);
+    if ((line.size ?? 0) === 0) {
+      expect(line.payload, `${line.name ?? ''}: no CRC without a payload`).toBeNull();
+      return;
+    }
+    const next = contents.shift();
+    expect(next?.name, 'tar-split file lines follow the TOC order').toBe(line.name);
+    expect(next?.content.length).toBe(line.size);
+    expect(line.payload, `${line.name ?? ''}: CRC-64/ISO`).toBe(
+      crc64(next?.content ?? Buffer.alloc(0)).toString('base64'),
+    );
+    out.push(next?.content ?? Buffer.alloc(0));
+  });
+  expect(contents, 'every file of the TOC is in the tar-split').toEqual([]);
+  return Buffer.concat(out);
+}
 
 interface ConvertedLayer {
   source: FixtureLayer;
@@ -443,15 +541,20 @@ describe('image convert --zstdchunked', () => {
       expect(sha256(payload), `${what}: tarSplitDigest = sha256 of the tar-split frame payload`).toBe(
         toc.tarSplitDigest,
       );
+      const path = join(work, `${l.out.digest.slice(7)}.zst`);
       const tarSplitBytes = zstdDecompressSync(payload);
       expect(tarSplitBytes.length).toBe(ulength);
       const tarSplit = tarSplitBytes.toString('utf8');
       const lines = tarSplit.split('\n');
       expect(lines.pop(), 'tar-split ends with a newline').toBe('');
-      const files = lines.map((line) => JSON.parse(line) as { type: number }).filter((o) => o.type === 1);
+      const split = lines.map((line) => JSON.parse(line) as TarSplitLine);
+      const files = split.filter((o) => o.type === 1);
       expect(files.length, `${what}: one tar-split file line per member`).toBe(members(toc).length);
+      const rebuilt = rebuildTar(bytes, toc, split);
+      expect(rebuilt.equals(await zstdDecompress(path)), `${what}: tar-split + TOC payloads = the tar`).toBe(
+        true,
+      );
 
-      const path = join(work, `${l.out.digest.slice(7)}.zst`);
       const cstorage = await verifyBlob(
         [
           '--cstorage',
