@@ -8,26 +8,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatRfc3339 } from '../../../src/tar/index.js';
-import type { TarTime } from '../../../src/tar/index.js';
 import { comparable, scanBuffer, type ScanResult, type ScannedMember } from './helpers/collect.js';
-import {
-  makeSourceTree,
-  PY_MAKE,
-  pythonDump,
-  run,
-  runOracle,
-  tempDir,
-  type OracleRecord,
-  type PythonMember,
-} from './helpers/tools.js';
+import { compareWithGo } from './helpers/compare.js';
+import { makeSourceTree, PY_MAKE, pythonDump, run, tempDir, type PythonMember } from './helpers/tools.js';
 
 const work = tempDir('tar-external-');
 const src = path.join(work, 'src');
 const archives = new Map<string, string>();
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-const goTime = (t: TarTime | undefined): string => (t ? `${t.sec}.${t.nsec} ${formatRfc3339(t)}` : '');
 
 async function tarStreamArchive(file: string): Promise<void> {
   const p = pack();
@@ -91,65 +80,6 @@ beforeAll(async () => {
   for (const f of ['py-gnu', 'py-pax', 'py-ustar', 'py-v7', 'py-special', 'py-gnu-special']) out(`${f}.tar`);
   await tarStreamArchive(out('tar-stream.tar'));
 }, 120_000);
-
-function compareWithGo(tar: Buffer, r: ScanResult): void {
-  const records = runOracle(tar);
-  const end = records.at(-1) as OracleRecord;
-  expect(end.error).toBeUndefined();
-  const headers = records.slice(0, -1);
-  expect(r.members.length).toBe(headers.length);
-  let previousPadding: Buffer = Buffer.alloc(0);
-  headers.forEach((g, i) => {
-    const m = (r.members[i] as ScannedMember).member;
-    const s = r.members[i] as ScannedMember;
-    expect(b64(Buffer.concat([previousPadding, s.header])), `raw bytes of ${m.name.text}`).toBe(g.raw);
-    expect({
-      name: b64(m.name.raw),
-      linkname: b64(m.linkname.raw),
-      typeflag: m.typeflag,
-      mode: String(m.mode),
-      uid: String(m.uid),
-      gid: String(m.gid),
-      size: String(m.size),
-      uname: b64(m.uname.raw),
-      gname: b64(m.gname.raw),
-      devmajor: String(m.devMajor),
-      devminor: String(m.devMinor),
-      mtime: goTime(m.mtime),
-      atime: goTime(m.atime),
-      ctime: goTime(m.ctime),
-      pax: [...m.pax]
-        .map(([k, v]) => [b64(Buffer.from(k, 'latin1')), b64(v)])
-        .sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1)),
-    }).toEqual({ ...pick(g), pax: g.pax ?? [] });
-    if (!m.facts.sparse) {
-      expect(s.payload.length).toBe(g.payload);
-    }
-    previousPadding = s.padding;
-  });
-  expect(end.end).toBe(true);
-  const goTail = Buffer.concat([Buffer.from(end.raw ?? '', 'base64')]);
-  const ours = Buffer.concat([previousPadding, r.trailer]);
-  expect(ours.length).toBe(goTail.length + (end.rest ?? 0));
-  expect(ours.subarray(0, goTail.length).equals(goTail)).toBe(true);
-}
-
-function pick(g: OracleRecord): Record<string, unknown> {
-  const keys = [
-    'name',
-    'linkname',
-    'typeflag',
-    'mode',
-    'uid',
-    'gid',
-    'size',
-    'uname',
-    'gname',
-    'devmajor',
-    'devminor',
-  ];
-  return Object.fromEntries([...keys, 'mtime', 'atime', 'ctime'].map((k) => [k, g[k]]));
-}
 
 function compareWithPython(file: string, r: ScanResult): void {
   const py = pythonDump(file);
