@@ -408,6 +408,7 @@ async function checkStargzLayer(l: ConvertedLayer, bytes: Buffer): Promise<Toc> 
   );
   expect(toc.version).toBe(1);
   expect(toc.tarSplitDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  checkTocEncoding(toc);
 
   const path = join(work, `${l.out.digest.slice(7)}.zst`);
   const stargz = await verifyBlob(
@@ -431,13 +432,150 @@ async function checkStargzLayer(l: ConvertedLayer, bytes: Buffer): Promise<Toc> 
 }
 
 /** The whole check of a `--zstdchunked` conversion of a fixture with the default (stargz) annotations. */
-async function checkStargzImage(img: ImportedImage, dst: string, r: CliResult): Promise<ConvertedLayer[]> {
+async function checkStargzImage(
+  img: ImportedImage,
+  dst: string,
+  r: CliResult,
+): Promise<{ layers: ConvertedLayer[]; tocs: Toc[] }> {
   const layers = await convertedLayers(img, dst, r);
+  const tocs: Toc[] = [];
   for (const l of layers) {
     const bytes = await checkLayer(img, l, r.stderr);
-    if (l.expect.format === 'zstd:chunked') await checkStargzLayer(l, bytes);
+    if (l.expect.format === 'zstd:chunked') tocs.push(await checkStargzLayer(l, bytes));
   }
-  return layers;
+  return { layers, tocs };
+}
+
+/** FORMAT.md §3.3: the key order of a TOC entry. */
+const KEY_ORDER = [
+  'type',
+  'name',
+  'linkName',
+  'mode',
+  'size',
+  'uid',
+  'gid',
+  'userName',
+  'groupName',
+  'modtime',
+  'accesstime',
+  'changetime',
+  'devMajor',
+  'devMinor',
+  'xattrs',
+  'digest',
+  'offset',
+  'endOffset',
+  'chunkSize',
+  'chunkOffset',
+  'chunkDigest',
+];
+
+/** Keys in FORMAT.md's order, zero and empty values omitted (but type and name, and xattr values). */
+function checkTocEncoding(toc: Toc): void {
+  expect(Object.keys(toc)).toEqual(['version', 'entries', 'tarSplitDigest']);
+  for (const e of toc.entries) {
+    const keys = Object.keys(e);
+    const order = keys.map((k) => KEY_ORDER.indexOf(k));
+    expect(
+      order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] ?? -1))),
+      keys.join(','),
+    ).toBe(true);
+    for (const [k, v] of Object.entries(e)) {
+      if (k !== 'type' && k !== 'name') expect([0, '', null], `${e.name} ${k}`).not.toContain(v);
+    }
+  }
+}
+
+const EMPTY_DIGEST = sha256(Buffer.alloc(0));
+const b64 = (b: Buffer | string): string => Buffer.from(b).toString('base64');
+const T0 = '2024-01-01T00:00:00Z';
+const NO_PAYLOAD = ['size', 'offset', 'endOffset', 'chunkSize', 'chunkOffset', 'chunkDigest'];
+
+/**
+ * TOC fields of the chunked fixture's members as Go's archive/tar (the tar-split fork containers/storage
+ * uses) reads them, written from the tar bytes scripts/fixtures/chunked-layers.mjs builds (FORMAT.md §3.1):
+ * PAX overrides, GNU L/K names, GNU atime/ctime, truncated and negative PAX times, base-256 and PAX ids.
+ * `absent` lists keys the entry must not have; `xattrs` must match exactly.
+ */
+const TOC_FIELDS: Record<string, Record<string, unknown> & { absent?: string[] }> = {
+  './': { type: 'dir', mode: 0o755, modtime: T0, userName: 'root', groupName: 'root' },
+  './bin/tool-hardlink': { type: 'hardlink', linkName: './bin/tool', absent: NO_PAYLOAD },
+  './bin/suid': { type: 'reg', mode: 0o4755, size: 700 },
+  './bin/empty': { type: 'reg', digest: EMPTY_DIGEST, absent: NO_PAYLOAD },
+  './dev/null': { type: 'char', mode: 0o666, devMajor: 1, devMinor: 3 },
+  './dev/loop0': { type: 'block', gid: 6, groupName: 'disk', devMajor: 7, absent: ['devMinor'] },
+  './run/initctl': { type: 'fifo', mode: 0o600 },
+  './etc/.wh.removed': { type: 'reg', digest: EMPTY_DIGEST, absent: NO_PAYLOAD },
+  './var/cache/.wh..wh..opq': { type: 'reg', digest: EMPTY_DIGEST },
+  './etc/nul-typeflag': { type: 'reg', size: 1500 },
+  './etc/v7-file': { type: 'reg', size: 100, absent: ['userName', 'groupName'] },
+  './home/user/.profile': { modtime: '2024-01-01T23:59:59Z', uid: 1000, gid: 100, userName: 'user' },
+  './home/user/owner-only-numbers': { uid: 1234, gid: 5678, absent: ['userName', 'groupName'] },
+  'big/one-chunk.bin': { size: 4194304, chunkSize: 4194304, absent: ['chunkOffset'] },
+  'big/many-chunks.bin': { size: 3 * 4194304 + 12345, chunkSize: 4194304, absent: ['chunkOffset'] },
+  [`names/${'prefix-part-'.repeat(12)}dir/in-prefix.txt`]: { type: 'reg', size: 50 },
+  [`names/${'long-directory-name/'.repeat(14)}file-with-a-long-path.txt`]: { type: 'reg', size: 400 },
+  'names/long-hardlink': {
+    type: 'hardlink',
+    linkName: `names/${'long-directory-name/'.repeat(14)}file-with-a-long-path.txt`,
+  },
+  'names/long-symlink': { type: 'symlink', linkName: `../${'target/'.repeat(40)}end` },
+  'names/whale-🐳.txt': { type: 'reg', size: 9 },
+  'names/日本語/ファイル.txt': { type: 'reg', size: 60 },
+  'names/html <b>&amp; x': { type: 'reg', size: 20 },
+  'names/line\u2028separator': { type: 'reg', digest: EMPTY_DIGEST },
+  'esc/hard\nlink': { type: 'hardlink', linkName: 'esc/new\nline.txt' },
+  'esc/link"to\\quote': { type: 'symlink', linkName: 'quote"d.txt' },
+  'pax/': { type: 'dir', modtime: '2024-01-01T00:00:00.25Z' },
+  'pax/xattrs.bin': {
+    modtime: '2024-01-01T00:00:00.123456789Z',
+    accesstime: '2024-01-01T00:00:00.5Z',
+    changetime: '2024-01-01T00:00:01.000000001Z',
+    xattrs: {
+      'security.capability': b64(Buffer.from([1, 0, 0, 2, 0, 0x20, ...Array<number>(14).fill(0)])),
+      'user.binary': b64(Buffer.from([0, 1, 0, 0xff, 0, 0x7f, 0])),
+      'user.empty': '',
+      'user.text': b64('hello=world\n'),
+    },
+  },
+  'pax/dir-with-xattr/': { type: 'dir', xattrs: { 'trusted.overlay.opaque': b64('y') } },
+  'pax/long-fraction': { modtime: '2024-01-01T00:00:00.999999999Z' },
+  'pax/before-1970': { modtime: '1969-12-31T23:59:58.75Z', accesstime: '1969-12-31T00:00:00Z' },
+  'pax/big-ids': { uid: 4000000, gid: 4000001, userName: 'ユーザー', groupName: 'grüppe' },
+  'pax/twice': { type: 'reg', size: 33, xattrs: { 'user.second': b64(Buffer.from([2, 0, 2])) } },
+  'pax/symlink-xattr': {
+    type: 'symlink',
+    linkName: 'xattrs.bin',
+    changetime: '2024-01-01T00:01:39.1Z',
+    xattrs: { 'user.on-link': b64('v') },
+  },
+  'gnu/': { type: 'dir', accesstime: '2024-01-01T00:00:10Z', changetime: '2024-01-01T00:00:20Z' },
+  'gnu/file': { accesstime: '2024-01-01T00:00:30Z', changetime: '2024-01-01T00:00:40Z' },
+  'gnu/atime-only': { accesstime: '2024-01-01T00:00:50Z', absent: ['changetime'] },
+  'gnu/no-times': { absent: ['accesstime', 'changetime'] },
+  [`gnu/${'very-long-gnu-name-'.repeat(15)}end`]: { type: 'reg', size: 300, accesstime: T0 },
+  'gnu/long-target': { type: 'symlink', linkName: `${'../'.repeat(10)}${'gnu-target-'.repeat(12)}` },
+  [`gnu/${'hardlink-name-'.repeat(10)}`]: { type: 'hardlink', linkName: 'gnu/file' },
+  'gnu/big-ids': { uid: 5000000, gid: 5000001 },
+  'gnu/tty': { type: 'char', mode: 0o620, devMajor: 4, devMinor: 1 },
+  'many/empty-1999': { type: 'reg', digest: EMPTY_DIGEST, absent: NO_PAYLOAD },
+};
+
+function checkTocFields(tocs: Toc[]): void {
+  const byName = new Map<string, TocEntry>();
+  for (const toc of tocs) for (const e of members(toc)) byName.set(e.name, e);
+  for (const [name, { absent = [], xattrs, ...fields }] of Object.entries(TOC_FIELDS)) {
+    const e = byName.get(name) as Record<string, unknown> | undefined;
+    expect(e, `TOC entry ${JSON.stringify(name)}`).toBeDefined();
+    expect(e, name).toMatchObject(fields);
+    if (xattrs !== undefined) expect(e?.xattrs, `${name} xattrs`).toEqual(xattrs);
+    for (const key of absent) expect(e, `${name} has no ${key}`).not.toHaveProperty(key);
+  }
+  expect(
+    byName.has('pax/overridden-by-the-second-x-header'),
+    'a later x header replaces an earlier one',
+  ).toBe(false);
 }
 
 describe('image convert --zstdchunked', () => {
@@ -445,7 +583,8 @@ describe('image convert --zstdchunked', () => {
     const img = await importedImage('chunked');
     const dst = 'docker.io/tsconvert-test/chunked:zstdchunked';
     const r = await convert(img, dst);
-    const layers = await checkStargzImage(img, dst, r);
+    const { layers, tocs } = await checkStargzImage(img, dst, r);
+    checkTocFields(tocs);
     // The fixture's coverage, so a generator change cannot quietly drop a case.
     const made = (f: string): number => layers.filter((l) => l.expect.format === f).length;
     expect(made('zstd:chunked')).toBe(8);
@@ -465,7 +604,7 @@ describe('image convert --zstdchunked', () => {
     const dst = 'docker.io/tsconvert-test/multi:zstdchunked';
     const r = await convert(img, dst);
     expect(r.stderr).not.toMatch(/warning/i);
-    const layers = await checkStargzImage(img, dst, r);
+    const { layers } = await checkStargzImage(img, dst, r);
     expect(layers.every((l) => l.report.Format === 'zstd:chunked')).toBe(true);
     expect(new Set(layers.map((l) => l.source.made))).toEqual(
       new Set(['gzip', 'tar', 'zstd', 'pzstd', 'zstd-long', 'zstd-skippable']),
