@@ -592,11 +592,15 @@ describe('image convert --zstdchunked', () => {
       'end-of-archive',
       'global header',
       'no earlier entry',
+      'not UTF-8',
+      'outside the years',
+      'sparse',
       'two entries',
+      'unsupported tar type',
     ]);
     expect(new Set(layers.map((l) => l.source.compression))).toEqual(new Set(['none', 'gzip', 'zstd']));
     expect(img.fixture.manifests[0]?.duplicates).toEqual([[0, 3, 13]]);
-    expect(r.stderr.split('\n').filter((line) => /warning/i.test(line))).toHaveLength(4);
+    expect(r.stderr.split('\n').filter((line) => /warning/i.test(line))).toHaveLength(8);
   });
 
   it('converts pzstd, zstd --long and skippable-frame sources of the multi fixture to zstd:chunked', async () => {

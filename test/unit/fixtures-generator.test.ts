@@ -199,7 +199,16 @@ describe('zstd:chunked fixture layers', () => {
     const reasons = setA.fixtures.chunked.manifests[0]?.layers.flatMap((l) =>
       l.zstdchunked?.format === 'zstd' ? [l.zstdchunked.reason] : [],
     );
-    expect(reasons).toEqual(['global header', 'two entries', 'no earlier entry', 'end-of-archive']);
+    expect(reasons).toEqual([
+      'global header',
+      'two entries',
+      'no earlier entry',
+      'end-of-archive',
+      'sparse',
+      'not UTF-8',
+      'outside the years',
+      'unsupported tar type',
+    ]);
   });
 
   it('is an index for two platforms sharing layers, one layer three times in a manifest, tar/gzip/zstd blobs', () => {
