@@ -137,6 +137,11 @@ describe('tars from other writers', () => {
       const tar = fs.readFileSync(file);
       const r = await scanBuffer(tar);
       expect(r.rebuilt.equals(tar)).toBe(true);
+      if (name === 'gnutar-gnu-sparse.tar') {
+        const holes = r.members.find((m) => m.member.name.text === './holes.bin')?.member;
+        expect(holes?.headerSize).toBeGreaterThan(512); // extension blocks are header bytes
+        expect([holes?.typeflag, holes?.size, r.summary.gnuSparse]).toEqual(['S', 237576n, true]);
+      }
       expect(r.members.length).toBeGreaterThan(0);
       compareWithGo(tar, r);
       compareWithPython(file, r);

@@ -27,7 +27,7 @@ export function run(cmd: string, args: string[], cwd?: string): number {
 /**
  * Source tree: empty, small and multi-chunk files, names over 100 and 255 bytes, a long symlink target,
  * non-ASCII names, hard and symbolic links, directories, a fifo, devices (root only), xattrs (one value
- * with NUL bytes), sub-second times and a sparse file.
+ * with NUL bytes), sub-second times and sparse files (one with more regions than a GNU header holds).
  */
 export function makeSourceTree(root: string): void {
   const p = (...parts: string[]): string => path.join(root, ...parts);
@@ -61,6 +61,10 @@ export function makeSourceTree(root: string): void {
   fs.writeSync(fd, Buffer.from('start'), 0, 5, 0);
   fs.writeSync(fd, Buffer.from('end'), 0, 3, 64 * 1024);
   fs.closeSync(fd);
+  // 30 data regions: more than the 4 an old-GNU sparse header holds, so GNU tar adds extension blocks
+  const holes = fs.openSync(p('holes.bin'), 'w');
+  for (let i = 0; i < 30; i++) fs.writeSync(holes, Buffer.from(`region ${i}`), 0, 8, i * 8192);
+  fs.closeSync(holes);
   fs.utimesSync(p('small.txt'), 1_700_000_000.25, 1_700_000_000.123456);
 }
 
