@@ -1,4 +1,19 @@
-// Public surface of the tar scanner (see scanner.ts for the event stream).
+// Public surface of the tar scanner. `scanTar` reads uncompressed tar bytes from any async iterable of
+// chunks and yields events whose bytes, concatenated in order, are the input exactly:
+//
+//   for await (const ev of scanTar(fs.createReadStream(layerPath), { signal })) {
+//     switch (ev.kind) {
+//       case 'member':  // ev.header: all header blocks of ev.member (extension headers included)
+//       case 'payload': // ev.data: a view of an input chunk, never copied
+//       case 'padding': // zero bytes up to the next 512-byte boundary
+//       case 'trailer': // end-of-archive blocks and anything after them, streamed
+//       case 'end':     // ev.summary: how the archive ended and the FORMAT.md §5 facts
+//     }
+//   }
+//
+// Values are those of Go's archive/tar as forked by vbatts/tar-split (what containers/storage checks a TOC
+// against). Events hold views of the input chunks, so the source must not reuse a chunk's memory after
+// yielding it (Node streams never do).
 export { scanTar, type ScanTarOptions } from './scanner.js';
 export { formatRfc3339, isRfc3339Representable, GO_ZERO_TIME_SECONDS, type TarTime } from './time.js';
 export {
