@@ -1,0 +1,432 @@
+// Writes docs/benchmarks.md from one bench run: setup, the median table, ratios, a PASS/FAIL line per
+// issue-5 target, the floor breakdown, scaling checks, where the time goes (from --cpu-prof), and every raw
+// run. Returns the median table so the script can print it.
+
+import { writeFile } from 'node:fs/promises';
+
+const MB = 1e6;
+const MiB = 1 << 20;
+/** @param {number[]} xs */
+export function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2
+    ? /** @type {number} */ (s[m])
+    : /** @type {number} */ (s[m - 1] + /** @type {number} */ (s[m])) / 2;
+}
+const f1 = (/** @type {number} */ x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (/** @type {number} */ x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const mb = (/** @type {number | null | undefined} */ x) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : (x / MB).toFixed(0);
+const short = (/** @type {string} */ d) => d.replace('sha256:', '').slice(0, 12);
+
+/** @param {any[]} rs successful runs only */
+const ok = (rs) => rs.filter((r) => !r.error);
+/** @param {any[]} rs @param {string} k */
+const med = (rs, k) => median(ok(rs).map((r) => r[k]));
+
+/** @param {string[]} head @param {string[][]} rows */
+function table(head, rows) {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** @param {any} img */
+function imageRows(img) {
+  return img.layers.map((/** @type {any} */ l, /** @type {number} */ i) => [
+    String(i + 1),
+    short(l.digest),
+    mb(l.size),
+    mb(l.stats.bytes),
+    String(l.stats.files),
+    String(l.stats.emptyFiles),
+    String(l.stats.dirs),
+    String(l.stats.symlinks),
+    String(l.stats.hardlinks),
+  ]);
+}
+
+/**
+ * @param {string} path
+ * @param {{ env: any, imgs: any, runs: Record<string, any[]>, jobs: any[], profiles: Record<string, any>, scaling: any[], hasChunked: boolean, hasRef: boolean }} d
+ */
+export async function writeReport(path, d) {
+  const { env, imgs, runs } = d;
+  const R = (/** @type {string} */ k) => runs[k] ?? [];
+  const inBytes = imgs.main.layers.reduce(
+    (/** @type {number} */ a, /** @type {any} */ l) => a + l.stats.bytes,
+    0,
+  );
+  const gzBytes = imgs.main.layers.reduce((/** @type {number} */ a, /** @type {any} */ l) => a + l.size, 0);
+  const files = imgs.main.layers.reduce(
+    (/** @type {number} */ a, /** @type {any} */ l) => a + l.stats.files,
+    0,
+  );
+  const floorWall = med(R('floor'), 'wallS');
+  const cliWall = med(R('cli'), 'wallS');
+  /** @param {string} k @param {string} label */
+  const convRow = (k, label) => {
+    const rs = R(k);
+    if (rs.length === 0) return [label, 'not available', '', '', '', '', '', '', ''];
+    const fails = rs.filter((r) => r.error).length;
+    return [
+      label + (fails ? ` (${fails} of ${rs.length} failed)` : ''),
+      f1(med(rs, 'wallS')),
+      f1(med(rs, 'cpuS')),
+      mb(med(rs, 'peakRssBytes')),
+      mb(med(rs, 'storePeakExtraBytes')),
+      mb(med(rs, 'tmpPeakBytes')),
+      mb(med(rs, 'uncompressedCopyBytes')),
+      mb(med(rs, 'containerdWriteBytes')),
+      mb(med(rs, 'outputBytes')),
+    ];
+  };
+  const head = [
+    '',
+    'wall s',
+    'CPU s',
+    'peak RSS MB',
+    'store peak +MB',
+    'TMPDIR peak MB',
+    'uncompressed copies MB',
+    'containerd disk writes MB',
+    'output MB',
+  ];
+  const rows = [
+    convRow('zstdchunked', 'tsconvert --zstdchunked --oci'),
+    convRow('zstd', 'tsconvert --zstd --oci'),
+    [
+      'CLI baseline (pigz -dc \\| zstd -3 -T0)',
+      f1(cliWall),
+      f1(med(R('cli'), 'cpuS')),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      `floor estimate (CPU ÷ ${env.cpus})`,
+      f1(floorWall),
+      f1(med(R('floor'), 'total')),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ],
+    d.hasRef
+      ? convRow('reference', 'reference-convert (nerdctl --zstdchunked)')
+      : ['reference-convert', 'not built', '', '', '', '', '', '', ''],
+  ];
+  const summary = table(head, rows);
+
+  const chunkedWall = med(R('zstdchunked'), 'wallS');
+  const zstdWall = med(R('zstd'), 'wallS');
+  const refWall = med(R('reference'), 'wallS');
+  const ratio = (/** @type {number} */ a, /** @type {number} */ b) =>
+    Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${f2(a / b)}×` : 'not measured';
+  const ratios = table(
+    ['ratio', 'zstd:chunked', 'zstd (for comparison)'],
+    [
+      ['tsconvert ÷ floor', ratio(chunkedWall, floorWall), ratio(zstdWall, floorWall)],
+      ['tsconvert ÷ CLI baseline', ratio(chunkedWall, cliWall), ratio(zstdWall, cliWall)],
+      ['reference ÷ tsconvert', ratio(refWall, chunkedWall), ratio(refWall, zstdWall)],
+    ],
+  );
+
+  const verdict = (/** @type {boolean | undefined} */ pass, /** @type {string} */ detail) =>
+    pass === undefined ? `NOT MEASURED — ${detail}` : `${pass ? 'PASS' : 'FAIL'} — ${detail}`;
+  const chunkedOk = d.hasChunked && ok(R('zstdchunked')).length > 0;
+  const scalingChunked = d.scaling.filter((s) => s.flag === (d.hasChunked ? 'zstdchunked' : 'zstd'));
+  const rssOf = (/** @type {string} */ img) => scalingChunked.find((s) => s.image === img);
+  const tsRuns = [...R('zstdchunked'), ...R('zstd'), ...d.jobs, ...d.scaling];
+  const copies = Math.max(0, ...tsRuns.map((r) => r.uncompressedCopyBytes ?? 0));
+  const rssLine = (/** @type {string} */ img, /** @type {string} */ what) => {
+    const s = rssOf(img);
+    if (!s) return verdict(undefined, `${what}: not run`);
+    if (s.error) return verdict(false, `${what}: the conversion failed (${s.error})`);
+    return verdict(
+      s.peakRssBytes < 300 * MB,
+      `${what}: peak RSS ${mb(s.peakRssBytes)} MB with --${s.flag} (target < 300 MB)`,
+    );
+  };
+  const flagNote = d.hasChunked ? '' : ' (--zstdchunked is not in this build)';
+  const targets = [
+    `- ${chunkedOk ? verdict(chunkedWall <= 1.3 * floorWall, `zstd:chunked within 1.3× of the floor: ${f1(chunkedWall)} s vs ${f1(floorWall)} s = ${ratio(chunkedWall, floorWall)}`) : verdict(undefined, `zstd:chunked within 1.3× of the floor${flagNote}`)}`,
+    `- ${chunkedOk ? verdict(chunkedWall < cliWall, `zstd:chunked faster than the CLI baseline: ${f1(chunkedWall)} s vs ${f1(cliWall)} s`) : verdict(undefined, `zstd:chunked faster than the CLI baseline${flagNote}`)}`,
+    `- ${chunkedOk && d.hasRef && ok(R('reference')).length ? verdict(refWall / chunkedWall >= 8, `at least 8× faster than the reference converter: ${ratio(refWall, chunkedWall)}`) : verdict(undefined, `at least 8× faster than the reference converter${d.hasRef ? flagNote : ' (reference-convert not built)'}`)}`,
+    `- ${rssLine('big', `peak RSS < 300 MB on the ${mb(imgs.big?.layers[0]?.stats.bytes)} MB single-layer image`)}`,
+    `- ${rssLine('empty', `peak RSS < 300 MB on the ${imgs.empty?.layers[0]?.stats.files ?? '?'}-empty-files layer`)}`,
+    `- ${tsRuns.length ? verdict(copies === 0, `zero bytes of uncompressed layer copies on disk in ${tsRuns.length} tsconvert runs (largest seen: ${copies} bytes)`) : verdict(undefined, 'no tsconvert run')}`,
+  ];
+
+  const floorRuns = ok(R('floor'));
+  const fl = (/** @type {string} */ k) => median(floorRuns.map((r) => r[k]));
+  const unc = floorRuns[0]?.bytes.uncompressed ?? 0;
+  const rate = (/** @type {number} */ bytes, /** @type {number} */ s) =>
+    s > 0 ? `${(bytes / MiB / s).toFixed(0)} MiB/s` : '–';
+  const floorTable = table(
+    ['step (one thread)', 'CPU s', 'rate'],
+    [
+      [
+        'gunzip (node:zlib gunzipSync)',
+        f2(fl('gunzip')),
+        rate(floorRuns[0]?.bytes.source ?? 0, fl('gunzip')) + ' of gzip in',
+      ],
+      ['zstd -3, 4 MiB chunks (zstd-napi Compressor)', f2(fl('zstd')), rate(unc, fl('zstd'))],
+      [
+        'sha256 of source + uncompressed + output',
+        f2(fl('sha256')),
+        rate((floorRuns[0]?.bytes.source ?? 0) + unc + (floorRuns[0]?.bytes.output ?? 0), fl('sha256')),
+      ],
+      [
+        'CRC-64/ISO, bench/crc64.mjs (slice-by-8, 32-bit words)',
+        f2(fl('crc64Bench')),
+        rate(unc, fl('crc64Bench')),
+      ],
+      [
+        "CRC-64/ISO, the project's src/layers/zstdchunked/crc64.ts",
+        f2(fl('crc64Project')),
+        rate(unc, fl('crc64Project')),
+      ],
+      [`**sum (faster CRC)** ÷ ${env.cpus} CPUs`, `**${f2(fl('total'))}** → **${f2(floorWall)} s**`, ''],
+    ],
+  );
+
+  const jobsTable = table(
+    ['--jobs', 'converter', 'wall s', 'CPU s', 'peak RSS MB'],
+    d.jobs.map((j) => [
+      j.jobs === 'default' ? `default (${env.cpus})` : j.jobs,
+      `--${j.flag}`,
+      j.error ? `failed: ${j.error}` : f1(j.wallS),
+      f1(j.cpuS),
+      mb(j.peakRssBytes),
+    ]),
+  );
+  const scalingTable = table(
+    [
+      'image',
+      'uncompressed MB',
+      'entries',
+      'converter',
+      'wall s',
+      'CPU s',
+      'peak RSS MB',
+      'uncompressed copies MB',
+    ],
+    d.scaling.map((s) => {
+      const l = imgs[s.image].layers[0];
+      return [
+        s.image,
+        mb(l.stats.bytes),
+        String(l.stats.files + l.stats.dirs + l.stats.symlinks + l.stats.hardlinks),
+        `--${s.flag}`,
+        s.error ? `failed: ${s.error}` : f1(s.wallS),
+        f1(s.cpuS),
+        mb(s.peakRssBytes),
+        mb(s.uncompressedCopyBytes),
+      ];
+    }),
+  );
+
+  const profileText = Object.entries(d.profiles)
+    .map(([flag, p]) => {
+      const parts = [
+        `### tsconvert --${flag} --oci (${f1(p.run.wallS)} s wall, ${f1(p.run.cpuS)} s CPU under --cpu-prof)`,
+      ];
+      /** @type {Map<string, { main: number, workers: number }>} */
+      const cats = new Map();
+      for (const t of p.threads) {
+        for (const [c, ms] of Object.entries(t.categories)) {
+          const e = cats.get(c) ?? { main: 0, workers: 0 };
+          e[t.main ? 'main' : 'workers'] += /** @type {number} */ (ms);
+          cats.set(c, e);
+        }
+      }
+      const all = (/** @type {{ main: number, workers: number }} */ e) => e.main + e.workers;
+      const allBusy = [...cats.values()].reduce((a, e) => a + all(e), 0);
+      parts.push(
+        `\nBy category, all threads: ${f1(allBusy / 1000)} s of CPU seen by the profiler (native work on libuv threads, such as async inflate, is not in it).\n`,
+      );
+      parts.push(
+        table(
+          ['category', 'main thread s', 'workers s', '% of profiled'],
+          [...cats.entries()]
+            .sort((a, b) => all(b[1]) - all(a[1]))
+            .map(([c, e]) => [
+              c,
+              f2(e.main / 1000),
+              f2(e.workers / 1000),
+              `${((100 * all(e)) / Math.max(1, allBusy)).toFixed(1)}%`,
+            ]),
+        ),
+      );
+      for (const [i, t] of p.threads.entries()) {
+        const busy = t.totalMs - t.idleMs;
+        const kind = t.main ? 'main thread' : `worker ${i}`;
+        parts.push(
+          `\n**${kind}** — ${f1(busy / 1000)} s busy of ${f1(t.totalMs / 1000)} s profiled. Top self time:\n`,
+        );
+        parts.push(
+          table(
+            ['function', 'where', 'self s', '% of busy'],
+            t.top
+              .slice(0, 10)
+              .map((/** @type {any} */ h) => [
+                `\`${h.name}\``,
+                h.where ? `\`${h.where}\`` : '(native/VM)',
+                f2(h.selfMs / 1000),
+                `${((100 * h.selfMs) / Math.max(1, busy)).toFixed(1)}%`,
+              ]),
+          ),
+        );
+      }
+      return parts.join('\n');
+    })
+    .join('\n\n');
+
+  const rawHead = [
+    'line',
+    'round',
+    'wall s',
+    'CPU s',
+    'user s',
+    'sys s',
+    'peak RSS MB',
+    'store peak +MB',
+    'ingest peak MB',
+    'TMPDIR peak MB',
+    'temp blobs MB',
+    'uncompressed copies MB',
+    'containerd writes MB',
+    'output MB',
+    'error',
+  ];
+  const rawRows = [];
+  for (const k of ['zstdchunked', 'zstd', 'reference']) {
+    for (const r of R(k)) {
+      rawRows.push([
+        r.id,
+        String(r.round),
+        f2(r.wallS),
+        f2(r.cpuS),
+        f2(r.userS),
+        f2(r.sysS),
+        mb(r.peakRssBytes),
+        mb(r.storePeakExtraBytes),
+        mb(r.ingestPeakBytes),
+        mb(r.tmpPeakBytes),
+        mb(r.tempBlobBytes),
+        mb(r.uncompressedCopyBytes),
+        mb(r.containerdWriteBytes),
+        mb(r.outputBytes),
+        r.error ?? '',
+      ]);
+    }
+  }
+  for (const r of R('cli'))
+    rawRows.push([
+      'CLI baseline',
+      String(r.round),
+      f2(r.wallS),
+      f2(r.cpuS),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      r.error ?? '',
+    ]);
+  for (const r of R('floor'))
+    rawRows.push([
+      `floor (gunzip ${f2(r.gunzip)} + zstd ${f2(r.zstd)} + sha256 ${f2(r.sha256)} + crc64 ${f2(r.crc64)})`,
+      String(r.round),
+      f2(r.wallS),
+      f2(r.total),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+
+  const doc = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.mjs); do not edit by hand — rerun it. ${env.quick ? '**This is a --quick run (small image, one round): smoke test only, not a measurement.**' : ''}
+
+- Run started ${env.started}, commit \`${env.commit}\`${env.dirty ? ' (the working tree had uncommitted changes under src/, bench/ or scripts/)' : ''}.
+- Machine: ${env.cpus} CPUs (${env.cpuModel}), ${env.memGiB} GiB RAM. ${env.rounds} round(s), every line measured once per round in the order of the table below (A B A B).
+- Versions: ${Object.entries(env.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ')}.
+
+## Input
+
+Main image \`${imgs.main.name}\`: ${imgs.main.layers.length} gzip layers (pigz -${imgs.main.gzipLevel}), ${mb(inBytes)} MB uncompressed, ${mb(gzBytes)} MB gzip, ${files} regular files. Generated by bench/rootfs-layer.mjs (generator version ${imgs.main.dir.match(/-g(\d+)/)?.[1] ?? '?'}), cached in \`${imgs.main.dir}\`.
+
+${table(['layer', 'digest', 'gzip MB', 'tar MB', 'files', 'empty files', 'dirs', 'symlinks', 'hardlinks'], imageRows(imgs.main))}
+
+## Results (medians)
+
+Wall and CPU (user + sys of the process and its children, from GNU time), peak RSS (GNU time's maximum resident set).
+"store peak +MB": highest growth of containerd's content store (blobs + ingests) during the run, sampled every 100 ms;
+"uncompressed copies": new files in the store or TMPDIR whose first block is a tar header; "containerd disk writes":
+write_bytes of the containerd process over the run (what it sent to disk, output included); "output": blobs the run
+added that were still there at its end (removed with \`ctr images rm --sync\` before the next run).
+
+${summary}
+
+${ratios}
+
+## Targets (issue 5)
+
+${targets.join('\n')}
+
+## Floor estimate
+
+Each step timed alone on one thread over the same ${imgs.main.layers.length} layers (${mb(unc)} MB uncompressed), medians over the rounds.
+The floor is the sum with the faster CRC-64 divided by the CPU count: no converter can do less work, and it cannot use more than every core.
+
+${floorTable}
+
+## Scaling
+
+\`--jobs\` on the main image (one run each):
+
+${jobsTable}
+
+Peak RSS must not grow with layer size or entry count:
+
+${scalingTable}
+
+## Where the time goes
+
+From node's \`--cpu-prof\` (one profile per thread; self time per function, idle excluded).
+
+${profileText || '(profiling skipped)'}
+
+## Raw runs
+
+${table(rawHead, rawRows)}
+`;
+  await writeFile(path, doc);
+  return `${summary}\n\n${ratios}\n\n${targets.join('\n')}`;
+}

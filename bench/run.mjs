@@ -1,0 +1,376 @@
+// `npm run bench`: the performance benchmark of issue 5. Builds (once, cached) a realistic four-layer gzip
+// image and two scaling images, starts a private containerd, and measures side by side, alternating in every
+// round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
+// (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
+// (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
+// and a --cpu-prof run. Writes docs/benchmarks.md (only this script writes it).
+//
+//   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
+//                 [--skip-profile] [--out FILE] [--cache DIR]
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseSize } from '../scripts/fixtures/big-layer.mjs';
+import { cachedImage } from './image.mjs';
+import { measure } from './measure.mjs';
+import { summariseProfiles } from './profile.mjs';
+import { writeReport } from './report.mjs';
+import {
+  GENERATOR_VERSION,
+  bigLayerProfile,
+  emptyFilesLayerChunks,
+  mainImageProfiles,
+  rootfsLayerChunks,
+} from './rootfs-layer.mjs';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const BIN = join(ROOT, 'dist', 'bin', 'tsconvert.js');
+const NODE = process.execPath;
+const NS = 'bench';
+const log = (/** @type {string} */ s) => process.stderr.write(`bench: ${s}\n`);
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    out: { type: 'string' },
+    cache: {
+      type: 'string',
+      default: process.env.TSCONVERT_BENCH_CACHE ?? join(homedir(), '.cache', 'tsconvert-bench'),
+    },
+    'no-build': { type: 'boolean', default: false },
+    'skip-reference': { type: 'boolean', default: false },
+    'skip-scaling': { type: 'boolean', default: false },
+    'skip-profile': { type: 'boolean', default: false },
+    'big-bytes': { type: 'string' },
+    'empty-files': { type: 'string' },
+  },
+});
+const quick = argv.quick === true;
+const rounds = Number(argv.rounds ?? (quick ? 1 : 3));
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds must be a positive integer, got ${argv.rounds}`);
+const outPath = resolve(
+  argv.out ?? (quick ? join(argv.cache, 'benchmarks-quick.md') : join(ROOT, 'docs', 'benchmarks.md')),
+);
+
+/** @param {string} cmd @param {string[]} args */
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+/** First line of a command's stdout+stderr, or undefined when it fails. @param {string} cmd @param {string[]} args */
+function firstLine(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return undefined;
+  return `${r.stdout}${r.stderr}`.trim().split('\n')[0];
+}
+
+/** Tools the bench drives; GNU time is the one scripts/ensure-tools.sh does not cover. */
+function ensureTools() {
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'ensure-tools.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('scripts/ensure-tools.sh failed');
+  if (!existsSync('/usr/bin/time')) {
+    if (process.getuid?.() !== 0) throw new Error('GNU time is missing: apt-get install -y time (as root)');
+    log('installing GNU time (Debian package "time")');
+    sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'time'], { stdio: 'inherit' });
+  }
+  return '/usr/bin/time';
+}
+
+function build() {
+  log('building (tsc -p tsconfig.build.json)');
+  const r = spawnSync(
+    NODE,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  if (r.status !== 0)
+    throw new Error('build failed; fix it or run with --no-build to measure the existing dist/');
+}
+
+const MiB = 1 << 20;
+
+async function images() {
+  const scale = quick ? 0.05 : 1;
+  const tag = `g${GENERATOR_VERSION}${quick ? '-quick' : ''}`;
+  const main = await cachedImage({
+    dir: join(argv.cache, `rootfs-${tag}`),
+    name: 'bench.local/rootfs:src',
+    gzipLevel: 6,
+    layers: mainImageProfiles(scale).map(
+      (p, i) => (stats) => rootfsLayerChunks(p, `bench/rootfs/${i}`, stats),
+    ),
+    log,
+  });
+  if (argv['skip-scaling']) return { main };
+  const bigBytes = parseSize(argv['big-bytes'] ?? (quick ? '256M' : '4G'));
+  const big = await cachedImage({
+    dir: join(argv.cache, `big-${bigBytes}-g${GENERATOR_VERSION}`),
+    name: 'bench.local/big:src',
+    gzipLevel: 1,
+    layers: [(stats) => rootfsLayerChunks(bigLayerProfile(bigBytes), 'bench/big', stats)],
+    log,
+  });
+  const count = Number(argv['empty-files'] ?? (quick ? 20000 : 200000));
+  const empty = await cachedImage({
+    dir: join(argv.cache, `empty-${count}-g${GENERATOR_VERSION}`),
+    name: 'bench.local/empty:src',
+    gzipLevel: 6,
+    layers: [(stats) => emptyFilesLayerChunks(count, stats)],
+    log,
+  });
+  return { main, big, empty };
+}
+
+/** A private containerd for the whole bench. */
+async function startContainerd() {
+  const dir = await mkdtemp('/tmp/tscb-');
+  const sock = sh('bash', [join(ROOT, 'scripts', 'containerd-private.sh'), 'start', dir]).trim();
+  const pid = Number((await readFile(join(dir, 'containerd.pid'), 'utf8')).trim());
+  return { dir, sock, pid, contentDir: join(dir, 'root', 'io.containerd.content.v1.content') };
+}
+
+async function main() {
+  const started = new Date();
+  const timeBin = ensureTools();
+  if (!argv['no-build']) build();
+  const help = sh(NODE, [BIN, 'image', 'convert', '--help']);
+  const hasChunked = help.includes('--zstdchunked');
+  const refBin = join(
+    process.env.TSCONVERT_INTEROP_BIN ?? join(homedir(), '.cache', 'tsconvert-interop', 'bin'),
+    'reference-convert',
+  );
+  const hasRef = !argv['skip-reference'] && existsSync(refBin);
+  const imgs = await images();
+  const cd = await startContainerd();
+  const ctr = (/** @type {string[]} */ ...args) =>
+    sh('ctr', ['-a', cd.sock, '-n', NS, ...args], { maxBuffer: 1 << 26 });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    spawnSync('bash', [join(ROOT, 'scripts', 'containerd-private.sh'), 'stop', cd.dir], { stdio: 'inherit' });
+  };
+  for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.once(sig, () => {
+      stop();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+  try {
+    const results = await measureAll({ imgs, cd, ctr, timeBin, hasChunked, hasRef, refBin });
+    const commit = sh('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).trim();
+    const dirty =
+      sh('git', ['status', '--porcelain', '--', 'src', 'bench', 'scripts'], { cwd: ROOT }).trim() !== '';
+    const env = {
+      started: started.toISOString(),
+      commit,
+      dirty,
+      quick,
+      rounds,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memGiB: Math.round(
+        Number(/MemTotal:\s+(\d+)/.exec(await readFile('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024,
+      ),
+      versions: {
+        node: process.version,
+        containerd: firstLine('containerd', ['--version']) ?? 'missing',
+        zstd: firstLine('zstd', ['--version']) ?? 'missing',
+        pigz: firstLine('pigz', ['--version']) ?? 'missing',
+        'GNU time': firstLine(timeBin, ['--version']) ?? 'missing',
+        'zstd-napi': JSON.parse(
+          await readFile(join(ROOT, 'node_modules', 'zstd-napi', 'package.json'), 'utf8'),
+        ).version,
+        'reference-convert': hasRef
+          ? 'containerd 1.6.20 images/converter + stargz-snapshotter 0.12.0 (../shared/interop)'
+          : 'not built',
+      },
+    };
+    await mkdir(join(outPath, '..'), { recursive: true });
+    const table = await writeReport(outPath, { env, imgs, ...results });
+    process.stdout.write(`${table}\nwritten: ${outPath}\n`);
+  } finally {
+    stop();
+  }
+}
+
+/**
+ * @param {{ imgs: Awaited<ReturnType<typeof images>>, cd: Awaited<ReturnType<typeof startContainerd>>,
+ *   ctr: (...args: string[]) => string, timeBin: string, hasChunked: boolean, hasRef: boolean, refBin: string }} c
+ */
+async function measureAll(c) {
+  const { cd, ctr } = c;
+  const runTmpRoot = await mkdtemp(join(tmpdir(), 'tscb-tmp-'));
+  /** @param {import('./image.mjs').BuiltImage} img */
+  const importImage = (img) => {
+    log(`importing ${img.name}`);
+    ctr('images', 'import', '--no-unpack', '--all-platforms', img.archive);
+  };
+  const rmImage = (/** @type {string} */ name) => {
+    try {
+      ctr('images', 'rm', '--sync', name);
+    } catch {
+      /* not there (a failed run) */
+    }
+  };
+  let seq = 0;
+  /**
+   * One measured run of a converter against containerd; deletes its output afterwards so the next run redoes
+   * the full work.
+   * @param {string} id @param {string} cmd @param {string[]} args @param {string} dst @param {string[]} [nodeFlags]
+   */
+  const convertRun = async (id, cmd, args, dst) => {
+    const tmp = join(runTmpRoot, String(seq++));
+    await mkdir(tmp);
+    const r = await measure({
+      cmd,
+      args,
+      env: { ...process.env, TMPDIR: tmp },
+      contentDir: cd.contentDir,
+      tmpDir: tmp,
+      containerdPid: cd.pid,
+      timeBin: c.timeBin,
+    });
+    rmImage(dst);
+    await rm(tmp, { recursive: true, force: true });
+    const error = r.code === 0 ? undefined : (r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
+    log(
+      `${id}: ${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${(r.peakRssBytes / MiB).toFixed(0)} MiB RSS${error ? `, FAILED: ${error}` : ''}`,
+    );
+    const { stdout: _o, stderr: _e, ...rest } = r;
+    return { id, ...rest, error };
+  };
+  const tsArgs = (
+    /** @type {string} */ flag,
+    /** @type {string} */ src,
+    /** @type {string} */ dst,
+    extra = /** @type {string[]} */ ([]),
+  ) => [BIN, '-a', cd.sock, '-n', NS, 'image', 'convert', `--${flag}`, '--oci', ...extra, src, dst];
+  const tsFlags = [...(c.hasChunked ? ['zstdchunked'] : []), 'zstd'];
+  const primary = tsFlags[0] ?? 'zstd';
+
+  // Main image, alternating rounds.
+  const main = c.imgs.main;
+  importImage(main);
+  const blobs = main.layers.map((l) => l.path);
+  /** @type {Record<string, any[]>} */
+  const runs = { zstdchunked: [], zstd: [], cli: [], floor: [], reference: [] };
+  for (let round = 1; round <= rounds; round++) {
+    log(`round ${round}/${rounds}`);
+    for (const flag of tsFlags) {
+      const dst = `bench.local/rootfs:${flag}`;
+      runs[flag]?.push({
+        round,
+        ...(await convertRun(`tsconvert --${flag}`, NODE, tsArgs(flag, main.name, dst), dst)),
+      });
+    }
+    const cli = await measure({
+      cmd: 'bash',
+      args: [
+        '-o',
+        'pipefail',
+        '-c',
+        'for f in "$@"; do pigz -dc "$f" | zstd -3 -T0 -q -c >/dev/null; done',
+        'cli-baseline',
+        ...blobs,
+      ],
+      timeBin: c.timeBin,
+    });
+    log(`CLI baseline: ${cli.wallS.toFixed(1)} s wall, ${cli.cpuS.toFixed(1)} s CPU`);
+    runs.cli?.push({
+      round,
+      id: 'cli',
+      wallS: cli.wallS,
+      cpuS: cli.cpuS,
+      error: cli.code === 0 ? undefined : cli.stderr.trim(),
+    });
+    const fl = await measure({
+      cmd: NODE,
+      args: [join(ROOT, 'bench', 'floor.mjs'), ...blobs],
+      timeBin: c.timeBin,
+    });
+    if (fl.code !== 0) throw new Error(`floor.mjs failed: ${fl.stderr}`);
+    const floor = JSON.parse(fl.stdout);
+    log(
+      `floor: ${floor.total.toFixed(1)} s CPU → ${(floor.total / cpus().length).toFixed(1)} s on ${cpus().length} CPUs`,
+    );
+    runs.floor?.push({ round, ...floor, wallS: floor.total / cpus().length });
+    if (c.hasRef) {
+      const dst = 'bench.local/rootfs:reference';
+      const args = ['--address', cd.sock, '--namespace', NS, '--level', '3', main.name, dst];
+      runs.reference?.push({ round, ...(await convertRun('reference-convert', c.refBin, args, dst)) });
+    }
+  }
+
+  // --jobs scaling on the main image.
+  /** @type {any[]} */
+  const jobs = [];
+  for (const j of ['1', '2', 'default']) {
+    const dst = `bench.local/rootfs:jobs-${j}`;
+    const extra = j === 'default' ? [] : ['--jobs', j];
+    jobs.push({
+      jobs: j,
+      flag: primary,
+      ...(await convertRun(
+        `tsconvert --${primary} --jobs ${j}`,
+        NODE,
+        tsArgs(primary, main.name, dst, extra),
+        dst,
+      )),
+    });
+  }
+
+  // Where the time goes: --cpu-prof on every thread of one --zstd (and --zstdchunked) run.
+  /** @type {Record<string, any>} */
+  const profiles = {};
+  if (!argv['skip-profile']) {
+    for (const flag of tsFlags.slice().reverse()) {
+      const dir = join(runTmpRoot, `prof-${flag}`);
+      await mkdir(dir);
+      const dst = `bench.local/rootfs:prof-${flag}`;
+      const r = await convertRun(
+        `profile --${flag}`,
+        NODE,
+        ['--cpu-prof', '--cpu-prof-dir', dir, ...tsArgs(flag, main.name, dst)],
+        dst,
+      );
+      profiles[flag] = { run: r, threads: await summariseProfiles(dir, ROOT) };
+    }
+  }
+  rmImage(main.name);
+
+  // Scaling images: peak RSS must not grow with layer size or entry count.
+  /** @type {any[]} */
+  const scaling = [];
+  for (const key of /** @type {const} */ (['big', 'empty'])) {
+    const img = c.imgs[key];
+    if (!img) continue;
+    importImage(img);
+    for (const flag of tsFlags) {
+      const dst = `bench.local/${key}:${flag}`;
+      scaling.push({
+        image: key,
+        flag,
+        ...(await convertRun(`${key} tsconvert --${flag}`, NODE, tsArgs(flag, img.name, dst), dst)),
+      });
+    }
+    rmImage(img.name);
+  }
+  await rm(runTmpRoot, { recursive: true, force: true });
+  return { runs, jobs, profiles, scaling, hasChunked: c.hasChunked, hasRef: c.hasRef };
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
