@@ -420,6 +420,8 @@ ${scalingTable}
 ## Where the time goes
 
 From node's \`--cpu-prof\` (one profile per thread; self time per function, idle excluded).
+The profiler samples on the wall clock, so a thread blocked inside a call (a worker in \`Atomics.wait\`, a synchronous
+native call) counts as busy in that function; compare with the CPU seconds GNU time reports for the same run.
 
 ${profileText || '(profiling skipped)'}
 
