@@ -207,3 +207,28 @@ describe('hostile input', () => {
     await expect(it.next()).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
+
+describe('streaming', () => {
+  it('hands out payload and trailer as views of the input chunks, never copies', async () => {
+    const tar = Buffer.concat([entry({ name: 'big' }, Buffer.alloc(300_000, 1)), EOA, Buffer.alloc(100_000)]);
+    const inputs: Uint8Array[] = [];
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < tar.length; i += 65_536) {
+        const chunk = new Uint8Array(tar.subarray(i, i + 65_536)); // its own ArrayBuffer
+        inputs.push(chunk);
+        yield chunk;
+      }
+    }
+    const buffers = new Set<ArrayBufferLike>();
+    let streamed = 0;
+    for await (const ev of scanTar(source())) {
+      if (ev.kind === 'payload' || ev.kind === 'trailer') {
+        buffers.add(ev.data.buffer);
+        streamed += ev.data.length;
+      }
+    }
+    expect(streamed).toBe(300_000 + 1024 + 100_000);
+    expect(buffers.size).toBeGreaterThan(5);
+    for (const b of buffers) expect(inputs.some((c) => c.buffer === b)).toBe(true);
+  });
+});

@@ -26,8 +26,8 @@ export async function* chunks(buf: Uint8Array, chunking: Chunking, seed = 1): As
     if (chunking === 'random') n = 1 + Math.floor(rand() * (rand() < 0.2 ? 4 : 3000));
     else if (typeof chunking === 'number') n = chunking;
     else n = chunking(i);
-    // a copy, so a view into one chunk can never reach bytes of the next
-    yield buf.slice(at, at + n);
+    // a copy in its own ArrayBuffer (Buffer#slice would share the input's memory)
+    yield new Uint8Array(buf.subarray(at, at + n));
     at += n;
   }
 }
