@@ -78,6 +78,7 @@ function ensureTools() {
   if (!existsSync('/usr/bin/time')) {
     if (process.getuid?.() !== 0) throw new Error('GNU time is missing: apt-get install -y time (as root)');
     log('installing GNU time (Debian package "time")');
+    sh('apt-get', ['update', '-qq'], { stdio: 'inherit' });
     sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'time'], { stdio: 'inherit' });
   }
   return '/usr/bin/time';
@@ -98,6 +99,22 @@ function build() {
 }
 
 const MiB = 1 << 20;
+
+/**
+ * Builds ../shared/interop's reference-convert when that checkout is next to this one (Debian Go packages,
+ * about a minute cold); false when there is nothing to build it from or the build fails.
+ */
+function buildReference() {
+  const script = join(ROOT, '..', 'shared', 'interop', 'build.sh');
+  if (!existsSync(script)) {
+    log('reference-convert is not built and ../shared/interop is missing: that line is skipped');
+    return false;
+  }
+  log('building reference-convert (sh ../shared/interop/build.sh --deps)');
+  const r = spawnSync('sh', [script, '--deps'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) log('building reference-convert failed: that line is skipped');
+  return r.status === 0;
+}
 
 async function images() {
   const scale = quick ? 0.05 : 1;
@@ -143,13 +160,17 @@ async function main() {
   const started = new Date();
   const timeBin = ensureTools();
   if (!argv['no-build']) build();
+  // Recorded before measuring: others may commit while a long run goes on.
+  const commit = sh('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).trim();
+  const dirty =
+    sh('git', ['status', '--porcelain', '--', 'src', 'bench', 'scripts'], { cwd: ROOT }).trim() !== '';
   const help = sh(NODE, [BIN, 'image', 'convert', '--help']);
   const hasChunked = help.includes('--zstdchunked');
   const refBin = join(
     process.env.TSCONVERT_INTEROP_BIN ?? join(homedir(), '.cache', 'tsconvert-interop', 'bin'),
     'reference-convert',
   );
-  const hasRef = !argv['skip-reference'] && existsSync(refBin);
+  const hasRef = !argv['skip-reference'] && (existsSync(refBin) || buildReference());
   const imgs = await images();
   const cd = await startContainerd();
   const ctr = (/** @type {string[]} */ ...args) =>
@@ -168,9 +189,6 @@ async function main() {
   }
   try {
     const results = await measureAll({ imgs, cd, ctr, timeBin, hasChunked, hasRef, refBin });
-    const commit = sh('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).trim();
-    const dirty =
-      sh('git', ['status', '--porcelain', '--', 'src', 'bench', 'scripts'], { cwd: ROOT }).trim() !== '';
     const env = {
       started: started.toISOString(),
       commit,
