@@ -9,7 +9,9 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { comparable, scanBuffer, type ScanResult, type ScannedMember } from './helpers/collect.js';
-import { compareWithGo } from './helpers/compare.js';
+import { compareWithGo, tarSplitRejects } from './helpers/compare.js';
+import { TsconvertError } from '../../../src/errors.js';
+import { prng } from './helpers/collect.js';
 import { makeSourceTree, PY_MAKE, pythonDump, run, tempDir, type PythonMember } from './helpers/tools.js';
 
 const work = tempDir('tar-external-');
@@ -152,4 +154,45 @@ describe('tars from other writers', () => {
       if (tar.length <= 600_000) expect(comparable(await scanBuffer(tar, 1))).toEqual(expected);
     });
   }
+});
+
+/** One seeded corruption of a real archive: overwritten bytes, truncation, or a header byte with its checksum fixed. */
+function corrupt(base: Buffer, rand: () => number, mode: number): Buffer {
+  const t = Buffer.from(base);
+  if (mode === 1) return t.subarray(0, Math.floor(rand() * t.length));
+  if (mode === 0) {
+    for (let j = 0; j < 3; j++) t[Math.floor(rand() * Math.min(t.length, 8192))] = Math.floor(rand() * 256);
+    return t;
+  }
+  const b = Math.floor((rand() * Math.min(t.length, 8192)) / 512) * 512;
+  t[b + Math.floor(rand() * 512)] = Math.floor(rand() * 256);
+  t.fill(0x20, b + 148, b + 156);
+  let sum = 0;
+  for (const c of t.subarray(b, b + 512)) sum += c;
+  t.write(sum.toString(8).padStart(6, '0') + '\0', b + 148, 'latin1');
+  return t;
+}
+
+describe('corrupted tars from other writers (seeded)', () => {
+  it('reach the same verdict and values as tar-split, or a MALFORMED error naming an offset', async () => {
+    const disagreements: string[] = [];
+    for (const [name, file] of archives) {
+      const base = fs.readFileSync(file).subarray(0, 40_000);
+      const rand = prng(name.length * 31 + 7);
+      for (let k = 0; k < 12; k++) {
+        const tar = corrupt(base, rand, k % 3);
+        const r = await scanBuffer(tar, 'random', k).catch((e: unknown) => {
+          if (!(e instanceof TsconvertError) || e.code !== 'MALFORMED' || !/offset \d+/.test(e.message))
+            throw e;
+          return undefined;
+        });
+        if ((r === undefined) !== tarSplitRejects(tar)) disagreements.push(`${name} #${k}`);
+        if (r) {
+          expect(r.rebuilt.equals(tar)).toBe(true);
+          compareWithGo(tar, r);
+        }
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
 });

@@ -55,7 +55,15 @@ export function compareWithGo(tar: Uint8Array, r: ScanResult): void {
   expect(end.end).toBe(true);
   const goTail = Buffer.concat([Buffer.from(end.raw ?? '', 'base64')]);
   const ours = Buffer.concat([previousPadding, r.trailer]);
-  expect(ours.length).toBe(goTail.length + (end.rest ?? 0));
+  if (r.summary.truncatedPadding) {
+    // tar-split drops the bytes of a padding cut short by the end of input (it reports a clean end):
+    // its tail lacks exactly those, which the scanner keeps so the input is rebuilt exactly
+    expect(end.rest).toBe(0);
+    expect(ours.length - goTail.length).toBeGreaterThan(0);
+    expect(ours.length - goTail.length).toBeLessThan(512);
+  } else {
+    expect(ours.length).toBe(goTail.length + (end.rest ?? 0));
+  }
   expect(ours.subarray(0, goTail.length).equals(goTail)).toBe(true);
 }
 
