@@ -62,9 +62,10 @@ func build(s *source, v string, chunkSize int, enc *zstd.Encoder) ([]byte, out, 
 	dotted := firstWith(s, func(m member) bool { return strings.HasPrefix(m.h.Name, "./") && len(m.content) > 0 })
 	frac := firstWith(s, func(m member) bool { return m.h.ModTime.Nanosecond() != 0 })
 	atime := firstWith(s, func(m member) bool { return !m.h.AccessTime.IsZero() })
+	html := firstWith(s, func(m member) bool { return strings.ContainsAny(m.h.Name+m.h.Linkname, "<>&") })
 	need := map[string]int{"bad-chunk-digest": multi, "chunk-offset-shifted": multi, "toc-mode-differs": small,
 		"bad-tarsplit-crc": small, "padding-in-payload": small, "toc-name-normalized": dotted,
-		"toc-modtime-rounded": frac, "toc-missing-atime": atime}
+		"toc-modtime-rounded": frac, "toc-missing-atime": atime, "html-escaped-name": html}
 	if i, ok := need[v]; ok && i < 0 {
 		return nil, out{}, errNotApplicable
 	}

@@ -71,6 +71,7 @@ type lockstep struct {
 	others []io.Reader
 	names  []string
 	n      int64
+	err    error // the first difference, reported as is
 }
 
 func (l *lockstep) Read(p []byte) (int, error) {
@@ -83,7 +84,11 @@ func (l *lockstep) Read(p []byte) (int, error) {
 			for i < m && p[i] == q[i] {
 				i++
 			}
-			return 0, fmt.Errorf("the tar rebuilt from tar-split and the TOC differs from %s at byte %d (%v)", l.names[k], l.n+int64(i), oerr)
+			l.err = fmt.Errorf("the tar rebuilt from tar-split and the TOC differs from %s at byte %d", l.names[k], l.n+int64(i))
+			if oerr != nil && i == m {
+				l.err = fmt.Errorf("%w (%s ends there: %v)", l.err, l.names[k], oerr)
+			}
+			return 0, l.err
 		}
 	}
 	l.n += int64(n)
@@ -131,6 +136,9 @@ func rebuild(f *os.File, m *blobMap, toc *tocDoc, splitRaw []byte, headers []*ta
 		if err == io.EOF {
 			break
 		}
+		if ls.err != nil {
+			return ls.err
+		}
 		if err != nil {
 			return fmt.Errorf("rebuilt tar, member %d: %w", i, err)
 		}
@@ -138,8 +146,14 @@ func rebuild(f *os.File, m *blobMap, toc *tocDoc, splitRaw []byte, headers []*ta
 			return fmt.Errorf("rebuilt tar, member %d (%q): header differs from the blob's", i, h.Name)
 		}
 		if _, err := io.Copy(io.Discard, tr); err != nil {
+			if ls.err != nil {
+				return ls.err
+			}
 			return fmt.Errorf("rebuilt tar, member %d (%q): %w", i, h.Name, err)
 		}
+	}
+	if ls.err != nil {
+		return ls.err
 	}
 	if _, err := io.Copy(io.Discard, ls); err != nil {
 		return err
