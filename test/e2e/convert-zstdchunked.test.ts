@@ -1,14 +1,12 @@
 // End to end: `--zstdchunked` on the fixture images in a real containerd, checked by code nobody here wrote —
-// containerd's `ctr`, the `zstd` CLI, and the shared readers' `zstdchunked-verify` (stargz-snapshotter 0.12
-// and containers/storage 1.43, ../shared/interop) — against what fixtures.json says each layer must become:
-// zstd:chunked, or plain zstd with the reason (docs FORMAT.md §5).
-//
-// zstdchunked-verify is called directly (verifyBlob below): test/helpers/interop.ts, with the project's own
-// Go checker, did not exist when this file was written.
+// containerd's `ctr`, the `zstd` CLI, the shared readers' `zstdchunked-verify` (stargz-snapshotter 0.12 and
+// containers/storage 1.43, ../shared/interop) and the project's Go checker (vbatts/tar-split's archive/tar
+// fork and asm, stargz's reader) — against what fixtures.json says each layer must become: zstd:chunked, or
+// plain zstd with the reason (docs FORMAT.md §5).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { zstdDecompressSync } from 'node:zlib';
@@ -26,11 +24,15 @@ import {
   type ImportedImage,
 } from '../helpers/e2e.js';
 import type { ChunkedExpectation, FixtureLayer } from '../helpers/fixtures.js';
+import {
+  checkZstdChunked,
+  ensureInteropTools,
+  verifyWithSharedTools,
+  type CheckOptions,
+  type SharedVerifyResult,
+} from '../helpers/interop.js';
 
 const run = promisify(execFile);
-const INTEROP_BIN =
-  process.env.TSCONVERT_INTEROP_BIN ?? join(homedir(), '.cache', 'tsconvert-interop', 'bin');
-const VERIFY = join(INTEROP_BIN, 'zstdchunked-verify');
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
 const STARGZ_KEYS = [
@@ -91,22 +93,12 @@ interface Toc {
   entries: TocEntry[];
   tarSplitDigest: string;
 }
-interface VerifyResult {
-  mode: string;
-  result: string;
-  diff_id: string;
-  toc_digest: string;
-  manifest_checksum: string;
-  entries: number;
-  chunks_verified: number;
-  files_verified: number;
-  error?: string;
-}
 
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let work = '';
 beforeAll(async () => {
+  await ensureInteropTools();
   work = await mkdtemp(join(tmpdir(), 'tsc-zchunked-'));
 });
 afterAll(async () => {
@@ -127,23 +119,40 @@ async function zstdDecompress(path: string): Promise<Buffer> {
   return stdout;
 }
 
-/** Runs zstdchunked-verify on a blob file; its JSON report and exit code. */
-async function verifyBlob(args: string[], path: string): Promise<{ code: number; out: VerifyResult }> {
-  try {
-    const { stdout } = await run(VERIFY, [...args, path], { maxBuffer: 64 << 20 });
-    return { code: 0, out: JSON.parse(stdout) as VerifyResult };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    let out: VerifyResult;
-    try {
-      out = JSON.parse(e.stdout ?? '') as VerifyResult;
-    } catch {
-      throw new Error(`zstdchunked-verify ${args.join(' ')} ${path}: ${e.stderr ?? String(err)}`, {
-        cause: err,
-      });
-    }
-    return { code: typeof e.code === 'number' ? e.code : 1, out };
-  }
+/** zstdchunked-verify must say OK; its report. */
+async function sharedVerify(
+  what: string,
+  path: string,
+  opts: Parameters<typeof verifyWithSharedTools>[1],
+): Promise<SharedVerifyResult> {
+  const out = await verifyWithSharedTools(path, opts);
+  expect(out.result, `${what} zstdchunked-verify ${opts.mode}: ${out.error ?? ''}`).toBe('OK');
+  return out;
+}
+
+/** The source layer's uncompressed tar, decompressed by the gzip / zstd CLIs from the source blob. */
+async function sourceTar(namespace: string, layer: FixtureLayer): Promise<string> {
+  const path = join(work, `${layer.digest.slice(7)}.source`);
+  await writeFile(path, await blob(namespace, layer.digest));
+  if (layer.compression === 'none') return path;
+  const tool = layer.compression === 'gzip' ? 'gzip' : 'zstd';
+  const { stdout } = await run(tool, ['-dc', path], { encoding: 'buffer', maxBuffer: 1 << 30 });
+  await writeFile(`${path}.tar`, stdout);
+  return `${path}.tar`;
+}
+
+/** The project's Go checker must say OK, given the source tar the blob must decompress to. */
+async function goCheck(
+  what: string,
+  namespace: string,
+  l: { source: FixtureLayer },
+  path: string,
+  opts: CheckOptions,
+): Promise<void> {
+  const sourceTarPath = await sourceTar(namespace, l.source);
+  const out = await checkZstdChunked(path, { chunkSize: 4 * 1024 * 1024, sourceTar: sourceTarPath, ...opts });
+  expect(out.result, `${what} zstdchunked-check: ${out.error ?? ''}`).toBe('OK');
+  expect(out.diffId).toBe(l.source.diffId);
 }
 
 /** The skippable frame whose payload starts at `offset` with `length` bytes: checks its header, returns the payload. */
@@ -387,8 +396,8 @@ async function checkLayer(img: ImportedImage, l: ConvertedLayer, stderr: string)
   return bytes;
 }
 
-/** A zstd:chunked layer with the stargz annotation set: exact keys, TOC, and both shared readers. */
-async function checkStargzLayer(l: ConvertedLayer, bytes: Buffer): Promise<Toc> {
+/** A zstd:chunked layer with the stargz annotation set: exact keys, TOC, both shared readers, our checker. */
+async function checkStargzLayer(namespace: string, l: ConvertedLayer, bytes: Buffer): Promise<Toc> {
   const what = `${l.source.digest} (${l.source.made})`;
   const a = l.out.annotations ?? {};
   expect(Object.keys(a).sort(), `${what}: exactly the stargz annotation set`).toEqual(
@@ -411,23 +420,21 @@ async function checkStargzLayer(l: ConvertedLayer, bytes: Buffer): Promise<Toc> 
   checkTocEncoding(toc);
 
   const path = join(work, `${l.out.digest.slice(7)}.zst`);
-  const stargz = await verifyBlob(
-    ['--toc-digest', a['containerd.io/snapshot/stargz/toc.digest'] ?? ''],
-    path,
-  );
-  expect(stargz.out.result, `${what} stargz: ${stargz.out.error ?? ''}`).toBe('OK');
-  expect(stargz.code).toBe(0);
-  expect(stargz.out.diff_id).toBe(l.source.diffId);
-  expect(stargz.out.entries).toBe(toc.entries.length);
-  const cstorage = await verifyBlob(
-    ['--cstorage', '--manifest-checksum', a['io.containers.zstd-chunked.manifest-checksum'] ?? ''],
-    path,
-  );
-  expect(cstorage.out.result, `${what} cstorage: ${cstorage.out.error ?? ''}`).toBe('OK');
-  expect(cstorage.code).toBe(0);
-  expect(cstorage.out.diff_id).toBe(l.source.diffId);
+  const tocDigest = a['containerd.io/snapshot/stargz/toc.digest'] ?? '';
+  const manifestChecksum = a['io.containers.zstd-chunked.manifest-checksum'] ?? '';
+  const stargz = await sharedVerify(what, path, { mode: 'stargz', tocDigest });
+  expect(stargz.diff_id).toBe(l.source.diffId);
+  expect(stargz.entries).toBe(toc.entries.length);
+  const cstorage = await sharedVerify(what, path, { mode: 'cstorage', manifestChecksum });
+  expect(cstorage.diff_id).toBe(l.source.diffId);
   const hard = toc.entries.some((e) => HARD_NAME.test(e.name) || HARD_NAME.test(e.linkName ?? ''));
-  if (!hard) expect(cstorage.out.entries, `${what}: cstorage entries`).toBe(members(toc).length);
+  if (!hard) expect(cstorage.entries, `${what}: cstorage entries`).toBe(members(toc).length);
+  await goCheck(what, namespace, l, path, {
+    annotations: 'stargz',
+    tocDigest,
+    manifestChecksum,
+    manifestPosition: a['io.containers.zstd-chunked.manifest-position'],
+  });
   return toc;
 }
 
@@ -441,7 +448,7 @@ async function checkStargzImage(
   const tocs: Toc[] = [];
   for (const l of layers) {
     const bytes = await checkLayer(img, l, r.stderr);
-    if (l.expect.format === 'zstd:chunked') tocs.push(await checkStargzLayer(l, bytes));
+    if (l.expect.format === 'zstd:chunked') tocs.push(await checkStargzLayer(img.namespace, l, bytes));
   }
   return { layers, tocs };
 }
@@ -698,18 +705,20 @@ describe('image convert --zstdchunked', () => {
         true,
       );
 
-      const cstorage = await verifyBlob(
-        [
-          '--cstorage',
-          '--manifest-checksum',
-          a['io.github.containers.zstd-chunked.manifest-checksum'] ?? '',
-          '--manifest-position',
-          a['io.github.containers.zstd-chunked.manifest-position'] ?? '',
-        ],
-        path,
-      );
-      expect(cstorage.out.result, `${what} cstorage: ${cstorage.out.error ?? ''}`).toBe('OK');
-      expect(cstorage.out.diff_id).toBe(l.source.diffId);
+      const manifestChecksum = a['io.github.containers.zstd-chunked.manifest-checksum'] ?? '';
+      const manifestPosition = a['io.github.containers.zstd-chunked.manifest-position'];
+      const cstorage = await sharedVerify(what, path, {
+        mode: 'cstorage',
+        manifestChecksum,
+        manifestPosition,
+      });
+      expect(cstorage.diff_id).toBe(l.source.diffId);
+      await goCheck(what, img.namespace, l, path, {
+        annotations: 'containers',
+        manifestChecksum,
+        manifestPosition,
+        tarSplitPosition: a['io.github.containers.zstd-chunked.tarsplit-position'],
+      });
     }
   });
 
@@ -754,11 +763,10 @@ describe('image convert --zstdchunked', () => {
       layer.annotations?.['io.containers.zstd-chunked.manifest-position'],
       layer.annotations?.['io.containers.zstd-chunked.manifest-checksum'],
     );
-    const stargz = await verifyBlob(
-      ['--toc-digest', layer.annotations?.['containerd.io/snapshot/stargz/toc.digest'] ?? ''],
-      path,
-    );
-    expect(stargz.out.result, stargz.out.error).toBe('OK');
+    const tocDigest = layer.annotations?.['containerd.io/snapshot/stargz/toc.digest'] ?? '';
+    await sharedVerify('dup8 base', path, { mode: 'stargz', tocDigest });
+    const source = img.fixture.manifests[0]?.layers[0] as FixtureLayer;
+    await goCheck('dup8 base', img.namespace, { source }, path, { annotations: 'stargz', tocDigest });
     expect(await readdir(tmp), 'nothing left in $TMPDIR').toEqual([]);
     await expectComplete(img.namespace, 'docker.io/library/dup8:zstdchunked');
     await expectNoLeftovers(img.namespace);
