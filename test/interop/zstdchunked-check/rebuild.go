@@ -72,12 +72,16 @@ type lockstep struct {
 	names  []string
 	n      int64
 	err    error // the first difference, reported as is
+	buf    []byte
 }
 
 func (l *lockstep) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for k, o := range l.others {
-		q := make([]byte, n)
+		if cap(l.buf) < n {
+			l.buf = make([]byte, n)
+		}
+		q := l.buf[:n]
 		m, oerr := io.ReadFull(o, q)
 		if m < n || !bytes.Equal(p[:m], q[:m]) {
 			i := 0
