@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, link, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,6 +21,7 @@ import { END, member, pax } from '../unit/zstdchunked/tars.js';
 
 const run = promisify(execFile);
 const CHUNK = 4096;
+const BUILD = join(dirname(fileURLToPath(import.meta.url)), 'build.sh');
 
 interface Variant {
   name: string;
@@ -100,7 +102,7 @@ async function generate(name: string, tar: string): Promise<void> {
 
 beforeAll(async () => {
   // Always rebuild the checker: a failed build fails every test here, nothing is skipped.
-  await run('bash', ['test/interop/build.sh'], { timeout: 900_000 }).catch((err: unknown) => {
+  await run('bash', [BUILD], { timeout: 900_000 }).catch((err: unknown) => {
     const e = err as { stderr?: string; message: string };
     throw new Error(`test/interop/build.sh failed: ${e.stderr?.trim() || e.message}`, { cause: err });
   });
