@@ -14,7 +14,7 @@ import { clearInterval, setInterval } from 'node:timers';
 
 /** @typedef {{ wallS: number, userS: number, sysS: number, cpuS: number, peakRssBytes: number, childFsWriteBytes: number,
  *   storePeakExtraBytes: number, ingestPeakBytes: number, tmpPeakBytes: number, outputBytes: number, tempBlobBytes: number,
- *   uncompressedCopyBytes: number, containerdWriteBytes: number | null, stdout: string, stderr: string, code: number }} RunResult */
+ *   uncompressedCopyBytes: number, containerdWriteBytes: number | null, containerdCpuS: number, othersCpuS: number, machineBusyS: number, stdout: string, stderr: string, code: number }} RunResult */
 
 /** Sizes of the regular files under `dir` (recursively), keyed by path. @param {string} dir @param {Map<string, number>} out */
 async function walk(dir, out) {
@@ -64,6 +64,25 @@ async function writeBytes(pid) {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (all CPUs; /proc/stat counts in USER_HZ = 100). */
+async function machineBusyS() {
+  const [, ...f] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/) ?? [];
+  const n = f.slice(0, 8).map(Number);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0);
+  return (n.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
+/** CPU seconds (utime + stime) of one process so far. @param {number} pid */
+async function processCpuS(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 const sum = (/** @type {Map<string, number>} */ m) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /**
@@ -84,6 +103,9 @@ export async function measure(o) {
   let ingestPeak = 0;
   let tmpPeak = 0;
   const cdBefore = o.containerdPid ? await writeBytes(o.containerdPid) : NaN;
+  const cdCpuBefore = o.containerdPid ? await processCpuS(o.containerdPid) : 0;
+  const busyBefore = await machineBusyS();
+  const selfBefore = process.cpuUsage();
 
   const sample = async () => {
     const blobs = blobsDir ? await walk(blobsDir, new Map()) : new Map();
@@ -122,6 +144,9 @@ export async function measure(o) {
   await sampling;
   await sample();
   const cdAfter = o.containerdPid ? await writeBytes(o.containerdPid) : NaN;
+  const cdCpuS = o.containerdPid ? (await processCpuS(o.containerdPid)) - cdCpuBefore : 0;
+  const busyS = (await machineBusyS()) - busyBefore;
+  const self = process.cpuUsage(selfBefore);
 
   const after = blobsDir ? await walk(blobsDir, new Map()) : new Map();
   let outputBytes = 0;
@@ -153,6 +178,13 @@ export async function measure(o) {
     tempBlobBytes,
     uncompressedCopyBytes,
     containerdWriteBytes: Number.isFinite(cdAfter - cdBefore) ? cdAfter - cdBefore : null,
+    containerdCpuS: cdCpuS,
+    // CPU the rest of the machine used meanwhile (other users' tests, ...): a contended run is not a measurement.
+    othersCpuS: Math.max(
+      0,
+      busyS - (userS + sysS) - (Number.isFinite(cdCpuS) ? cdCpuS : 0) - (self.user + self.system) / 1e6,
+    ),
+    machineBusyS: busyS,
     stdout,
     stderr,
     code: /** @type {number} */ (code),

@@ -71,12 +71,13 @@ export async function writeReport(path, d) {
   /** @param {string} k @param {string} label */
   const convRow = (k, label) => {
     const rs = R(k);
-    if (rs.length === 0) return [label, 'not available', '', '', '', '', '', '', ''];
+    if (rs.length === 0) return [label, 'not available', '', '', '', '', '', '', '', ''];
     const fails = rs.filter((r) => r.error).length;
     return [
       label + (fails ? ` (${fails} of ${rs.length} failed)` : ''),
       f1(med(rs, 'wallS')),
       f1(med(rs, 'cpuS')),
+      f1(med(rs, 'othersCpuS')),
       mb(med(rs, 'peakRssBytes')),
       mb(med(rs, 'storePeakExtraBytes')),
       mb(med(rs, 'tmpPeakBytes')),
@@ -89,6 +90,7 @@ export async function writeReport(path, d) {
     '',
     'wall s',
     'CPU s',
+    "others' CPU s",
     'peak RSS MB',
     'store peak +MB',
     'TMPDIR peak MB',
@@ -103,6 +105,7 @@ export async function writeReport(path, d) {
       'CLI baseline (pigz -dc \\| zstd -3 -T0)',
       f1(cliWall),
       f1(med(R('cli'), 'cpuS')),
+      f1(med(R('cli'), 'othersCpuS')),
       '',
       '',
       '',
@@ -114,6 +117,7 @@ export async function writeReport(path, d) {
       `floor estimate (CPU ÷ ${env.cpus})`,
       f1(floorWall),
       f1(med(R('floor'), 'total')),
+      f1(med(R('floor'), 'othersCpuS')),
       '',
       '',
       '',
@@ -123,9 +127,20 @@ export async function writeReport(path, d) {
     ],
     d.hasRef
       ? convRow('reference', 'reference-convert (nerdctl --zstdchunked)')
-      : ['reference-convert', 'not built', '', '', '', '', '', '', ''],
+      : ['reference-convert', 'not built', '', '', '', '', '', '', '', ''],
   ];
   const summary = table(head, rows);
+  const measured = ['zstdchunked', 'zstd', 'cli', 'reference'].flatMap((k) => R(k));
+  const othersShare =
+    measured.reduce((a, r) => a + (r.othersCpuS ?? 0), 0) /
+    Math.max(
+      1e-9,
+      measured.reduce((a, r) => a + r.wallS * env.cpus, 0),
+    );
+  const contention =
+    othersShare > 0.05
+      ? `**The machine was shared during this run: other processes used ${(100 * othersShare).toFixed(0)}% of its CPU capacity while the lines below were measured ("others' CPU s"). Wall times are inflated by that much contention; compare lines within a round and rerun on an idle machine for the record.**`
+      : `Other processes used ${(100 * othersShare).toFixed(1)}% of the machine's CPU capacity during the measured runs ("others' CPU s").`;
 
   const chunkedWall = med(R('zstdchunked'), 'wallS');
   const zstdWall = med(R('zstd'), 'wallS');
@@ -299,6 +314,8 @@ export async function writeReport(path, d) {
     'CPU s',
     'user s',
     'sys s',
+    "others' CPU s",
+    'containerd CPU s',
     'peak RSS MB',
     'store peak +MB',
     'ingest peak MB',
@@ -319,6 +336,8 @@ export async function writeReport(path, d) {
         f2(r.cpuS),
         f2(r.userS),
         f2(r.sysS),
+        f2(r.othersCpuS),
+        f2(r.containerdCpuS),
         mb(r.peakRssBytes),
         mb(r.storePeakExtraBytes),
         mb(r.ingestPeakBytes),
@@ -339,6 +358,8 @@ export async function writeReport(path, d) {
       f2(r.cpuS),
       '',
       '',
+      f2(r.othersCpuS),
+      '',
       '',
       '',
       '',
@@ -356,6 +377,8 @@ export async function writeReport(path, d) {
       f2(r.wallS),
       f2(r.total),
       '',
+      '',
+      f2(r.othersCpuS),
       '',
       '',
       '',
@@ -391,6 +414,8 @@ Wall and CPU (user + sys of the process and its children, from GNU time), peak R
 "uncompressed copies": new files in the store or TMPDIR whose first block is a tar header; "containerd disk writes":
 write_bytes of the containerd process over the run (what it sent to disk, output included); "output": blobs the run
 added that were still there at its end (removed with \`ctr images rm --sync\` before the next run).
+
+${contention}
 
 ${summary}
 

@@ -6,10 +6,10 @@
 // and a --cpu-prof run. Writes docs/benchmarks.md (only this script writes it).
 //
 //   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
-//                 [--skip-profile] [--out FILE] [--cache DIR]
+//                 [--skip-profile] [--out FILE] [--cache DIR] [--keep] [--big-bytes 4G] [--empty-files 200000]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +45,7 @@ const { values: argv } = parseArgs({
       default: process.env.TSCONVERT_BENCH_CACHE ?? join(homedir(), '.cache', 'tsconvert-bench'),
     },
     'no-build': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     'skip-reference': { type: 'boolean', default: false },
     'skip-scaling': { type: 'boolean', default: false },
     'skip-profile': { type: 'boolean', default: false },
@@ -180,6 +181,8 @@ async function main() {
     if (stopping) return;
     stopping = true;
     spawnSync('bash', [join(ROOT, 'scripts', 'containerd-private.sh'), 'stop', cd.dir], { stdio: 'inherit' });
+    // The daemon's root holds a copy of every imported image: gigabytes per run.
+    if (!argv.keep) rmSync(cd.dir, { recursive: true, force: true });
   };
   for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
     process.once(sig, () => {
@@ -263,7 +266,7 @@ async function measureAll(c) {
     await rm(tmp, { recursive: true, force: true });
     const error = r.code === 0 ? undefined : (r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
     log(
-      `${id}: ${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${(r.peakRssBytes / MiB).toFixed(0)} MiB RSS${error ? `, FAILED: ${error}` : ''}`,
+      `${id}: ${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${(r.peakRssBytes / MiB).toFixed(0)} MiB RSS, others used ${r.othersCpuS.toFixed(1)} CPU s${error ? `, FAILED: ${error}` : ''}`,
     );
     const { stdout: _o, stderr: _e, ...rest } = r;
     return { id, ...rest, error };
@@ -310,6 +313,7 @@ async function measureAll(c) {
       id: 'cli',
       wallS: cli.wallS,
       cpuS: cli.cpuS,
+      othersCpuS: cli.othersCpuS,
       error: cli.code === 0 ? undefined : cli.stderr.trim(),
     });
     const fl = await measure({
@@ -322,7 +326,7 @@ async function measureAll(c) {
     log(
       `floor: ${floor.total.toFixed(1)} s CPU → ${(floor.total / cpus().length).toFixed(1)} s on ${cpus().length} CPUs`,
     );
-    runs.floor?.push({ round, ...floor, wallS: floor.total / cpus().length });
+    runs.floor?.push({ round, ...floor, wallS: floor.total / cpus().length, othersCpuS: fl.othersCpuS });
     if (c.hasRef) {
       const dst = 'bench.local/rootfs:reference';
       const args = ['--address', cd.sock, '--namespace', NS, '--level', '3', main.name, dst];
