@@ -2,6 +2,7 @@
 // (time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano)) on thousands of seeded random instants.
 
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,7 @@ describe('formatRfc3339', () => {
       .trim()
       .split('\n');
     const ours = cases.map(([s, n]) => t(s, n));
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(ours.filter((v, i) => v !== go[i])).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
 // vbatts/tar-split's archive/tar (the reader containers/storage uses), and build the source tree they pack.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,14 +71,24 @@ export function makeSourceTree(root: string): void {
 
 let oracleBinary: string | undefined;
 
-/** Builds the tar-split oracle (offline, from Debian's Go sources) once per test process. */
+/**
+ * Builds the tar-split oracle (offline, from Debian's Go sources) into a cache directory named after the
+ * source's hash, so test files and runs share one binary and nothing is left behind per run.
+ */
 export function tarSplitOracle(): string {
   if (oracleBinary) return oracleBinary;
-  const out = path.join(tempDir('tar-oracle-'), 'oracle');
-  execFileSync('go', ['build', '-o', out, ORACLE_SRC], {
-    env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOPROXY: 'off' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const hash = createHash('sha256').update(fs.readFileSync(ORACLE_SRC)).digest('hex').slice(0, 16);
+  const dir = path.join(os.tmpdir(), `tsconvert-tar-oracle-${hash}`);
+  const out = path.join(dir, 'oracle');
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const partial = `${out}.${process.pid}`;
+    execFileSync('go', ['build', '-o', partial, ORACLE_SRC], {
+      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOPROXY: 'off' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    fs.renameSync(partial, out);
+  }
   oracleBinary = out;
   return out;
 }
