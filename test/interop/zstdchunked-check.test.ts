@@ -151,7 +151,6 @@ describe.each(['gnu', 'pax', 'hand'])('zstdchunked-check on blobs from %s.tar', 
       manifestChecksum: v.manifestChecksum,
     });
     expect(containers.result, containers.error).toBe('OK');
-    expect(stargz.chunks).toBeGreaterThan(stargz.files - 3);
     // The same blob is a real zstd:chunked blob for the shared readers too.
     const shared = await verifyWithSharedTools(v.blob, { mode: 'stargz', tocDigest: v.tocDigest });
     expect(shared.result, shared.error).toBe('OK');
