@@ -142,6 +142,27 @@ describe('values as Go computes them', () => {
     ]);
     expect(r.members[1]?.member.rawTypeflag).toBe('\0');
   });
+  it('star headers (prefix, atime, ctime) and GNU headers whose times do not parse (pre-Go-1.8 prefix)', async () => {
+    const star = entry({
+      name: 'n',
+      prefix: 'starprefix',
+      patch: [
+        [476, Buffer.from('00000000012\0')],
+        [488, Buffer.from('\0')],
+        [508, Buffer.from('tar\0')],
+      ],
+    });
+    const gnuTimes = entry({ name: 'g', magic: 'gnu', patch: [[345, Buffer.from('17\0')]] });
+    const buggyGo = entry({ name: 'b', magic: 'gnu', patch: [[345, Buffer.from('oldprefix')]] });
+    const r = await scanOk(Buffer.concat([star, gnuTimes, buggyGo, EOA]));
+    expect(
+      r.members.map((m) => [m.member.format, m.member.name.text, m.member.atime?.sec, m.member.ctime?.sec]),
+    ).toEqual([
+      ['star', 'starprefix/n', 10n, 0n],
+      ['gnu', 'g', 15n, undefined],
+      ['gnu', 'oldprefix/b', undefined, undefined],
+    ]);
+  });
   it('base-256 numbers, negative ones included', async () => {
     const r = await scanOk(Buffer.concat([entry({ name: 'b', magic: 'gnu', uid: base256(-5n, 8) }), EOA]));
     expect(r.members[0]?.member.uid).toBe(-5n);
