@@ -27,6 +27,16 @@ for pair in "${TOOLS[@]}"; do
   fi
 done
 
+# Go toolchain and Go sources (Debian) for the oracles nobody here wrote: test/interop/build.sh (our checker
+# on tar-split and stargz-snapshotter) and ../shared/interop/build.sh (zstdchunked-verify, reference-convert).
+GO_PKGS=(golang-go golang-github-vbatts-tar-split-dev golang-github-klauspost-compress-dev
+  golang-github-containerd-stargz-snapshotter-dev golang-github-opencontainers-go-digest-dev
+  golang-github-containerd-containerd-dev golang-github-containers-storage-dev golang-github-ulikunitz-xz-dev)
+for pkg in "${GO_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

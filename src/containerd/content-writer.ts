@@ -185,8 +185,8 @@ class ContainerdContentWriter implements ContentWriter {
     if (this.aborted) return;
     this.aborted = true;
     await this.close();
-    // Interrupted runs keep their ingest: it is resumed next time, and the signal forbids new calls anyway.
-    if (this.options.signal.aborted) return;
+    // Also after the signal fired: tsconvert never resumes a half-written conversion, so an interrupted
+    // run must not leave its ingest behind (the Abort call does not use the signal).
     const { context } = this.deps;
     try {
       await new Promise<void>((resolve, reject) => {

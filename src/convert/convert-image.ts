@@ -42,7 +42,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     const dst = destination.backend === source.backend ? src : destination.backend.withLease(dstLease ?? '');
     ctx = createContext(options, src, dst, dstLease, run.signal);
     logger.debug({ source: source.name, target: image.target.digest, lease: dstLease }, 'converting');
-    await preflight(ctx, source.display ?? source.name, image.target);
+    const layerOrder = await preflight(ctx, source.display ?? source.name, image.target);
     const converted = await convertDescriptor(ctx, image.target).catch((err: unknown) => {
       run.abort(err);
       throw err;
@@ -51,7 +51,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     if (target.annotations === undefined) delete target.annotations;
     const record: ImageRecord = { name: destination.name, labels: image.labels, target };
     await dst.images.put(record, { signal: run.signal });
-    return resultOf(ctx, record);
+    return resultOf(ctx, record, layerOrder);
   } catch (err) {
     if (options.signal.aborted) throw abortError(options.signal);
     throw err;
@@ -99,13 +99,18 @@ async function releaseLease(
   }
 }
 
-function resultOf(ctx: ConvertContext, record: ImageRecord): ConvertResult {
+/** The result, with layer reports in the image's order (first occurrence), whatever order they finished in. */
+function resultOf(ctx: ConvertContext, record: ImageRecord, layerOrder: readonly string[]): ConvertResult {
+  const layers = [...new Set(layerOrder)].flatMap((d) => {
+    const report = ctx.reports.get(d);
+    return report === undefined ? [] : [report];
+  });
   return {
     name: record.name,
     digest: record.target.digest,
     mediaType: record.target.mediaType,
     size: record.target.size,
-    layers: [...ctx.reports.values()],
+    layers,
     droppedPlatforms: [...ctx.droppedPlatforms],
   };
 }

@@ -19,10 +19,27 @@ interface Missing {
   digest: string;
 }
 
-export async function preflight(ctx: ConvertContext, imageName: string, target: Descriptor): Promise<void> {
-  const missing: Missing[] = [];
-  await visit(ctx, target, '', 0, missing);
-  if (missing.length > 0) throw missingContentError(imageName, missing);
+/** What the walk found, in the image's own order (whatever order the lookups finished in). */
+interface Found {
+  missing: Missing[];
+  /** Layer digests of the selected platforms, in tree order, with repeats. */
+  layers: string[];
+}
+
+const merge = (parts: Found[]): Found => ({
+  missing: parts.flatMap((p) => p.missing),
+  layers: parts.flatMap((p) => p.layers),
+});
+
+/** Checks every needed blob is present; returns the selected layers' digests in the image's order. */
+export async function preflight(
+  ctx: ConvertContext,
+  imageName: string,
+  target: Descriptor,
+): Promise<string[]> {
+  const found = await visit(ctx, target, '', 0);
+  if (found.missing.length > 0) throw missingContentError(imageName, found.missing);
+  return found.layers;
 }
 
 async function present(ctx: ConvertContext, digest: Descriptor['digest']): Promise<boolean> {
@@ -35,20 +52,13 @@ async function present(ctx: ConvertContext, digest: Descriptor['digest']): Promi
   }
 }
 
-async function visit(
-  ctx: ConvertContext,
-  desc: Descriptor,
-  platform: string,
-  depth: number,
-  missing: Missing[],
-): Promise<void> {
-  if (depth > MAX_INDEX_DEPTH) return;
+async function visit(ctx: ConvertContext, desc: Descriptor, platform: string, depth: number): Promise<Found> {
+  const none: Found = { missing: [], layers: [] };
+  if (depth > MAX_INDEX_DEPTH) return none;
   const label = desc.platform ? formatPlatform(desc.platform) : platform;
   const kind = isIndexType(desc.mediaType) ? 'index' : isManifestType(desc.mediaType) ? 'manifest' : 'blob';
-  if (!(await present(ctx, desc.digest))) {
-    missing.push({ platform: label, what: kind, digest: desc.digest });
-    return;
-  }
+  if (!(await present(ctx, desc.digest)))
+    return { missing: [{ platform: label, what: kind, digest: desc.digest }], layers: [] };
   if (kind === 'index') {
     const index = parseIndex(await readJsonBlob(ctx, desc, 'index'), `index ${desc.digest}`);
     const kept = keptChildren(ctx.options.platforms, index.manifests);
@@ -63,8 +73,10 @@ async function visit(
         },
       );
     }
-    await Promise.all(kept.map((child) => visit(ctx, child, label, depth + 1, missing)));
-  } else if (kind === 'manifest') {
+    return merge(await Promise.all(kept.map((child) => visit(ctx, child, label, depth + 1))));
+  }
+  if (kind === 'manifest') {
+    const missing: Missing[] = [];
     const manifest = parseManifest(await readJsonBlob(ctx, desc, 'manifest'), `manifest ${desc.digest}`);
     let where = label;
     if (await present(ctx, manifest.config.digest)) {
@@ -82,7 +94,9 @@ async function visit(
       manifest.layers.map(async (l) => ((await present(ctx, l.digest)) ? undefined : l)),
     );
     for (const l of layers) if (l) missing.push({ platform: where, what: 'layer', digest: l.digest });
+    return { missing, layers: manifest.layers.map((l) => l.digest) };
   }
+  return none;
 }
 
 function missingContentError(imageName: string, missing: Missing[]): TsconvertError {

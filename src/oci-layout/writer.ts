@@ -5,7 +5,8 @@
 // concurrent identical commit reports `existed`), so a blob name never points at unchecked or partial bytes.
 //
 // When the writer's signal fires, the writer closes its file and releases the lock but keeps the ingest on
-// disk, so the next run resumes it; abort() after that only releases local resources.
+// disk (a later open resumes it); abort(), also after that, removes the ingest, so a run that gives up
+// leaves nothing behind.
 
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
@@ -207,9 +208,14 @@ class LayoutWriter implements ContentWriter {
 
   abort(): Promise<void> {
     return this.#serial(async () => {
+      if (this.#state === 'interrupted') {
+        this.#state = 'aborted';
+        await removeIngestFiles(this.#s.dir);
+        return;
+      }
       if (this.#state !== 'open') return;
       this.#state = 'aborted';
-      await this.#release(!this.#s.signal.aborted);
+      await this.#release(true);
     });
   }
 
@@ -231,6 +237,13 @@ class LayoutWriter implements ContentWriter {
     await s.lock.release();
     if (remove) await removeIngestDir(s.dir);
   }
+}
+
+/** Removes an ingest whose writer was already released (interrupted, then abandoned). */
+async function removeIngestFiles(dir: string): Promise<void> {
+  await rm(join(dir, INGEST_DATA), { force: true });
+  await rm(join(dir, INGEST_META), { force: true });
+  await removeIngestDir(dir);
 }
 
 /**

@@ -184,7 +184,14 @@ export class ChunkedEncoder {
     this.trailerSeen += data.length;
     this.checks.trailer(this.trailerSeen);
     if (data.length > head) this.trailerRest.push(data.subarray(head));
-    yield* this.addNonPayload(data, false);
+    // Frames are cut where they reach exactly MAX_HEADER_FRAME, not where the input's pieces happen to
+    // end, so the blob does not depend on how the tar arrived.
+    let pos = 0;
+    while (pos < data.length) {
+      const n = Math.min(data.length - pos, Math.max(1, MAX_HEADER_FRAME - this.headerLength));
+      yield* this.addNonPayload(data.subarray(pos, pos + n), false);
+      pos += n;
+    }
   }
 
   private async *onEnd(summary: TarSummary): AsyncGenerator<Uint8Array> {

@@ -19,12 +19,13 @@ async function* pieces(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
 
 async function encode(
   tar: Buffer,
+  piece = 777,
   pool = pools[0] as CompressPool,
   chunkSize = 1000,
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
   const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, slots: 3 });
   const out: Uint8Array[] = [];
-  for await (const p of enc.encode(pieces(tar, 777))) out.push(p);
+  for await (const p of enc.encode(pieces(tar, piece))) out.push(p);
   return { blob: Buffer.concat(out), enc };
 }
 
@@ -91,9 +92,20 @@ describe('ChunkedEncoder', () => {
 
   it('writes the same bytes whatever the pool size and input piece sizes', async () => {
     const tar = sampleTar();
-    const a = await encode(tar, pools[0]);
-    const b = await encode(tar, pools[1]);
+    const a = await encode(tar, 777, pools[0]);
+    const b = await encode(tar, 4096, pools[1]);
     expect(sha(b.blob)).toBe(sha(a.blob));
+  });
+
+  it('cuts trailing zero blocks into the same frames however the input arrives', async () => {
+    const tar = Buffer.concat([
+      member({ name: 'a', data: Buffer.from('x') }),
+      Buffer.alloc(3 * 1024 * 1024 + 512),
+    ]);
+    const small = await encode(tar, 777);
+    const large = await encode(tar, 100_000);
+    expect(sha(large.blob)).toBe(sha(small.blob));
+    expect(sha(execFileSync('zstd', ['-dc'], { input: small.blob, maxBuffer: 64 << 20 }))).toBe(sha(tar));
   });
 
   it.each([
