@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tsconvert } from '../helpers/cli.js';
 import { testContainerd } from '../helpers/containerd.js';
-import { ctrOk, expectComplete, importedImage } from '../helpers/e2e.js';
+import { blob, ctrOk, expectComplete, importedImage, json } from '../helpers/e2e.js';
+import { checkZstdChunked, ensureInteropTools, verifyWithSharedTools } from '../helpers/interop.js';
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const dirs: string[] = [];
@@ -29,11 +30,12 @@ function skopeo(args: string[]): string {
 
 interface Manifest {
   config: { digest: string };
-  layers: Array<{ mediaType: string; digest: string }>;
+  layers: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }>;
 }
 
 describe('OCI layouts', () => {
-  it("runs the README's first command: sample archive → layout, accepted by skopeo", async () => {
+  it("runs the README's first command: sample archive → layout, accepted by skopeo and stargz's reader", async () => {
+    await ensureInteropTools();
     const out = await tempDir();
     const r = await tsconvert([
       'image',
@@ -60,6 +62,9 @@ describe('OCI layouts', () => {
         maxBuffer: 1 << 30,
       });
       expect(sha256(tar)).toBe(config.rootfs.diff_ids[i]);
+      const tocDigest = layer.annotations?.['containerd.io/snapshot/stargz/toc.digest'] ?? '';
+      const file = join(out, 'copy', layer.digest.slice(7));
+      expect((await verifyWithSharedTools(file, { mode: 'stargz', tocDigest })).result).toBe('OK');
     }
   });
 
@@ -89,37 +94,51 @@ describe('OCI layouts', () => {
     expect(b.stdout).toBe(a.stdout);
   });
 
-  it('converts containerd → oci-archive, and ctr imports the result as a complete image', async () => {
+  it('converts containerd → oci-archive with --zstdchunked; ctr imports it complete, both readers accept every layer', async () => {
+    await ensureInteropTools();
     const img = await importedImage('multi');
     const out = await tempDir();
     const archive = join(out, 'multi-zstd.tar');
-    const r = await img.run([
-      'image',
-      'convert',
-      '--zstd',
-      '--oci',
-      '--all-platforms',
-      img.name,
-      `oci-archive:${archive}:multi-zstd`,
-    ]);
+    const ref = `oci-archive:${archive}:multi-zstdchunked`;
+    const r = await img.run(['image', 'convert', '--zstdchunked', '--oci', '--all-platforms', img.name, ref]);
     expect(r.code, r.stderr).toBe(0);
-    expect(
-      JSON.parse(skopeo(['inspect', '--raw', `oci-archive:${archive}:multi-zstd`])).manifests,
-    ).toHaveLength(3);
+    expect(JSON.parse(skopeo(['inspect', '--raw', ref])).manifests).toHaveLength(3);
     const ns = testContainerd().newNamespace('import');
-    await ctrOk(
-      [
-        'images',
-        'import',
-        '--all-platforms',
-        '--no-unpack',
-        '--index-name',
-        'docker.io/library/imported:zstd',
-        archive,
-      ],
+    const name = 'docker.io/library/imported:zstdchunked';
+    await ctrOk(['images', 'import', '--all-platforms', '--no-unpack', '--index-name', name, archive], ns);
+    await expectComplete(ns, name, true);
+
+    const index = await json<{ manifests: Array<{ digest: string; platform?: { os: string } }> }>(
       ns,
+      r.stdout.trim(),
     );
-    await expectComplete(ns, 'docker.io/library/imported:zstd', true);
+    let checked = 0;
+    for (const entry of index.manifests.filter((m) => m.platform?.os === 'linux')) {
+      const manifest = await json<{
+        layers: Array<{ digest: string; annotations?: Record<string, string> }>;
+      }>(ns, entry.digest);
+      for (const layer of manifest.layers) {
+        const a = layer.annotations ?? {};
+        const tocDigest = a['containerd.io/snapshot/stargz/toc.digest'] ?? '';
+        const checksum = a['io.containers.zstd-chunked.manifest-checksum'] ?? '';
+        const file = join(out, layer.digest.slice(7));
+        await writeFile(file, await blob(ns, layer.digest));
+        expect((await verifyWithSharedTools(file, { mode: 'stargz', tocDigest })).result, layer.digest).toBe(
+          'OK',
+        );
+        expect(
+          (await verifyWithSharedTools(file, { mode: 'cstorage', manifestChecksum: checksum })).result,
+        ).toBe('OK');
+        const check = await checkZstdChunked(file, {
+          annotations: 'stargz',
+          tocDigest,
+          manifestChecksum: checksum,
+        });
+        expect(check.result, check.error).toBe('OK');
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(7);
   });
 
   it('converts an oci: layout into containerd', async () => {
