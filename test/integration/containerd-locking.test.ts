@@ -29,10 +29,12 @@ describe('containerd ingest lock', () => {
       secondOpened = true;
       return w;
     });
-    // containerd 1.6 answers a locked ref after ~250 ms, so give the second writer time for a retry or two.
-    await sleep(800);
+    // containerd 1.6 answers a locked ref after ~250 ms (longer on a busy machine): wait for the first retry.
+    const retried = (): typeof logger.records =>
+      logger.records.filter((r) => r.msg === 'ingest ref locked, retrying');
+    for (let waited = 0; retried().length === 0 && waited < 20_000; waited += 100) await sleep(100);
     expect(secondOpened).toBe(false);
-    const retries = logger.records.filter((r) => r.msg === 'ingest ref locked, retrying');
+    const retries = retried();
     expect(retries.length).toBeGreaterThan(0);
     expect(String(retries[0]?.obj.err)).toMatch(/shared-ref locked for .*: unavailable$/);
 
