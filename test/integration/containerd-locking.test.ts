@@ -70,7 +70,8 @@ describe('containerd ingest lock', () => {
     const abortedAt = performance.now();
     ac.abort(new Error('user pressed ctrl-c'));
     const err = await outcome;
-    expect(performance.now() - abortedAt).toBeLessThan(100);
+    // Well under the 2 s backoff cap it would otherwise sleep through; generous for a busy CI machine.
+    expect(performance.now() - abortedAt).toBeLessThan(1_000);
     expect(err).toMatchObject({ code: 'CANCELLED', message: 'user pressed ctrl-c' });
     // The holder is unaffected.
     expect((await holder.commit({ size: 4 })).digest).toBe(sha256Digest('held'));
