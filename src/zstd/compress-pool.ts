@@ -15,6 +15,8 @@ export interface FrameSpec {
   length: number;
   /** Also return the sha256 of the frame's input. */
   hash: boolean;
+  /** Also return the CRC-64/ISO of the frame's input. */
+  crc?: boolean;
 }
 
 /** Where the compressed frame landed in the slot's output area. */
@@ -22,6 +24,8 @@ export interface FrameOut {
   offset: number;
   length: number;
   sha256?: string;
+  /** CRC-64/ISO of the input, big-endian, when asked for. */
+  crc64?: Uint8Array;
 }
 
 /** Shared memory for one batch: the frames' input bytes and room for their compressed output. */
@@ -51,9 +55,11 @@ const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads
 const { createHash } = process.getBuiltinModule('node:crypto');
 const load = process.getBuiltinModule('node:module').createRequire(workerData.bindingPath);
 const zstd = load(workerData.bindingPath);
+const crcModule = import(workerData.crcUrl);
 const byLevel = new Map();
-parentPort.on('message', (m) => {
+parentPort.on('message', async (m) => {
   try {
+    const { Crc64 } = await crcModule;
     let c = byLevel.get(m.level);
     if (c === undefined) {
       c = new zstd.CCtx();
@@ -68,7 +74,13 @@ parentPort.on('message', (m) => {
     for (const f of m.frames) {
       const src = input.subarray(f.offset, f.offset + f.length);
       const n = c.compress2(output.subarray(at), src);
-      results.push({ offset: at, length: n, sha256: f.hash ? createHash('sha256').update(src).digest('hex') : undefined });
+      let crc64;
+      if (f.crc) {
+        const c = new Crc64();
+        c.update(src);
+        crc64 = c.sum();
+      }
+      results.push({ offset: at, length: n, sha256: f.hash ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
       at += n;
     }
     parentPort.postMessage({ results });
@@ -79,6 +91,10 @@ parentPort.on('message', (m) => {
 `;
 
 const bindingPath = createRequire(import.meta.url).resolve('zstd-napi/binding.js');
+// The CRC module next to this one's: compiled JavaScript in dist/, TypeScript (run by Node's type
+// stripping) when the tests run the sources.
+const crcUrl = new URL(`../util/crc64.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)
+  .href;
 const binding = createRequire(import.meta.url)(bindingPath) as typeof Binding;
 
 /** Output room for frames of `inputBytes` in total, `frames` of them: zstd's bound plus per-frame slack. */
@@ -106,7 +122,7 @@ export class CompressPool {
 
   constructor(readonly size: number) {
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
       const thread: Thread = { worker, task: undefined };
       worker.on('message', (m: WorkerReply) => this.finish(thread, m));

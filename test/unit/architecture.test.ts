@@ -41,7 +41,7 @@ const ALLOWED: Record<string, string[]> = {
   zstd: ['.'],
   stream: ['oci', 'zstd', '.'],
   tar: ['.', 'util'],
-  layers: ['oci', 'stream', 'zstd', 'tar', '.'],
+  layers: ['oci', 'stream', 'zstd', 'tar', 'util', '.'],
   convert: ['store', 'oci', 'layers', 'stream', 'util', '.'],
   containerd: ['store', 'oci', 'util', '.'],
   'oci-layout': ['store', 'oci', 'util', '.'],

@@ -11,7 +11,9 @@ import {
 } from '../../zstd/compress-pool.js';
 
 /** Told where a frame landed: its blob offset, compressed size and (when asked) input sha256. */
-export type Landed = ((offset: number, size: number, sha256: string | undefined) => void) | undefined;
+export type Landed =
+  | ((offset: number, size: number, sha256: string | undefined, crc64: Uint8Array | undefined) => void)
+  | undefined;
 
 /** A slot sent to the pool is closed once it holds this many frames, whatever its fill. */
 const MAX_FRAMES_PER_SLOT = 512;
@@ -75,7 +77,7 @@ export class FrameBatcher {
   /** Ends a frame that started at `start` in the current slot. */
   endFrame(start: number, hash: boolean, landed: Landed): void {
     const cur = this.current as Filling;
-    cur.frames.push({ offset: start, length: cur.fill - start, hash });
+    cur.frames.push({ offset: start, length: cur.fill - start, hash, crc: hash });
     cur.landed.push(landed);
   }
 
@@ -98,7 +100,7 @@ export class FrameBatcher {
       const results = await batch.result;
       let end = 0;
       for (const [i, r] of results.entries()) {
-        batch.landed[i]?.(this.offset, r.length, r.sha256);
+        batch.landed[i]?.(this.offset, r.length, r.sha256, r.crc64);
         this.offset += r.length;
         end = r.offset + r.length;
       }

@@ -1,7 +1,8 @@
 // tar-split metadata (vbatts/tar-split's JSON packer format, docs FORMAT.md §3.4): one JSON line per
 // segment of raw bytes (headers, padding, trailer) and per member (name, size, CRC-64 of the payload), so
-// a reader can rebuild the layer's tar byte for byte from the files it extracted. Each line goes to the
-// sink as soon as it is complete (the writer compresses them as they come), so nothing grows with the layer.
+// a reader can rebuild the layer's tar byte for byte from the files it extracted. Lines go to the sink in
+// order as soon as they are complete (a file's line waits for its CRC, which the worker pool computes);
+// the writer compresses them as they come, so nothing grows with the layer.
 
 import { Buffer } from 'node:buffer';
 
@@ -9,7 +10,9 @@ import { Buffer } from 'node:buffer';
 export const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
 
 export class TarSplitBuilder {
-  private position = 0;
+  /** Lines by position; a hole is a file line still waiting for its CRC. */
+  private readonly lines: Array<string | undefined> = [];
+  private next = 0;
   /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
   private pending: Uint8Array[] = [];
 
@@ -23,17 +26,28 @@ export class TarSplitBuilder {
     const payload = Buffer.concat(this.pending);
     this.pending = [];
     if (payload.length === 0) return;
-    this.push(
-      `{"type":2,"payload":${JSON.stringify(payload.toString('base64'))},"position":${this.position}}`,
+    const position = this.lines.length;
+    this.set(
+      position,
+      `{"type":2,"payload":${JSON.stringify(payload.toString('base64'))},"position":${position}}`,
     );
   }
 
   /** The file line of a member: its Go header size and the CRC-64 of its payload (null when size is 0). */
   addFile(name: string, size: bigint, crc: Uint8Array | undefined): void {
-    let line = `{"type":1,"name":${JSON.stringify(name)}`;
-    if (size !== 0n) line += `,"size":${size.toString()}`;
-    line += `,"payload":${crc === undefined ? 'null' : JSON.stringify(Buffer.from(crc).toString('base64'))}`;
-    this.push(`${line},"position":${this.position}}`);
+    this.addFileLater(name, size)(crc);
+  }
+
+  /** Reserves the file line's position now; the returned function completes it once the CRC is known. */
+  addFileLater(name: string, size: bigint): (crc: Uint8Array | undefined) => void {
+    const position = this.lines.length;
+    this.lines.push(undefined);
+    return (crc) => {
+      let line = `{"type":1,"name":${JSON.stringify(name)}`;
+      if (size !== 0n) line += `,"size":${size.toString()}`;
+      line += `,"payload":${crc === undefined ? 'null' : JSON.stringify(Buffer.from(crc).toString('base64'))}`;
+      this.set(position, `${line},"position":${position}}`);
+    };
   }
 
   /** Trailer bytes after the first trailer segment, in segments of at most TAR_SPLIT_MAX_SEGMENT. */
@@ -46,8 +60,19 @@ export class TarSplitBuilder {
 
   constructor(private readonly sink: (line: string) => void) {}
 
-  private push(line: string): void {
-    this.sink(`${line}\n`);
-    this.position += 1;
+  /** Lines not yet handed to the sink (file lines waiting for a CRC, and the lines after them). */
+  get waiting(): number {
+    return this.lines.length - this.next;
+  }
+
+  private set(position: number, line: string): void {
+    this.lines[position] = `${line}\n`;
+    while (this.next < this.lines.length) {
+      const ready = this.lines[this.next];
+      if (ready === undefined) return;
+      this.sink(ready);
+      this.lines[this.next] = undefined;
+      this.next += 1;
+    }
   }
 }

@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import { LayerChecks } from './checks.js';
-import { Crc64 } from './crc64.js';
+import { combineCrc64, Crc64, zeroBytesOperator } from '../../util/crc64.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
@@ -36,7 +36,10 @@ interface FileState {
   chunkCount: number;
   /** Whole-file sha256; only for multi-chunk files (a single chunk's digest comes from the pool). */
   hash: Hash | undefined;
-  crc: Crc64;
+  /** Completes the file's tar-split line once its CRC is known (from the pool, chunk by chunk). */
+  fileLine: (crc: Uint8Array | undefined) => void;
+  /** CRC-64 of the chunks landed so far, combined. */
+  crc: Uint8Array | undefined;
   received: number;
   /** Bytes of the current chunk still to come, and where it started in the batcher's slot. */
   chunkLeft: number;
@@ -56,6 +59,7 @@ export class ChunkedEncoder {
   private file: FileState | undefined;
   private trailerSeen = 0;
   private trailerRest: Uint8Array[] = [];
+  private chunkOperator: ReturnType<typeof zeroBytesOperator> | undefined;
   /** Set once the blob is complete. */
   layout: MetadataLayout | undefined;
   uncompressedSize = 0;
@@ -105,7 +109,8 @@ export class ChunkedEncoder {
       chunks: [],
       chunkCount,
       hash: chunkCount > 1 ? createHash('sha256') : undefined,
-      crc: new Crc64(),
+      fileLine: this.tarSplit.addFileLater(member.name.text, member.size),
+      crc: undefined,
       received: 0,
       chunkLeft: 0,
       chunkStart: 0,
@@ -118,7 +123,6 @@ export class ChunkedEncoder {
     if (f === undefined) return;
     this.uncompressedSize += data.length;
     f.hash?.update(data);
-    f.crc.update(data);
     let pos = 0;
     while (pos < data.length) {
       if (f.chunkLeft === 0) {
@@ -140,8 +144,9 @@ export class ChunkedEncoder {
     const size = this.frames.position - f.chunkStart;
     const chunkOffset = f.received - size;
     const index = Math.floor(chunkOffset / this.options.chunkSize);
-    this.frames.endFrame(f.chunkStart, true, (offset, frameSize, sha) => {
+    this.frames.endFrame(f.chunkStart, true, (offset, frameSize, sha, crc) => {
       const last = index === f.chunkCount - 1;
+      f.crc = f.crc === undefined ? crc : combineCrc64(f.crc, crc as Uint8Array, this.zeroOperator(size));
       const fields: ChunkFields = {
         offset,
         chunkSize: size,
@@ -151,14 +156,23 @@ export class ChunkedEncoder {
       if (last) fields.endOffset = offset + frameSize;
       f.chunks[index] = fields;
       if (f.chunkCount === 1) f.digest = fields.chunkDigest;
-      if (last) this.fileLanded(f);
+      if (last) {
+        f.fileLine(f.crc);
+        this.fileLanded(f);
+      }
     });
   }
 
   private finishFile(f: FileState): void {
     if (f.hash !== undefined) f.digest = `sha256:${f.hash.digest('hex')}`;
-    this.tarSplit.addFile(f.member.name.text, f.member.size, f.crc.sum());
     this.file = undefined;
+  }
+
+  /** The CRC operator for appending `bytes` bytes; the full-chunk one is built once per layer. */
+  private zeroOperator(bytes: number): ReturnType<typeof zeroBytesOperator> {
+    if (bytes !== this.options.chunkSize) return zeroBytesOperator(bytes);
+    this.chunkOperator ??= zeroBytesOperator(bytes);
+    return this.chunkOperator;
   }
 
   /** All chunks of the file are at their offsets: its TOC entries are final. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Crc64 } from '../../../src/layers/zstdchunked/crc64.js';
+import { combineCrc64, Crc64, zeroBytesOperator } from '../../../src/util/crc64.js';
 
 /** Bit-at-a-time CRC-64/ISO with BigInt: slow, obviously right, independent of the table code. */
 function reference(data: Uint8Array): bigint {
@@ -32,6 +32,19 @@ describe('CRC-64/ISO', () => {
       const want = reference(data).toString(16).padStart(16, '0');
       expect(hex(whole.sum()), `size ${size}`).toBe(want);
       expect(hex(pieces.sum()), `size ${size} in pieces`).toBe(want);
+    }
+  });
+
+  it('combines the CRCs of pieces into the CRC of the whole', () => {
+    const crc = (d: Uint8Array): Uint8Array => {
+      const c = new Crc64();
+      c.update(d);
+      return c.sum();
+    };
+    for (const [a, b] of [[0, 5], [1, 1], [100, 4096], [4096, 13], [70000, 65536]] as const) {
+      const data = randomBytes(a + b);
+      const joined = combineCrc64(crc(data.subarray(0, a)), crc(data.subarray(a)), zeroBytesOperator(b));
+      expect(hex(joined), `${a}+${b}`).toBe(hex(crc(data)));
     }
   });
 });

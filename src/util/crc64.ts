@@ -108,3 +108,46 @@ export class Crc64 {
     return out;
   }
 }
+
+// Combining: the CRC of A‖B from crc(A), crc(B) and |B|, by applying the "append |B| zero bytes" operator
+// to crc(A) — a 64×64 matrix over GF(2), squared up from the one-bit operator (the method zlib uses for
+// crc32_combine). The initial value and final xor are both all ones, so they cancel.
+
+const POLY = 0xd800000000000000n;
+type Matrix = bigint[];
+
+function times(mat: Matrix, vec: bigint): bigint {
+  let sum = 0n;
+  for (let i = 0; vec !== 0n; i++, vec >>= 1n) if (vec & 1n) sum ^= mat[i] as bigint;
+  return sum;
+}
+
+function square(mat: Matrix): Matrix {
+  return mat.map((row) => times(mat, row));
+}
+
+/** The operator that appends `bytes` zero bytes to a CRC register. */
+export function zeroBytesOperator(bytes: number): Matrix {
+  let op: Matrix = [POLY];
+  for (let n = 1; n < 64; n++) op.push(1n << BigInt(n - 1));
+  op = square(square(square(op))); // 8 zero bits = 1 zero byte
+  let result: Matrix | undefined;
+  for (let n = bytes; n > 0; n = Math.floor(n / 2)) {
+    if (n % 2 === 1) result = result === undefined ? op : result.map((row) => times(op, row));
+    if (n > 1) op = square(op);
+  }
+  return result ?? Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+}
+
+const toBig = (crc: Uint8Array): bigint => new DataView(crc.buffer, crc.byteOffset, 8).getBigUint64(0);
+
+function fromBig(v: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v);
+  return out;
+}
+
+/** CRC-64 of A‖B, given crc(A), crc(B) (big-endian bytes) and the operator for |B| zero bytes. */
+export function combineCrc64(crcA: Uint8Array, crcB: Uint8Array, opForB: Matrix): Uint8Array {
+  return fromBig(times(opForB, toBig(crcA)) ^ toBig(crcB));
+}
