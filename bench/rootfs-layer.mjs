@@ -89,7 +89,7 @@ function binary(/** @type {Prng} */ rng, /** @type {number} */ size) {
   for (let j = 0; j + 1 < words.length; j += 2) {
     const r = /** @type {number} */ (words[j]);
     const k = (r >>> 24) * 2;
-    words[j] = /** @type {number} */ ((OPS[k]) ^ (r & 0xffff)) >>> 0;
+    words[j] = /** @type {number} */ (OPS[k] ^ (r & 0xffff)) >>> 0;
     words[j + 1] = /** @type {number} */ (OPS[k + 1]);
   }
   for (let i = 3072; i < words.length; i += 4096) words.fill(0, i, Math.min(i + 1024, words.length));

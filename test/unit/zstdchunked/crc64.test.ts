@@ -41,7 +41,13 @@ describe('CRC-64/ISO', () => {
       c.update(d);
       return c.sum();
     };
-    for (const [a, b] of [[0, 5], [1, 1], [100, 4096], [4096, 13], [70000, 65536]] as const) {
+    for (const [a, b] of [
+      [0, 5],
+      [1, 1],
+      [100, 4096],
+      [4096, 13],
+      [70000, 65536],
+    ] as const) {
       const data = randomBytes(a + b);
       const joined = combineCrc64(crc(data.subarray(0, a)), crc(data.subarray(a)), zeroBytesOperator(b));
       expect(hex(joined), `${a}+${b}`).toBe(hex(crc(data)));
