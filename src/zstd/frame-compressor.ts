@@ -11,7 +11,7 @@ const OUT_BUFFER = 128 * 1024;
 
 export class FrameCompressor {
   private readonly cctx = new binding.CCtx();
-  private out = new Uint8Array(OUT_BUFFER);
+  private readonly out = new Uint8Array(OUT_BUFFER);
   /** Uncompressed bytes written so far. */
   size = 0;
 
@@ -36,10 +36,8 @@ export class FrameCompressor {
     let src = input;
     for (;;) {
       const [remaining, produced, consumed] = this.cctx.compressStream2(this.out, src, op);
-      if (produced > 0) {
-        pieces.push(this.out.subarray(0, produced));
-        this.out = new Uint8Array(OUT_BUFFER);
-      }
+      // An exact-size copy: a view would keep the whole output buffer alive for a few bytes.
+      if (produced > 0) pieces.push(this.out.slice(0, produced));
       src = src.subarray(consumed);
       const done = op === binding.EndDirective.end ? remaining === 0 : src.length === 0;
       if (done) return pieces;
