@@ -8,14 +8,15 @@ import type { LayerFormat } from './layer-format.js';
 
 export const DEFAULT_ZSTD_LEVEL = 3;
 
-export function zstdFormat(level: number = DEFAULT_ZSTD_LEVEL): LayerFormat {
+/** `threads`: libzstd's own compression threads (0 = on the calling thread); the bytes do not depend on it when ≥ 1. */
+export function zstdFormat(level: number = DEFAULT_ZSTD_LEVEL, threads = 0): LayerFormat {
   return {
     name: 'zstd',
     compression: 'zstd',
     resultLabel: 'zstd',
     skipReason: () => undefined,
     encode: (tar) => ({
-      output: through(tar, createZstdEncoder(level)),
+      output: through(tar, createZstdEncoder(level, threads)),
       annotations: () => ({}),
     }),
   };

@@ -15,7 +15,15 @@ export function createZstdDecoder(): Transform {
   return new DecompressStream({ windowLogMax: ZSTD_MAX_WINDOW_LOG });
 }
 
-/** A streaming compressor producing one zstd frame, like `zstd -<level>`. */
-export function createZstdEncoder(level: number): Transform {
-  return new CompressStream({ compressionLevel: level, checksumFlag: true });
+/**
+ * A streaming compressor producing one zstd frame, like `zstd -<level>`. With `threads` > 0, libzstd
+ * compresses on that many threads of its own, off the JavaScript thread; its output does not depend on
+ * how many (zstd's multithreaded mode is deterministic for a given level).
+ */
+export function createZstdEncoder(level: number, threads = 0): Transform {
+  return new CompressStream({
+    compressionLevel: level,
+    checksumFlag: true,
+    ...(threads > 0 ? { nbWorkers: threads } : {}),
+  });
 }
