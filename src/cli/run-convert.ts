@@ -29,7 +29,12 @@ export interface RunIo {
 /** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
 function layerFormatFor(flags: ConvertFlags): { format: LayerFormat | undefined; pool?: CompressPool } {
   if (flags.layer === 'uncompress') return { format: uncompressFormat() };
-  if (flags.layer === 'zstd') return { format: zstdFormat(flags.zstdLevel, availableParallelism()) };
+  // zstd's own threads, split between the layers that convert at once (at least one, so never the JS thread).
+  if (flags.layer === 'zstd') {
+    return {
+      format: zstdFormat(flags.zstdLevel, Math.max(1, Math.floor(availableParallelism() / flags.jobs))),
+    };
+  }
   if (flags.layer !== 'zstdchunked') return { format: undefined };
   const pool = new CompressPool(availableParallelism());
   return { format: zstdChunkedFormat({ pool, ...flags.chunked }), pool };

@@ -50,7 +50,7 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
     compression: 'zstd',
     resultLabel: 'zstd:chunked',
     skipReason: () => undefined,
-    fallback: zstdFormat(level, options.pool.size),
+    fallback: zstdFormat(level, 1),
     encode(tar) {
       const encoder = new ChunkedEncoder({
         pool: options.pool,
