@@ -28,7 +28,9 @@ function globalFlags(program: Command): GlobalFlags {
 
 function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
   const program = new Command('tsconvert')
-    .description('Convert container images in containerd: zstd, uncompressed, OCI media types')
+    .description(
+      'Convert container images in containerd or OCI layouts: zstd:chunked, zstd, uncompressed, OCI media types',
+    )
     .version(VERSION)
     .addOption(
       new Option('-a, --address <address>', 'containerd address')
@@ -54,7 +56,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
   const convert = image
     .command('convert')
     .description(
-      'convert an image format (e.g. --zstd --oci SRC DST); SRC and DST are containerd image names',
+      'convert an image format (e.g. --zstdchunked --oci SRC DST); SRC and DST are containerd image names, or OCI layouts written oci:DIR[:REF] or oci-archive:FILE[:REF]',
     )
     .argument('<source>', 'source image')
     .argument('<target>', 'target image (may equal the source: converts in place)')
