@@ -1,7 +1,7 @@
 // The floor estimate: CPU time of the work no converter to zstd(:chunked) can skip, each step timed alone on
 // one thread with the fastest implementation the project has — gunzip (node:zlib), zstd level 3 over 4 MiB
 // chunks (zstd-napi, what src/zstd wraps), sha256 of source + uncompressed + output bytes (node:crypto), and
-// CRC-64/ISO of the uncompressed bytes (bench/crc64.mjs or the project's, whichever is faster). Run as its own
+// CRC-64/ISO of the uncompressed bytes (the project's own, from dist/). Run as its own
 // process (`node bench/floor.mjs BLOB...`) so nothing else shares its CPU time; prints one JSON object.
 // The parent divides the sum by the CPU count.
 
@@ -14,7 +14,6 @@ import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
-import { crc64Init, crc64Update } from './crc64.mjs';
 
 const CHUNK = 4 << 20;
 
@@ -26,18 +25,12 @@ function cpu(fn) {
   return (d.user + d.system) / 1e6;
 }
 
-/** The project's CRC-64 from the build, if there is one. */
+/** The project's CRC-64 from the build (bench/run.mjs builds dist/ first unless --no-build). */
 async function projectCrc() {
-  const path = join(
-    fileURLToPath(new URL('..', import.meta.url)),
-    'dist',
-    'layers',
-    'zstdchunked',
-    'crc64.js',
-  );
-  if (!existsSync(path)) return undefined;
+  const path = join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'util', 'crc64.js');
+  if (!existsSync(path)) throw new Error(`${path} is missing: build the project first (npm run build)`);
   const mod = await import(path);
-  return typeof mod.Crc64 === 'function' ? mod.Crc64 : undefined;
+  return mod.Crc64;
 }
 
 async function main() {
@@ -49,8 +42,7 @@ async function main() {
     gunzip: 0,
     zstd: 0,
     sha256: 0,
-    crc64Bench: 0,
-    crc64Project: /** @type {number | null} */ (ProjectCrc ? 0 : null),
+    crc64: 0,
   };
   const bytes = { source: 0, uncompressed: 0, output: 0 };
   for (const path of blobs) {
@@ -73,23 +65,16 @@ async function main() {
       for (const o of out) h.update(o);
       h.digest();
     });
-    t.crc64Bench += cpu(() => {
-      let s = crc64Init();
-      for (let off = 0; off < raw.length; off += CHUNK) s = crc64Update(s, raw.subarray(off, off + CHUNK));
+    t.crc64 += cpu(() => {
+      const c = new ProjectCrc();
+      for (let off = 0; off < raw.length; off += CHUNK) c.update(raw.subarray(off, off + CHUNK));
     });
-    if (ProjectCrc && t.crc64Project !== null) {
-      t.crc64Project += cpu(() => {
-        const c = new ProjectCrc();
-        for (let off = 0; off < raw.length; off += CHUNK) c.update(raw.subarray(off, off + CHUNK));
-      });
-    }
     bytes.source += src.length;
     bytes.uncompressed += raw.length;
     bytes.output += out.reduce((a, o) => a + o.length, 0);
   }
-  const crc64 = t.crc64Project === null ? t.crc64Bench : Math.min(t.crc64Bench, t.crc64Project);
-  const total = t.gunzip + t.zstd + t.sha256 + crc64;
-  process.stdout.write(`${JSON.stringify({ ...t, crc64, total, bytes })}\n`);
+  const total = t.gunzip + t.zstd + t.sha256 + t.crc64;
+  process.stdout.write(`${JSON.stringify({ ...t, total, bytes })}\n`);
 }
 
 main().catch((err) => {

@@ -201,17 +201,8 @@ export async function writeReport(path, d) {
         f2(fl('sha256')),
         rate((floorRuns[0]?.bytes.source ?? 0) + unc + (floorRuns[0]?.bytes.output ?? 0), fl('sha256')),
       ],
-      [
-        'CRC-64/ISO, bench/crc64.mjs (slice-by-8, 32-bit words)',
-        f2(fl('crc64Bench')),
-        rate(unc, fl('crc64Bench')),
-      ],
-      [
-        "CRC-64/ISO, the project's src/layers/zstdchunked/crc64.ts",
-        f2(fl('crc64Project')),
-        rate(unc, fl('crc64Project')),
-      ],
-      [`**sum (faster CRC)** ÷ ${env.cpus} CPUs`, `**${f2(fl('total'))}** → **${f2(floorWall)} s**`, ''],
+      ["CRC-64/ISO, the project's src/util/crc64.ts", f2(fl('crc64')), rate(unc, fl('crc64'))],
+      [`**sum** ÷ ${env.cpus} CPUs`, `**${f2(fl('total'))}** → **${f2(floorWall)} s**`, ''],
     ],
   );
 
@@ -428,7 +419,7 @@ ${targets.join('\n')}
 ## Floor estimate
 
 Each step timed alone on one thread over the same ${imgs.main.layers.length} layers (${mb(unc)} MB uncompressed), medians over the rounds.
-The floor is the sum with the faster CRC-64 divided by the CPU count: no converter can do less work, and it cannot use more than every core.
+The floor is the sum divided by the CPU count: no converter can do less work, and it cannot use more than every core.
 
 ${floorTable}
 
