@@ -13,10 +13,8 @@ import { TsconvertError } from '../errors.js';
 export interface FrameSpec {
   offset: number;
   length: number;
-  /** Also return the sha256 of the frame's input. */
-  hash: boolean;
-  /** Also return the CRC-64/ISO of the frame's input. */
-  crc?: boolean;
+  /** Also return the sha256 and the CRC-64/ISO of the frame's input (a file chunk's checksums). */
+  checksums: boolean;
 }
 
 /** Where the compressed frame landed in the slot's output area. */
@@ -75,12 +73,12 @@ parentPort.on('message', async (m) => {
       const src = input.subarray(f.offset, f.offset + f.length);
       const n = c.compress2(output.subarray(at), src);
       let crc64;
-      if (f.crc) {
+      if (f.checksums) {
         const c = new Crc64();
         c.update(src);
         crc64 = c.sum();
       }
-      results.push({ offset: at, length: n, sha256: f.hash ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
+      results.push({ offset: at, length: n, sha256: f.checksums ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
       at += n;
     }
     parentPort.postMessage({ results });

@@ -75,9 +75,9 @@ export class FrameBatcher {
   }
 
   /** Ends a frame that started at `start` in the current slot. */
-  endFrame(start: number, hash: boolean, landed: Landed): void {
+  endFrame(start: number, checksums: boolean, landed: Landed): void {
     const cur = this.current as Filling;
-    cur.frames.push({ offset: start, length: cur.fill - start, hash, crc: hash });
+    cur.frames.push({ offset: start, length: cur.fill - start, checksums });
     cur.landed.push(landed);
   }
 
