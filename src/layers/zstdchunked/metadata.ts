@@ -1,9 +1,10 @@
 // The metadata frames of a zstd:chunked blob (docs FORMAT.md §2): the TOC and the tar-split, each
-// compressed as it is produced — one write per entry or line, so the bytes do not depend on timing — and
-// the legacy 40-byte footer stargz-snapshotter reads.
+// compressed as it is produced — text is gathered into batches of a fixed size, so the bytes do not depend
+// on timing and the compressor is called once per batch rather than once per entry — and the legacy
+// 40-byte footer stargz-snapshotter reads.
 
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { FrameCompressor, skippableFrame } from '../../zstd/frame-compressor.js';
 
 export interface MetadataLayout {
@@ -28,56 +29,88 @@ function sha256(pieces: readonly Uint8Array[]): string {
   return `sha256:${h.digest('hex')}`;
 }
 
+/** Text gathered before it is encoded and compressed: one native call per batch, not per entry. */
+const TEXT_BATCH = 64 * 1024;
+
+/** One metadata frame fed with text; optionally hashes the uncompressed bytes on the way. */
+class TextFrame {
+  private readonly frame: FrameCompressor;
+  readonly out: Uint8Array[] = [];
+  private batch: string[] = [];
+  private batchLength = 0;
+
+  constructor(
+    level: number,
+    private readonly hash?: Hash,
+  ) {
+    this.frame = new FrameCompressor(level);
+  }
+
+  add(text: string): void {
+    this.batch.push(text);
+    this.batchLength += text.length;
+    if (this.batchLength >= TEXT_BATCH) this.flush();
+  }
+
+  /** Ends the frame; returns its uncompressed size. */
+  end(): number {
+    this.flush();
+    this.out.push(...this.frame.end());
+    return this.frame.size;
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const bytes = Buffer.from(this.batch.join(''), 'utf8');
+    this.batch = [];
+    this.batchLength = 0;
+    this.hash?.update(bytes);
+    this.out.push(...this.frame.write(bytes));
+  }
+}
+
 export class MetadataBuilder {
-  private readonly toc: FrameCompressor;
-  private readonly tocOut: Uint8Array[] = [];
   private readonly tocHash = createHash('sha256');
+  private readonly toc: TextFrame;
+  private readonly tarSplit: TextFrame;
   private entries = 0;
-  private readonly tarSplit: FrameCompressor;
-  private readonly tarSplitOut: Uint8Array[] = [];
 
   constructor(level: number) {
-    this.toc = new FrameCompressor(level);
-    this.tarSplit = new FrameCompressor(level);
-    this.writeToc('{"version":1,"entries":[');
+    this.toc = new TextFrame(level, this.tocHash);
+    this.tarSplit = new TextFrame(level);
+    this.toc.add('{"version":1,"entries":[');
   }
 
   addEntry(json: string): void {
-    this.writeToc(this.entries === 0 ? json : `,${json}`);
+    this.toc.add(this.entries === 0 ? json : `,${json}`);
     this.entries += 1;
   }
 
   addTarSplitLine(line: string): void {
-    this.tarSplitOut.push(...this.tarSplit.write(Buffer.from(line, 'utf8')));
+    this.tarSplit.add(line);
   }
 
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
   finish(offset: number): { bytes: Uint8Array[]; layout: MetadataLayout } {
-    this.tarSplitOut.push(...this.tarSplit.end());
-    const tarSplitDigest = sha256(this.tarSplitOut);
-    this.writeToc(`],"tarSplitDigest":${JSON.stringify(tarSplitDigest)}}`);
-    this.tocOut.push(...this.toc.end());
-    const tocPayload = Buffer.concat(this.tocOut);
-    const tarSplitPayload = Buffer.concat(this.tarSplitOut);
+    const tarSplitSize = this.tarSplit.end();
+    const tarSplitDigest = sha256(this.tarSplit.out);
+    this.toc.add(`],"tarSplitDigest":${JSON.stringify(tarSplitDigest)}}`);
+    const tocSize = this.toc.end();
+    const tocPayload = Buffer.concat(this.toc.out);
+    const tarSplitPayload = Buffer.concat(this.tarSplit.out);
     const tocFrame = skippableFrame(tocPayload);
     const tarSplitFrame = skippableFrame(tarSplitPayload);
     const layout: MetadataLayout = {
       tocOffset: offset + 8,
       tocLength: tocPayload.length,
-      tocUncompressedLength: this.toc.size,
+      tocUncompressedLength: tocSize,
       tocDigest: `sha256:${this.tocHash.digest('hex')}`,
       tocChecksum: sha256([tocPayload]),
       tarSplitOffset: offset + tocFrame.length + 8,
       tarSplitLength: tarSplitPayload.length,
-      tarSplitUncompressedLength: this.tarSplit.size,
+      tarSplitUncompressedLength: tarSplitSize,
     };
     return { bytes: [tocFrame, tarSplitFrame, skippableFrame(footer(layout))], layout };
-  }
-
-  private writeToc(text: string): void {
-    const bytes = Buffer.from(text, 'utf8');
-    this.tocHash.update(bytes);
-    this.tocOut.push(...this.toc.write(bytes));
   }
 }
 
