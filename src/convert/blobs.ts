@@ -140,13 +140,25 @@ async function writeSmallBlob(
   return desc;
 }
 
-/** Makes an unchanged blob available in the destination when it is a different store. */
-export function ensureCopied(ctx: ConvertContext, desc: Descriptor): Promise<void> {
+/**
+ * Makes an unchanged blob available in the destination when it is a different store. `labelsFor` turns the
+ * source blob's labels into the copy's: a manifest or index copied as it is needs GC references to its
+ * children in the destination, or containerd collects them once the lease is gone (a layout has no labels).
+ */
+export function ensureCopied(
+  ctx: ConvertContext,
+  desc: Descriptor,
+  labelsFor: (source: Labels) => Labels = (source) => source,
+): Promise<void> {
   if (ctx.sameStore) return Promise.resolve();
   return ctx.copies.join(desc.digest, async (flight) => {
     const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+    const labels = labelsFor(info.labels);
     const ingest = await openIngest(ctx, flight, `tsconvert-copy-${desc.digest}`, desc);
-    if (ingest === undefined) return;
+    if (ingest === undefined) {
+      await adoptExisting(ctx, desc.digest, labels);
+      return;
+    }
     const counter = new DigestCounter();
     await streamInto(
       ctx,
@@ -158,6 +170,7 @@ export function ensureCopied(ctx: ConvertContext, desc: Descriptor): Promise<voi
         hint: 'pull the image again',
       });
     }
-    await ingest.commit({ size: desc.size, expected: desc.digest, labels: info.labels });
+    const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
+    if (result.existed) await adoptExisting(ctx, desc.digest, labels);
   });
 }

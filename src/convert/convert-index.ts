@@ -41,7 +41,12 @@ export async function convertIndex(
     kept.length !== index.manifests.length ||
     children.some((c, i) => !sameBlob(c, kept[i] as Descriptor) || c.annotations !== kept[i]?.annotations);
   if (!changed) {
-    await ensureCopied(ctx, desc);
+    await ensureCopied(ctx, desc, (source) =>
+      indexLabels(
+        source,
+        kept.map((c) => c.digest),
+      ),
+    );
     return undefined;
   }
   const next: Index = { ...index, manifests: children };

@@ -46,7 +46,13 @@ export async function convertManifest(
     !sameBlob(configDesc, manifest.config) ||
     layers.some((l, i) => !sameBlob(l, manifest.layers[i] as Descriptor));
   if (!changed) {
-    await ensureCopied(ctx, desc);
+    await ensureCopied(ctx, desc, (source) =>
+      manifestLabels(
+        source,
+        manifest.config.digest,
+        manifest.layers.map((l) => l.digest),
+      ),
+    );
     return undefined;
   }
   const next: Manifest = { ...manifest, config: configDesc, layers };

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tsconvert } from '../helpers/cli.js';
 import { testContainerd } from '../helpers/containerd.js';
 import { blob, ctrOk, expectComplete, importedImage, json } from '../helpers/e2e.js';
+import { ensureFixtures } from '../helpers/fixtures.js';
 import { checkZstdChunked, ensureInteropTools, verifyWithSharedTools } from '../helpers/interop.js';
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -154,6 +155,28 @@ describe('OCI layouts', () => {
     const r = await img.run(['image', 'convert', '--uncompress', `oci:${out}:plain`, 'from-layout:tar']);
     expect(r.code, r.stderr).toBe(0);
     await expectComplete(img.namespace, 'docker.io/library/from-layout:tar', true);
+  });
+
+  it('copies a layout into containerd unchanged, with GC references that keep every blob', async () => {
+    // A layout has no labels: a manifest or index copied as it is must get containerd's GC references to
+    // its children, or the collector takes config and layers once the run's lease is deleted.
+    const { address, newNamespace } = testContainerd();
+    const fixtures = (await ensureFixtures()).fixtures;
+    for (const fixture of ['single', 'multi'] as const) {
+      // A namespace of its own: nothing else there refers to the blobs.
+      const namespace = newNamespace(`copied-${fixture}`);
+      const target = `docker.io/library/copied:${fixture}`;
+      const r = await tsconvert([
+        ...['-a', address, '-n', namespace, 'image', 'convert', '--all-platforms'],
+        `oci-archive:${fixtures[fixture].archivePath}`,
+        target,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      // A synchronous collection now, instead of waiting for the scheduler's.
+      await ctrOk(['images', 'tag', target, 'docker.io/library/gc-trigger:x'], namespace);
+      await ctrOk(['images', 'rm', '--sync', 'docker.io/library/gc-trigger:x'], namespace);
+      await expectComplete(namespace, target, true);
+    }
   });
 
   it('refuses a corrupt layer with one line, and leaves the destination without the image or ingests', async () => {
