@@ -10,6 +10,7 @@ import { MAX_JSON_BLOB_BYTES, parseJsonObject } from '../oci/json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { readAhead } from '../stream/read-ahead.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
 
@@ -47,14 +48,20 @@ export function readJsonBlob(
   });
 }
 
-/** Sends every chunk of `source` to the writer, with backpressure and the run's signal. */
+/**
+ * Bytes the source may run ahead of the writer. A containerd write() waits for the daemon's
+ * acknowledgement; with nothing buffered the encoder stood idle for every round trip.
+ */
+const WRITE_READ_AHEAD_BYTES = 8 << 20;
+
+/** Sends every chunk of `source` to the writer, with bounded read-ahead, backpressure and the run's signal. */
 export async function streamInto(
   ctx: ConvertContext,
   source: AsyncIterable<Uint8Array>,
   writer: ContentWriter,
 ): Promise<void> {
   await pipeline(
-    source,
+    readAhead(source, WRITE_READ_AHEAD_BYTES),
     async (chunks: AsyncIterable<Uint8Array>) => {
       for await (const chunk of chunks) await writer.write(chunk);
     },

@@ -1,0 +1,68 @@
+// A bounded buffer between a producer and a slow consumer: pulls from the source while the consumer is
+// still busy with earlier chunks, up to `maxBytes` held, so the two overlap instead of taking turns. Made
+// for the content writer, whose write() waits for the daemon to acknowledge every byte: without it the
+// encoder stood still for each round trip. Chunks must not be reused by the source once yielded.
+
+interface Pending {
+  resolve: () => void;
+}
+
+export async function* readAhead(
+  source: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let held = 0;
+  let ended = false;
+  let failure: { err: unknown } | undefined;
+  let consumerWaits: Pending | undefined;
+  let producerWaits: Pending | undefined;
+  let stopped = false;
+  const wake = (p: Pending | undefined): void => p?.resolve();
+  const it = source[Symbol.asyncIterator]();
+
+  const pump = (async () => {
+    try {
+      while (!stopped) {
+        if (held >= maxBytes) {
+          await new Promise<void>((resolve) => (producerWaits = { resolve }));
+          continue;
+        }
+        const r = await it.next();
+        if (r.done) break;
+        queue.push(r.value);
+        held += r.value.byteLength;
+        wake(consumerWaits);
+        consumerWaits = undefined;
+      }
+    } catch (err) {
+      failure = { err };
+    } finally {
+      ended = true;
+      wake(consumerWaits);
+      consumerWaits = undefined;
+    }
+  })();
+
+  try {
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        held -= chunk.byteLength;
+        wake(producerWaits);
+        producerWaits = undefined;
+        yield chunk;
+        continue;
+      }
+      if (failure !== undefined) throw failure.err;
+      if (ended) return;
+      await new Promise<void>((resolve) => (consumerWaits = { resolve }));
+    }
+  } finally {
+    stopped = true;
+    wake(producerWaits);
+    await pump;
+    // Lets the source run its own clean-up when the consumer stopped first (a failed source already did).
+    if (failure === undefined) await it.return?.();
+  }
+}
