@@ -3,6 +3,7 @@
 // place without losing content), check every needed blob is present, convert the tree, point the
 // destination image record at the result, and release the lease — on success, failure and abort alike.
 
+import { setMaxListeners } from 'node:events';
 import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
@@ -20,6 +21,9 @@ export const LEASE_OWNER_LABEL = 'io.tsconvert/owner';
 export async function convertImage(options: ConvertOptions): Promise<ConvertResult> {
   const { source, destination, logger } = options;
   const run = new AbortController();
+  // Every concurrent gRPC call and stream of the run listens on this one signal; more than Node's default
+  // ten is normal, not a leak, and the warning would break the one-line stderr promise.
+  setMaxListeners(0, run.signal);
   const stop = (): void => run.abort(options.signal.reason);
   if (options.signal.aborted) throw abortError(options.signal);
   options.signal.addEventListener('abort', stop, { once: true });
