@@ -70,14 +70,9 @@ function toCivil(sec: bigint): Civil {
   return { year, month, day, secondOfDay: Number(rem) };
 }
 
-/** UTC calendar year of `t`. */
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds (both edges pinned by the time tests). */
-export const FIRST_RFC3339_SECOND = -62_167_219_200n;
-export const LAST_RFC3339_SECOND = 253_402_300_799n;
-
-export function utcYear(t: TarTime): number {
-  return toCivil(t.sec).year;
-}
+const FIRST_RFC3339_SECOND = -62_167_219_200n;
+const LAST_RFC3339_SECOND = 253_402_300_799n;
 
 /** True when `t` falls in the years 0000–9999 (UTC), the range RFC 3339 and Go's JSON encoding accept. */
 export function isRfc3339Representable(t: TarTime): boolean {
