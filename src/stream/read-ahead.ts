@@ -3,10 +3,6 @@
 // for the content writer, whose write() waits for the daemon to acknowledge every byte: without it the
 // encoder stood still for each round trip. Chunks must not be reused by the source once yielded.
 
-interface Pending {
-  resolve: () => void;
-}
-
 export async function* readAhead(
   source: AsyncIterable<Uint8Array>,
   maxBytes: number,
@@ -15,32 +11,38 @@ export async function* readAhead(
   let held = 0;
   let ended = false;
   let failure: { err: unknown } | undefined;
-  let consumerWaits: Pending | undefined;
-  let producerWaits: Pending | undefined;
   let stopped = false;
-  const wake = (p: Pending | undefined): void => p?.resolve();
+  // Who is parked waiting for the other side, if anyone; waking clears it.
+  let consumerWaits: (() => void) | undefined;
+  let producerWaits: (() => void) | undefined;
+  const wakeConsumer = (): void => {
+    consumerWaits?.();
+    consumerWaits = undefined;
+  };
+  const wakeProducer = (): void => {
+    producerWaits?.();
+    producerWaits = undefined;
+  };
   const it = source[Symbol.asyncIterator]();
 
   const pump = (async () => {
     try {
       while (!stopped) {
         if (held >= maxBytes) {
-          await new Promise<void>((resolve) => (producerWaits = { resolve }));
+          await new Promise<void>((resolve) => (producerWaits = resolve));
           continue;
         }
         const r = await it.next();
         if (r.done) break;
         queue.push(r.value);
         held += r.value.byteLength;
-        wake(consumerWaits);
-        consumerWaits = undefined;
+        wakeConsumer();
       }
     } catch (err) {
       failure = { err };
     } finally {
       ended = true;
-      wake(consumerWaits);
-      consumerWaits = undefined;
+      wakeConsumer();
     }
   })();
 
@@ -49,18 +51,17 @@ export async function* readAhead(
       const chunk = queue.shift();
       if (chunk !== undefined) {
         held -= chunk.byteLength;
-        wake(producerWaits);
-        producerWaits = undefined;
+        wakeProducer();
         yield chunk;
         continue;
       }
       if (failure !== undefined) throw failure.err;
       if (ended) return;
-      await new Promise<void>((resolve) => (consumerWaits = { resolve }));
+      await new Promise<void>((resolve) => (consumerWaits = resolve));
     }
   } finally {
     stopped = true;
-    wake(producerWaits);
+    wakeProducer();
     await pump;
     // Lets the source run its own clean-up when the consumer stopped first (a failed source already did).
     if (failure === undefined) await it.return?.();
