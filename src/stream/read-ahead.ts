@@ -28,7 +28,8 @@ export async function* readAhead(
   const pump = (async () => {
     try {
       while (!stopped) {
-        if (held >= maxBytes) {
+        // An empty queue always takes the next chunk, so a bound of 0 means no read-ahead, not a deadlock.
+        if (held > 0 && held >= maxBytes) {
           await new Promise<void>((resolve) => (producerWaits = resolve));
           continue;
         }

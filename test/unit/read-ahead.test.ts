@@ -37,6 +37,15 @@ describe('readAhead', () => {
     expect(maxAhead).toBeLessThanOrEqual(400);
   });
 
+  it('with a bound of 0 still passes every chunk through, one at a time', async () => {
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 5; i++) yield chunk(10, i);
+    }
+    const seen: number[] = [];
+    for await (const c of readAhead(source(), 0)) seen.push(c[0] as number);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("passes the source's error to the consumer", async () => {
     async function* source(): AsyncGenerator<Uint8Array> {
       yield chunk(1, 1);
