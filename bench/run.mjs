@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { binNodeFlags } from '../scripts/bin-flags.ts';
 import { parseSize } from '../scripts/fixtures/big-layer.mjs';
 import { cachedImage } from './image.mjs';
 import { measure } from './measure.mjs';
@@ -276,7 +277,21 @@ async function measureAll(c) {
     /** @type {string} */ src,
     /** @type {string} */ dst,
     extra = /** @type {string[]} */ ([]),
-  ) => [BIN, '-a', cd.sock, '-n', NS, 'image', 'convert', `--${flag}`, '--oci', ...extra, src, dst];
+  ) => [
+    ...binNodeFlags(BIN),
+    BIN,
+    '-a',
+    cd.sock,
+    '-n',
+    NS,
+    'image',
+    'convert',
+    `--${flag}`,
+    '--oci',
+    ...extra,
+    src,
+    dst,
+  ];
   const tsFlags = [...(c.hasChunked ? ['zstdchunked'] : []), 'zstd'];
   const primary = tsFlags[0] ?? 'zstd';
 

@@ -1,6 +1,8 @@
-// Runs the built tsconvert binary (dist/bin/tsconvert.js) under the project's Node, as a user would.
+// Runs the built tsconvert binary (dist/bin/tsconvert.js) under the project's Node, with the Node flags of
+// its shebang line, as a user's shell would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { binNodeFlags } from '../../scripts/bin-flags.js';
 
 export const NODE = resolve('node_modules/.bin/node');
 export const BIN = resolve('dist/bin/tsconvert.js');
@@ -20,7 +22,7 @@ export interface CliRun {
 }
 
 export function startTsconvert(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(NODE, [BIN, ...args], {
+  const child = spawn(NODE, [...binNodeFlags(BIN), BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
