@@ -183,10 +183,9 @@ async function encodeLayer(
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;
   // No expected digest: both stores hash what they are sent and report it, so hashing the output here as
-  // well would be a fourth sha256 pass on the main thread. The size check still catches a short write.
-  const result = await ingest.commit({ size: done.outSize, labels });
-  if (result.existed) await adoptExisting(ctx, result.digest, labels);
-  const out = { digest: result.digest, size: result.size };
+  // well would be a third sha256 pass on the main thread. The size check still catches a short write.
+  const out = await ingest.commit({ size: done.outSize, labels });
+  if (out.existed) await adoptExisting(ctx, out.digest, labels);
 
   const annotations = { ...desc.annotations, ...done.annotations };
   for (const key of STALE_ANNOTATIONS) if (!(key in done.annotations)) delete annotations[key];
