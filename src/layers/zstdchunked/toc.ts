@@ -51,6 +51,14 @@ function chunk(c: ChunkFields, first: boolean): string {
  * chunks are separate `chunk` entries ({@link chunkEntry}).
  */
 export function memberEntry(member: TarMember, digest?: string, first?: ChunkFields): string {
+  return completeEntry(entryHead(member), member.type === 'reg', digest, first);
+}
+
+/**
+ * Everything of a member's entry that the header decides (all keys before `digest`), without the closing
+ * brace. The writer keeps only this string while a file's chunks are being compressed, not the member.
+ */
+export function entryHead(member: TarMember): string {
   let out = `{"type":${q(member.type ?? '')},"name":${q(member.name.text)}`;
   out += str('linkName', member.linkname.text);
   out +=
@@ -58,8 +66,13 @@ export function memberEntry(member: TarMember, digest?: string, first?: ChunkFie
   if (member.uname.utf8) out += str('userName', member.uname.text);
   if (member.gname.utf8) out += str('groupName', member.gname.text);
   out += time('modtime', member.mtime) + time('accesstime', member.atime) + time('changetime', member.ctime);
-  out += num('devMajor', member.devMajor) + num('devMinor', member.devMinor) + xattrs(member);
-  if (member.type === 'reg') out += `,"digest":${q(digest ?? EMPTY_SHA256)}`;
+  return out + num('devMajor', member.devMajor) + num('devMinor', member.devMinor) + xattrs(member);
+}
+
+/** Ends an entry begun by {@link entryHead}: a regular file's digest and first chunk, then the brace. */
+export function completeEntry(head: string, regular: boolean, digest?: string, first?: ChunkFields): string {
+  let out = head;
+  if (regular) out += `,"digest":${q(digest ?? EMPTY_SHA256)}`;
   if (first !== undefined) out += chunk(first, true);
   return `${out}}`;
 }

@@ -13,7 +13,7 @@ import { combineCrc64, Crc64, zeroBytesOperator } from '../../util/crc64.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
-import { chunkEntry, memberEntry, type ChunkFields } from './toc.js';
+import { chunkEntry, completeEntry, entryHead, memberEntry, type ChunkFields } from './toc.js';
 
 /** A frame of header-only members is closed once it holds this much. */
 export const MAX_HEADER_FRAME = 1 << 20;
@@ -29,7 +29,11 @@ export interface ChunkedEncoderOptions {
 }
 
 interface FileState {
-  member: TarMember;
+  /** The file's TOC entry up to its digest (the member itself is not kept while chunks are in flight). */
+  entryHead: string;
+  regular: boolean;
+  name: string;
+  payloadSize: number;
   /** First TOC slot of the file; one slot per chunk. */
   slot: number;
   chunks: ChunkFields[];
@@ -104,7 +108,10 @@ export class ChunkedEncoder {
     yield* this.closeHeaderFrame();
     const chunkCount = Math.ceil(member.payloadSize / this.options.chunkSize);
     this.file = {
-      member,
+      entryHead: entryHead(member),
+      regular: member.type === 'reg',
+      name: member.name.text,
+      payloadSize: member.payloadSize,
       slot: this.entries.length,
       chunks: [],
       chunkCount,
@@ -126,7 +133,7 @@ export class ChunkedEncoder {
     let pos = 0;
     while (pos < data.length) {
       if (f.chunkLeft === 0) {
-        f.chunkLeft = Math.min(this.options.chunkSize, f.member.payloadSize - f.received);
+        f.chunkLeft = Math.min(this.options.chunkSize, f.payloadSize - f.received);
         yield* this.frames.reserve(f.chunkLeft);
         f.chunkStart = this.frames.position;
       }
@@ -137,7 +144,7 @@ export class ChunkedEncoder {
       pos += n;
       if (f.chunkLeft === 0) this.endChunk(f);
     }
-    if (f.received === f.member.payloadSize) this.finishFile(f);
+    if (f.received === f.payloadSize) this.finishFile(f);
   }
 
   private endChunk(f: FileState): void {
@@ -178,9 +185,9 @@ export class ChunkedEncoder {
   /** All chunks of the file are at their offsets: its TOC entries are final. */
   private fileLanded(f: FileState): void {
     const [first, ...rest] = f.chunks;
-    this.entries[f.slot] = memberEntry(f.member, f.digest, first);
+    this.entries[f.slot] = completeEntry(f.entryHead, f.regular, f.digest, first);
     rest.forEach((c, i) => {
-      this.entries[f.slot + 1 + i] = chunkEntry(f.member.name.text, c);
+      this.entries[f.slot + 1 + i] = chunkEntry(f.name, c);
     });
   }
 
