@@ -6,6 +6,7 @@
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const SPACE = 0x20;
+const SAFE_OCTAL_DIGITS = 17;
 
 /** Returns the bytes of `field` up to (not including) the first NUL. */
 export function cutAtNul(field: Uint8Array): Uint8Array {
@@ -21,6 +22,15 @@ export function parseOctal(field: Uint8Array): bigint | undefined {
   while (end > start && (field[end - 1] === 0 || field[end - 1] === SPACE)) end--;
   if (start === end) return 0n;
   const digits = cutAtNul(field.subarray(start, end));
+  // Up to 17 octal digits (51 bits) are exact in a double: most fields never need bigint arithmetic.
+  if (digits.length <= SAFE_OCTAL_DIGITS) {
+    let n = 0;
+    for (const c of digits) {
+      if (c < 0x30 || c > 0x37) return undefined;
+      n = n * 8 + (c - 0x30);
+    }
+    return BigInt(n);
+  }
   let x = 0n;
   for (const c of digits) {
     if (c < 0x30 || c > 0x37) return undefined;
@@ -70,14 +80,21 @@ export function parseDecimalInt64(bytes: Uint8Array): bigint | undefined {
 export function checksumMatches(block: Uint8Array): boolean {
   const stored = parseOctal(block.subarray(148, 156));
   if (stored === undefined) return false;
+  // Go sums the block with the checksum field read as spaces, once as unsigned and once as signed bytes;
+  // a signed sum is the unsigned one less 256 for every byte with its high bit set.
   let unsigned = 0;
-  let signed = 0;
+  let high = 0;
   for (let i = 0; i < block.length; i++) {
-    const c = i >= 148 && i < 156 ? SPACE : (block[i] ?? 0);
+    const c = block[i] as number;
     unsigned += c;
-    signed += c >= 0x80 ? c - 0x100 : c;
+    high += c >> 7;
   }
-  return stored === BigInt(unsigned) || stored === BigInt(signed);
+  for (let i = 148; i < 156 && i < block.length; i++) {
+    const c = block[i] as number;
+    unsigned += SPACE - c;
+    high -= c >> 7;
+  }
+  return stored === BigInt(unsigned) || stored === BigInt(unsigned - 256 * high);
 }
 
 /** True when every byte is zero. */

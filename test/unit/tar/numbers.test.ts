@@ -2,7 +2,7 @@
 // whole archives with tar-split; these pin the individual rules).
 
 import { describe, expect, it } from 'vitest';
-import { parseDecimalInt64, parseNumeric, parseOctal } from '../../../src/tar/numbers.js';
+import { checksumMatches, parseDecimalInt64, parseNumeric, parseOctal } from '../../../src/tar/numbers.js';
 import { parsePaxRecords } from '../../../src/tar/pax.js';
 import { base256, paxData } from './helpers/build.js';
 
@@ -17,6 +17,51 @@ describe('numeric fields', () => {
     expect(parseOctal(b('0008\0'))).toBeUndefined();
     expect(parseOctal(b('-1\0'))).toBeUndefined();
   });
+  it('reads octal of every length the same as digit-by-digit bigint arithmetic, up to uint64 overflow', () => {
+    for (let len = 1; len <= 23; len++) {
+      for (const d of ['1', '7']) {
+        const text = d.repeat(len);
+        const want = BigInt(`0o${text}`);
+        expect(parseOctal(b(text))).toBe(want >> 64n === 0n ? BigInt.asIntN(64, want) : undefined);
+      }
+    }
+    expect(parseOctal(b('0000000000000000012'))).toBe(10n);
+    expect(parseOctal(b('18'))).toBeUndefined();
+  });
+
+  it('matches a checksum stored as the unsigned or the signed byte sum, and nothing else', () => {
+    const block = new Uint8Array(512);
+    for (let i = 0; i < 512; i++) block[i] = (i * 37) % 256;
+    const sums = (b: Uint8Array): [number, number] => {
+      let u = 0;
+      let s = 0;
+      b.forEach((c, i) => {
+        const v = i >= 148 && i < 156 ? 0x20 : c;
+        u += v;
+        s += v >= 0x80 ? v - 0x100 : v;
+      });
+      return [u, s];
+    };
+    const store = (n: number): void => {
+      const text = (n < 0 ? 0 : n).toString(8).padStart(6, '0');
+      block.set(new TextEncoder().encode(`${text}\0 `), 148);
+    };
+    const [unsigned] = sums(block);
+    store(unsigned);
+    expect(checksumMatches(block)).toBe(true);
+    store(unsigned + 1);
+    expect(checksumMatches(block)).toBe(false);
+    // A signed sum is only representable in the octal field when it is not negative.
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) block[i] = i % 3 === 0 ? 0x81 : 0x41;
+    const [u2, s2] = sums(block);
+    expect(s2).toBeGreaterThan(0);
+    expect(s2).not.toBe(u2);
+    store(s2);
+    expect(checksumMatches(block)).toBe(true);
+    store(s2 - 1);
+    expect(checksumMatches(block)).toBe(false);
+  });
+
   it('reads base-256 two’s complement and rejects int64 overflow', () => {
     expect(parseNumeric(base256(1n << 40n, 8))).toBe(1n << 40n);
     expect(parseNumeric(base256(-1n, 8))).toBe(-1n);
