@@ -12,8 +12,12 @@ export const MAX_TRAILING_ZERO_BYTES = 64 * 1024 * 1024;
 /** The layer cannot be zstd:chunked; the glue writes it as plain zstd. */
 export class ChunkedFallback extends LayerFallback {}
 
+/** A name with an empty, `.` or `..` element or a leading or trailing slash: only these change. */
+const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$/;
+
 /** Go's path.Clean("/" + name), the identity two readers use to tell entries apart. */
 export function cleanPath(name: string): string {
+  if (name !== '' && !UNCLEAN.test(name)) return `/${name}`;
   const n = posix.normalize(`/${name}`);
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }

@@ -29,7 +29,8 @@ export class TarSplitBuilder {
     const position = this.lines.length;
     this.set(
       position,
-      `{"type":2,"payload":${JSON.stringify(payload.toString('base64'))},"position":${position}}`,
+      // Base64 text needs no JSON escaping.
+      `{"type":2,"payload":"${payload.toString('base64')}","position":${position}}`,
     );
   }
 
@@ -45,7 +46,7 @@ export class TarSplitBuilder {
     return (crc) => {
       let line = `{"type":1,"name":${JSON.stringify(name)}`;
       if (size !== 0n) line += `,"size":${size.toString()}`;
-      line += `,"payload":${crc === undefined ? 'null' : JSON.stringify(Buffer.from(crc).toString('base64'))}`;
+      line += `,"payload":${crc === undefined ? 'null' : `"${Buffer.from(crc).toString('base64')}"`}`;
       this.set(position, `${line},"position":${position}}`);
     };
   }

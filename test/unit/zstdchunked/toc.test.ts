@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanTar, type TarMember } from '../../../src/tar/index.js';
 import { chunkEntry, EMPTY_SHA256, memberEntry } from '../../../src/layers/zstdchunked/toc.js';
@@ -46,6 +47,22 @@ describe('TOC entries', () => {
   it('cleans paths like Go\'s path.Clean("/" + name)', () => {
     expect(cleanPath('./a/')).toBe('/a');
     expect(cleanPath('a//b/../c')).toBe('/a/c');
+    // Every name over a small alphabet of path characters, against Go's Clean("/" + name) as
+    // posix.normalize spells it (the fast path for already-clean names must agree).
+    const reference = (name: string): string => {
+      const n = posix.normalize(`/${name}`);
+      return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+    };
+    const alphabet = ['a', '.', '/', 'é'];
+    const names = [''];
+    for (let len = 1; len <= 6; len++)
+      for (let k = 0; k < alphabet.length ** len; k++) {
+        let name = '';
+        for (let i = 0, x = k; i < len; i++, x = Math.floor(x / alphabet.length))
+          name += alphabet[x % alphabet.length];
+        names.push(name);
+      }
+    for (const name of names) expect(cleanPath(name), JSON.stringify(name)).toBe(reference(name));
     expect(cleanPath('../..')).toBe('/');
     expect(cleanPath('/')).toBe('/');
   });
