@@ -272,13 +272,14 @@ async function measureAll(c) {
     const { stdout: _o, stderr: _e, ...rest } = r;
     return { id, ...rest, error };
   };
+  const binFlags = binNodeFlags(BIN);
   const tsArgs = (
     /** @type {string} */ flag,
     /** @type {string} */ src,
     /** @type {string} */ dst,
     extra = /** @type {string[]} */ ([]),
   ) => [
-    ...binNodeFlags(BIN),
+    ...binFlags,
     BIN,
     '-a',
     cd.sock,

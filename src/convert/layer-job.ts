@@ -14,7 +14,7 @@ import {
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
-import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { ByteCounter, DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
@@ -106,17 +106,11 @@ async function runFormat(
 ): Promise<Attempt> {
   const source = new DigestCounter();
   const diff = new DigestCounter();
-  let outSize = 0;
-  async function* counted(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of chunks) {
-      outSize += chunk.byteLength;
-      yield chunk;
-    }
-  }
+  const out = new ByteCounter();
   const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal: ctx.signal })));
   const encoded = format.encode(tapInto(diff)(decode(sniffed.stream, sniffed.compression)));
   try {
-    await streamInto(ctx, counted(encoded.output), ingest.writer);
+    await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
   } catch (err) {
     throw asLayerError(err, desc, sniffed.compression);
   }
@@ -139,7 +133,7 @@ async function runFormat(
       },
     );
   }
-  return { format, diffId, outSize, annotations: encoded.annotations() };
+  return { format, diffId, outSize: out.size, annotations: encoded.annotations() };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */

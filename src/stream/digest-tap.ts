@@ -1,5 +1,5 @@
-// A pass-through pipeline stage that hashes (sha256) and counts the bytes flowing through it, for the
-// source-blob check, the DiffID and the output digest, without copying data.
+// Pass-through pipeline stages that count the bytes flowing through them and, for the source-blob check and
+// the DiffID, hash them (sha256), without copying data. The output is only counted: its store hashes it.
 
 import { createHash } from 'node:crypto';
 import type { Digest } from '../oci/digest.js';
@@ -21,9 +21,18 @@ export class DigestCounter {
   }
 }
 
+/** Counts the bytes flowing through, for a stage whose digest the store computes anyway. */
+export class ByteCounter {
+  size = 0;
+
+  update(chunk: Uint8Array): void {
+    this.size += chunk.byteLength;
+  }
+}
+
 /** The stage for `pipeline(src, tapInto(counter), ...)`: yields every chunk unchanged after counting it. */
 export function tapInto(
-  counter: DigestCounter,
+  counter: Pick<DigestCounter, 'update'>,
 ): (source: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array> {
   return async function* (source) {
     for await (const chunk of source) {
