@@ -13,12 +13,8 @@ const log = (line) => process.stderr.write(`${line}\n`);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const protoDir = 'proto';
 const outDir = 'src/containerd/generated';
-const entryFiles = [
-  'containerd/services/content/v1/content.proto',
-  'containerd/services/images/v1/images.proto',
-  'containerd/services/leases/v1/leases.proto',
-  'containerd/services/version/v1/version.proto',
-];
+// The .proto files the runtime loader (src/containerd/proto.ts) loads too, listed once.
+const entryFiles = JSON.parse(readFileSync(join(root, protoDir, 'entry-files.json'), 'utf8'));
 
 /** Turns the shared loader options into generator flags (booleans as switches, the rest as values). */
 function optionFlags() {

@@ -33,6 +33,8 @@ export interface OpenedLocations {
 export interface LocationOptions {
   address: string;
   namespace: string;
+  /** Read containerd blobs from its content directory when possible (ConnectOptions.readBlobFiles). */
+  readBlobFiles: boolean;
   logger: Logger;
   signal: AbortSignal;
 }

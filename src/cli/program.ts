@@ -23,6 +23,7 @@ function globalFlags(program: Command): GlobalFlags {
     namespace: String(o.namespace),
     debug: o.debug === true,
     logFormat: o.logFormat === 'json' ? 'json' : 'text',
+    contentReads: o.contentReads === 'grpc' ? 'grpc' : 'auto',
   };
 }
 
@@ -41,6 +42,15 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       new Option('-n, --namespace <namespace>', 'containerd namespace')
         .env('CONTAINERD_NAMESPACE')
         .default(DEFAULT_NAMESPACE),
+    )
+    .addOption(
+      new Option(
+        '--content-reads <how>',
+        'how blobs are read from containerd: auto (from its content directory when this process can open the files, else over gRPC) or grpc',
+      )
+        .choices(['auto', 'grpc'])
+        .env('TSCONVERT_CONTENT_READS')
+        .default('auto'),
     )
     .option('--debug', 'debug logging, and stack traces on errors', false)
     .addOption(

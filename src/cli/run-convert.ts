@@ -18,6 +18,8 @@ export interface GlobalFlags {
   namespace: string;
   debug: boolean;
   logFormat: 'text' | 'json';
+  /** "auto": blob files when readable (src/containerd/blob-files.ts); "grpc": always the content service. */
+  contentReads: 'auto' | 'grpc';
 }
 
 export interface RunIo {
@@ -51,6 +53,7 @@ export async function runConvert(
   const locations = await openLocations(src, dst, {
     address: globals.address,
     namespace: globals.namespace,
+    readBlobFiles: globals.contentReads === 'auto',
     logger,
     signal,
   });

@@ -3,6 +3,7 @@
 // backend returned by connectContainerd owns (and closes) the channel.
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
+import type { BlobFiles } from './blob-files.js';
 import { ContainerdContentStore } from './content.js';
 import { ContainerdImageStore } from './images.js';
 import { ContainerdLeaseManager } from './leases.js';
@@ -13,6 +14,8 @@ export interface BackendInfo {
   version: string;
   /** Whether close() closes the channel (false for withLease views). */
   owner: boolean;
+  /** Where blobs are read from files instead of over gRPC; shared by every view of the connection. */
+  blobFiles: BlobFiles | undefined;
 }
 
 export class ContainerdBackend implements ImageBackend {
@@ -26,7 +29,7 @@ export class ContainerdBackend implements ImageBackend {
     private readonly logger: Logger,
     private readonly info: BackendInfo,
   ) {
-    this.content = new ContainerdContentStore(context, logger);
+    this.content = new ContainerdContentStore(context, logger, info.blobFiles);
     this.images = new ContainerdImageStore(context);
     this.leases = new ContainerdLeaseManager(context);
   }

@@ -8,6 +8,7 @@ import { TsconvertError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { parseAddress, validateNamespace, type ContainerdAddress } from './address.js';
 import { ContainerdBackend } from './backend.js';
+import { BlobFiles } from './blob-files.js';
 import { fromGrpcError, isServiceError } from './errors.js';
 import type { VersionResponse__Output } from './generated/containerd/services/version/v1/VersionResponse.js';
 import { containerdProto } from './proto.js';
@@ -31,6 +32,8 @@ export interface ConnectOptions {
   namespace?: string;
   logger: Logger;
   signal: AbortSignal;
+  /** Read blobs from the daemon's content directory when this process can open them (default true). */
+  readBlobFiles?: boolean;
 }
 
 const ADDRESS_HINT = 'start containerd, or pass --address / set CONTAINERD_ADDRESS to its socket';
@@ -80,6 +83,7 @@ function createClients(target: string): ContainerdClients {
   return {
     content,
     images: new v1.images.v1.Images(target, creds, shared),
+    introspection: new v1.introspection.v1.Introspection(target, creds, shared),
     leases: new v1.leases.v1.Leases(target, creds, shared),
     version: new v1.version.v1.Version(target, creds, shared),
   };
@@ -124,7 +128,12 @@ export async function connectContainerd(options: ConnectOptions): Promise<Contai
       { address: addr.original, namespace, version: version.version, revision: version.revision },
       'connected to containerd',
     );
-    return new ContainerdBackend(context, options.logger, { version: version.version, owner: true });
+    const blobFiles = options.readBlobFiles === false ? undefined : new BlobFiles(context, options.logger);
+    return new ContainerdBackend(context, options.logger, {
+      version: version.version,
+      owner: true,
+      blobFiles,
+    });
   } catch (err) {
     clients.content.close();
     throw err;

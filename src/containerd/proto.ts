@@ -8,17 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ContentProto } from './generated/content.js';
 import type { ProtoGrpcType as ImagesProto } from './generated/images.js';
+import type { ProtoGrpcType as IntrospectionProto } from './generated/introspection.js';
 import type { ProtoGrpcType as LeasesProto } from './generated/leases.js';
 import type { ProtoGrpcType as VersionProto } from './generated/version.js';
 
-export type ContainerdProto = ContentProto & ImagesProto & LeasesProto & VersionProto;
-
-const ENTRY_FILES = [
-  'containerd/services/content/v1/content.proto',
-  'containerd/services/images/v1/images.proto',
-  'containerd/services/leases/v1/leases.proto',
-  'containerd/services/version/v1/version.proto',
-];
+export type ContainerdProto = ContentProto & ImagesProto & IntrospectionProto & LeasesProto & VersionProto;
 
 /** The proto/ directory: two levels up from src/containerd, three from dist/src/containerd. */
 function findProtoDir(): string {
@@ -49,13 +43,18 @@ function loaderOptions(protoDir: string): protoLoader.Options {
   };
 }
 
+/** The .proto files to load, listed once in proto/entry-files.json (the type generator reads it too). */
+function entryFiles(protoDir: string): string[] {
+  return JSON.parse(readFileSync(join(protoDir, 'entry-files.json'), 'utf8')) as string[];
+}
+
 let cached: ContainerdProto | undefined;
 
 /** The loaded service constructors and message types, loaded once per process. */
 export function containerdProto(): ContainerdProto {
   if (cached === undefined) {
     const protoDir = findProtoDir();
-    const definition = protoLoader.loadSync(ENTRY_FILES, loaderOptions(protoDir));
+    const definition = protoLoader.loadSync(entryFiles(protoDir), loaderOptions(protoDir));
     cached = grpc.loadPackageDefinition(definition) as unknown as ContainerdProto;
   }
   return cached;

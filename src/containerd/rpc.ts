@@ -5,6 +5,7 @@ import { Metadata, type CallOptions, type ClientUnaryCall, type requestCallback 
 import { abortError } from '../errors.js';
 import type { ContentClient } from './generated/containerd/services/content/v1/Content.js';
 import type { ImagesClient } from './generated/containerd/services/images/v1/Images.js';
+import type { IntrospectionClient } from './generated/containerd/services/introspection/v1/Introspection.js';
 import type { LeasesClient } from './generated/containerd/services/leases/v1/Leases.js';
 import type { VersionClient } from './generated/containerd/services/version/v1/Version.js';
 import { fromGrpcError } from './errors.js';
@@ -15,6 +16,7 @@ export const LEASE_HEADER = 'containerd-lease';
 export interface ContainerdClients {
   content: ContentClient;
   images: ImagesClient;
+  introspection: IntrospectionClient;
   leases: LeasesClient;
   version: VersionClient;
 }

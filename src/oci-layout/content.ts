@@ -1,10 +1,9 @@
 // The ContentStore of an OCI image layout: blobs are files under blobs/sha256, named by digest. Labels
 // have no home in a layout, so they are always empty and label updates are accepted and ignored.
 
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { abortError, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import type {
   CallOptions,
@@ -15,12 +14,10 @@ import type {
   ReadOptions,
   WriterOptions,
 } from '../store/content-store.js';
+import { fileChunks, readRange } from '../store/file-range.js';
 import { fsError, isENOENT } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
 import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
-
-/** Read chunk size: large enough to keep syscalls few, small enough to bound memory per reader. */
-const READ_CHUNK = 1 << 20;
 
 export class LayoutContentStore implements ContentStore {
   readonly #root: string;
@@ -51,28 +48,12 @@ export class LayoutContentStore implements ContentStore {
 
   async *read(digest: Digest, options: ReadOptions): AsyncIterable<Uint8Array> {
     const { size } = await this.info(digest, options);
-    const offset = options.offset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
-      throw new TsconvertError(
-        'OUT_OF_RANGE',
-        `read of ${digest} at offset ${offset}: blob has ${size} bytes`,
-      );
-    }
-    const end = options.size === undefined ? size : Math.min(size, offset + options.size);
-    if (end <= offset) return;
-    const stream = createReadStream(blobPath(this.#root, digest), {
-      start: offset,
-      end: end - 1,
-      highWaterMark: READ_CHUNK,
-      signal: options.signal,
-    });
+    const range = readRange(digest, size, options.offset, options.size);
     try {
-      for await (const chunk of stream) yield chunk as Buffer;
+      yield* fileChunks(blobPath(this.#root, digest), range, options.signal);
     } catch (err) {
-      if (options.signal.aborted) throw abortError(options.signal);
+      if (err instanceof TsconvertError) throw err;
       throw fsError(err, `blob ${digest}`);
-    } finally {
-      stream.destroy();
     }
   }
 

@@ -5,16 +5,30 @@ import { silentLogger } from '../../src/util/log.js';
 import { newNamespace, testContainerd } from '../helpers/containerd.js';
 import { describeContentStoreContract } from './content-store-contract.js';
 
-describeContentStoreContract(
-  'containerd',
-  async () => {
-    const backend = await connectContainerd({
-      address: testContainerd().address,
-      namespace: newNamespace('contract'),
-      logger: silentLogger,
-      signal: new AbortController().signal,
-    });
-    return { backend, cleanup: () => backend.close() };
-  },
-  { labels: true },
-);
+// Twice: blobs read from the daemon's content directory (the default), and over the gRPC content service.
+for (const readBlobFiles of [true, false]) {
+  describeContentStoreContract(
+    readBlobFiles ? 'containerd' : 'containerd, reads over gRPC',
+    async () => {
+      const signal = new AbortController().signal;
+      const backend = await connectContainerd({
+        address: testContainerd().address,
+        namespace: newNamespace('contract'),
+        logger: silentLogger,
+        signal,
+        readBlobFiles,
+      });
+      // The cases' blobs are referenced by nothing; without a lease, a garbage collection that another test
+      // file's deletion triggers may remove one between its commit and its read-back.
+      const lease = await backend.leases.create({}, { signal });
+      return {
+        backend: backend.withLease(lease.id),
+        cleanup: async () => {
+          await backend.leases.delete(lease.id, { signal });
+          await backend.close();
+        },
+      };
+    },
+    { labels: true },
+  );
+}
