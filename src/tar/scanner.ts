@@ -45,7 +45,14 @@ export async function* scanTar(
       const { member } = result;
       summary.addMember(member);
       yield { kind: 'member', offset: member.headerOffset, header: concat(result.pieces), member };
-      yield* payload(reader, member);
+      // The payload loop is inline, not a generator of its own: one fewer generator per member.
+      for (let remaining = member.payloadSize; remaining > 0;) {
+        const offset = reader.offset;
+        const data = await reader.next(remaining);
+        if (data === undefined) throw payloadShort(member, offset, remaining);
+        remaining -= data.length;
+        yield { kind: 'payload', offset, data };
+      }
       const padding = await reader.read(member.paddingSize);
       if (padding.length > 0)
         yield { kind: 'padding', offset: reader.offset - padding.length, data: padding };
@@ -59,20 +66,11 @@ export async function* scanTar(
   }
 }
 
-async function* payload(reader: ChunkReader, member: TarMember): AsyncGenerator<TarEvent, void, undefined> {
-  let remaining = member.payloadSize;
-  while (remaining > 0) {
-    const offset = reader.offset;
-    const data = await reader.next(remaining);
-    if (data === undefined) {
-      throw malformed(
-        `tar member "${member.name.text}" at offset ${member.headerOffset}: input ends at offset ${offset}, ` +
-          `${remaining} payload bytes short`,
-      );
-    }
-    remaining -= data.length;
-    yield { kind: 'payload', offset, data };
-  }
+function payloadShort(member: TarMember, offset: number, remaining: number): Error {
+  return malformed(
+    `tar member "${member.name.text}" at offset ${member.headerOffset}: input ends at offset ${offset}, ` +
+      `${remaining} payload bytes short`,
+  );
 }
 
 async function* finish(

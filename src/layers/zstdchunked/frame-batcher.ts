@@ -46,16 +46,29 @@ export class FrameBatcher {
     private readonly slotCount: number,
   ) {}
 
-  /** Makes room for `n` contiguous bytes in the current slot; yields frames drained while waiting. */
-  async *reserve(n: number): AsyncGenerator<Uint8Array> {
+  /**
+   * Makes room for `n` contiguous bytes without waiting, when it can: true when the current slot has room
+   * or a slot is free. The common case, so callers need no generator for it.
+   */
+  tryReserve(n: number): boolean {
     const cur = this.current;
     if (cur !== undefined && cur.slot.input.length - cur.fill >= n && cur.frames.length < MAX_FRAMES_PER_SLOT)
-      return;
+      return true;
+    if (n <= this.slotBytes && this.free.length === 0 && this.created >= this.slotCount) return false;
     this.send();
     if (n > this.slotBytes) {
       this.current = { slot: createSlot(n, 1), fill: 0, frames: [], landed: [], oneOff: true };
-      return;
+      return true;
     }
+    const slot = this.free.pop() ?? this.newSlot();
+    this.current = { slot, fill: 0, frames: [], landed: [], oneOff: false };
+    return true;
+  }
+
+  /** Makes room for `n` contiguous bytes in the current slot; yields frames drained while waiting. */
+  async *reserve(n: number): AsyncGenerator<Uint8Array> {
+    if (this.tryReserve(n)) return;
+    this.send();
     while (this.free.length === 0 && this.created >= this.slotCount)
       yield* this.drain(this.inFlight.length - 1);
     const slot = this.free.pop() ?? this.newSlot();

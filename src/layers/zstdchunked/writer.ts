@@ -61,6 +61,8 @@ export class ChunkedEncoder {
   private header: Uint8Array[] = [];
   private headerLength = 0;
   private file: FileState | undefined;
+  /** The header frame must be closed before the next payload byte or the end (see addNonPayload). */
+  private headerFull = false;
   private trailerSeen = 0;
   private trailerRest: Uint8Array[] = [];
   private chunkOperator: ReturnType<typeof zeroBytesOperator> | undefined;
@@ -77,12 +79,17 @@ export class ChunkedEncoder {
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
+      // Events are handled synchronously; a generator is entered only when a slot must be waited for
+      // (the common case allocates nothing per event beyond the scanner's own).
       for await (const ev of scanTar(tar)) {
-        if (ev.kind === 'member') yield* this.onMember(ev.member, ev.header);
-        else if (ev.kind === 'payload') yield* this.onPayload(ev.data);
-        else if (ev.kind === 'padding') yield* this.addNonPayload(ev.data, true);
+        if (ev.kind === 'member') this.onMember(ev.member, ev.header);
+        else if (ev.kind === 'payload') {
+          for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
+            yield* this.frames.reserve(this.nextChunkSize());
+        } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
         else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
-        else yield* this.onEnd(ev.summary);
+        else this.onEnd(ev.summary);
+        if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
         this.flushEntries();
       }
       this.frames.send();
@@ -95,17 +102,18 @@ export class ChunkedEncoder {
     }
   }
 
-  private async *onMember(member: TarMember, header: Uint8Array): AsyncGenerator<Uint8Array> {
+  private onMember(member: TarMember, header: Uint8Array): void {
     this.checks.member(member);
     this.tarSplit.addRaw(header);
     this.tarSplit.flushSegment();
-    yield* this.addNonPayload(header, false);
+    this.addNonPayload(header, false);
     if (member.payloadSize === 0) {
       this.entries.push(memberEntry(member));
       this.tarSplit.addFile(member.name.text, member.size, member.size > 0n ? new Crc64().sum() : undefined);
       return;
     }
-    yield* this.closeHeaderFrame();
+    // The payload starts a frame of its own: the header frame is closed before the first payload event.
+    this.headerFull = true;
     const chunkCount = Math.ceil(member.payloadSize / this.options.chunkSize);
     this.file = {
       entryHead: entryHead(member),
@@ -125,16 +133,29 @@ export class ChunkedEncoder {
     for (let i = 0; i < chunkCount; i++) this.entries.push(undefined);
   }
 
-  private async *onPayload(data: Uint8Array): AsyncGenerator<Uint8Array> {
+  /** Counts and hashes a payload piece and feeds it; returns where feeding stopped to wait for a slot, or -1. */
+  private onPayload(data: Uint8Array): number {
     const f = this.file;
-    if (f === undefined) return;
+    if (f === undefined) return -1;
     this.uncompressedSize += data.length;
     f.hash?.update(data);
-    let pos = 0;
+    return this.feedPayload(data, 0);
+  }
+
+  /** Size of the file's next chunk. */
+  private nextChunkSize(): number {
+    const f = this.file as FileState;
+    return Math.min(this.options.chunkSize, f.payloadSize - f.received);
+  }
+
+  /** Puts payload bytes from `pos` into chunks; returns where it stopped to wait for a slot, or -1. */
+  private feedPayload(data: Uint8Array, pos: number): number {
+    const f = this.file as FileState;
     while (pos < data.length) {
       if (f.chunkLeft === 0) {
-        f.chunkLeft = Math.min(this.options.chunkSize, f.payloadSize - f.received);
-        yield* this.frames.reserve(f.chunkLeft);
+        const size = this.nextChunkSize();
+        if (!this.frames.tryReserve(size)) return pos;
+        f.chunkLeft = size;
         f.chunkStart = this.frames.position;
       }
       const n = Math.min(f.chunkLeft, data.length - pos);
@@ -145,6 +166,7 @@ export class ChunkedEncoder {
       if (f.chunkLeft === 0) this.endChunk(f);
     }
     if (f.received === f.payloadSize) this.finishFile(f);
+    return -1;
   }
 
   private endChunk(f: FileState): void {
@@ -191,14 +213,16 @@ export class ChunkedEncoder {
     });
   }
 
-  private async *addNonPayload(data: Uint8Array, split: boolean): AsyncGenerator<Uint8Array> {
+  /** Adds header, padding or trailer bytes to the header frame; `headerFull` asks for the frame's close. */
+  private addNonPayload(data: Uint8Array, split: boolean): void {
     this.uncompressedSize += data.length;
     if (split) this.tarSplit.addRaw(data);
     this.header.push(data);
     this.headerLength += data.length;
-    if (this.headerLength >= MAX_HEADER_FRAME) yield* this.closeHeaderFrame();
+    if (this.headerLength >= MAX_HEADER_FRAME) this.headerFull = true;
   }
 
+  /** A generator, as trailers can be long runs of zero blocks: frames are cut and closed as they fill. */
   private async *onTrailer(data: Uint8Array): AsyncGenerator<Uint8Array> {
     const head = Math.max(0, Math.min(data.length, END_OF_ARCHIVE - this.trailerSeen));
     if (head > 0) this.tarSplit.addRaw(data.subarray(0, head));
@@ -210,23 +234,37 @@ export class ChunkedEncoder {
     let pos = 0;
     while (pos < data.length) {
       const n = Math.min(data.length - pos, Math.max(1, MAX_HEADER_FRAME - this.headerLength));
-      yield* this.addNonPayload(data.subarray(pos, pos + n), false);
+      this.addNonPayload(data.subarray(pos, pos + n), false);
       pos += n;
+      if (this.headerFull) yield* this.closeHeaderFrame();
     }
   }
 
-  private async *onEnd(summary: TarSummary): AsyncGenerator<Uint8Array> {
+  private onEnd(summary: TarSummary): void {
     this.checks.summary(summary);
     this.tarSplit.flushSegment();
     // One buffer, so the 1 MiB segments do not depend on how the input arrived (bounded by checks.trailer).
     this.tarSplit.addTrailingSegments(Buffer.concat(this.trailerRest));
     this.trailerRest = [];
-    yield* this.closeHeaderFrame();
+    this.headerFull = true;
   }
 
+  /** Closes the header frame when that needs no waiting; false when a slot must be waited for first. */
+  private tryCloseHeaderFrame(): boolean {
+    if (this.headerLength > 0 && !this.frames.tryReserve(this.headerLength)) return false;
+    this.writeHeaderFrame();
+    return true;
+  }
+
+  /** Closes the header frame, waiting for a slot when none is free. */
   private async *closeHeaderFrame(): AsyncGenerator<Uint8Array> {
+    if (this.headerLength > 0) yield* this.frames.reserve(this.headerLength);
+    this.writeHeaderFrame();
+  }
+
+  private writeHeaderFrame(): void {
+    this.headerFull = false;
     if (this.headerLength === 0) return;
-    yield* this.frames.reserve(this.headerLength);
     const start = this.frames.position;
     for (const piece of this.header) this.frames.write(piece);
     this.frames.endFrame(start, false, undefined);
