@@ -122,8 +122,10 @@ export class Crc64 {
 }
 
 // Combining: the CRC of A‖B from crc(A), crc(B) and |B|, by applying the "append |B| zero bytes" operator
-// to crc(A) — a 64×64 matrix over GF(2), squared up from the one-bit operator (the method zlib uses for
-// crc32_combine). The initial value and final xor are both all ones, so they cancel.
+// to crc(A) — over GF(2) a 64×64 matrix. The operators for 2^k zero bytes are squared up once per process
+// from the one-bit operator (the method zlib uses for crc32_combine) and applied one per set bit of |B|, so
+// a combine costs at most 32 matrix-vector products and no matrix products. The initial value and final
+// xor are both all ones, so they cancel.
 
 const POLY = 0xd800000000000000n;
 type Matrix = bigint[];
@@ -138,17 +140,17 @@ function square(mat: Matrix): Matrix {
   return mat.map((row) => times(mat, row));
 }
 
-/** The operator that appends `bytes` zero bytes to a CRC register. */
-export function zeroBytesOperator(bytes: number): Matrix {
-  let op: Matrix = [POLY];
-  for (let n = 1; n < 64; n++) op.push(1n << BigInt(n - 1));
-  op = square(square(square(op))); // 8 zero bits = 1 zero byte
-  let result: Matrix | undefined;
-  for (let n = bytes; n > 0; n = Math.floor(n / 2)) {
-    if (n % 2 === 1) result = result === undefined ? op : result.map((row) => times(op, row));
-    if (n > 1) op = square(op);
+/** ZERO_BYTES_POW2[k] appends 2^k zero bytes; grown on demand. */
+const ZERO_BYTES_POW2: Matrix[] = [];
+
+function appendZeroBytesPow2(k: number): Matrix {
+  if (ZERO_BYTES_POW2.length === 0) {
+    const oneBit: Matrix = [POLY];
+    for (let n = 1; n < 64; n++) oneBit.push(1n << BigInt(n - 1));
+    ZERO_BYTES_POW2.push(square(square(square(oneBit)))); // 8 zero bits = 1 zero byte
   }
-  return result ?? Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+  while (ZERO_BYTES_POW2.length <= k) ZERO_BYTES_POW2.push(square(ZERO_BYTES_POW2.at(-1) as Matrix));
+  return ZERO_BYTES_POW2[k] as Matrix;
 }
 
 const toBig = (crc: Uint8Array): bigint => new DataView(crc.buffer, crc.byteOffset, 8).getBigUint64(0);
@@ -159,7 +161,10 @@ function fromBig(v: bigint): Uint8Array {
   return out;
 }
 
-/** CRC-64 of A‖B, given crc(A), crc(B) (big-endian bytes) and the operator for |B| zero bytes. */
-export function combineCrc64(crcA: Uint8Array, crcB: Uint8Array, opForB: Matrix): Uint8Array {
-  return fromBig(times(opForB, toBig(crcA)) ^ toBig(crcB));
+/** CRC-64 of A‖B, given crc(A), crc(B) (big-endian bytes) and |B|. */
+export function combineCrc64(crcA: Uint8Array, crcB: Uint8Array, bytesOfB: number): Uint8Array {
+  let register = toBig(crcA);
+  for (let k = 0, n = bytesOfB; n > 0; k++, n = Math.floor(n / 2))
+    if (n % 2 === 1) register = times(appendZeroBytesPow2(k), register);
+  return fromBig(register ^ toBig(crcB));
 }

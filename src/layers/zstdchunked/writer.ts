@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import { LayerChecks } from './checks.js';
-import { combineCrc64, Crc64, zeroBytesOperator } from '../../util/crc64.js';
+import { combineCrc64, Crc64 } from '../../util/crc64.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
@@ -65,7 +65,6 @@ export class ChunkedEncoder {
   private headerFull = false;
   private trailerSeen = 0;
   private trailerRest: Uint8Array[] = [];
-  private chunkOperator: ReturnType<typeof zeroBytesOperator> | undefined;
   /** Set once the blob is complete. */
   layout: MetadataLayout | undefined;
   uncompressedSize = 0;
@@ -175,7 +174,7 @@ export class ChunkedEncoder {
     const index = Math.floor(chunkOffset / this.options.chunkSize);
     this.frames.endFrame(f.chunkStart, true, (offset, frameSize, sha, crc) => {
       const last = index === f.chunkCount - 1;
-      f.crc = f.crc === undefined ? crc : combineCrc64(f.crc, crc as Uint8Array, this.zeroOperator(size));
+      f.crc = f.crc === undefined ? crc : combineCrc64(f.crc, crc as Uint8Array, size);
       const fields: ChunkFields = {
         offset,
         chunkSize: size,
@@ -195,13 +194,6 @@ export class ChunkedEncoder {
   private finishFile(f: FileState): void {
     if (f.hash !== undefined) f.digest = `sha256:${f.hash.digest('hex')}`;
     this.file = undefined;
-  }
-
-  /** The CRC operator for appending `bytes` bytes; the full-chunk one is built once per layer. */
-  private zeroOperator(bytes: number): ReturnType<typeof zeroBytesOperator> {
-    if (bytes !== this.options.chunkSize) return zeroBytesOperator(bytes);
-    this.chunkOperator ??= zeroBytesOperator(bytes);
-    return this.chunkOperator;
   }
 
   /** All chunks of the file are at their offsets: its TOC entries are final. */
