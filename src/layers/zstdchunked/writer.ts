@@ -78,8 +78,8 @@ export class ChunkedEncoder {
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
-      // Events are handled synchronously; a generator is entered only when a slot must be waited for
-      // (the common case allocates nothing per event beyond the scanner's own).
+      // Events are handled synchronously; a generator is entered only when a slot must be waited for,
+      // so the common case creates no generator per event.
       for await (const ev of scanTar(tar)) {
         if (ev.kind === 'member') this.onMember(ev.member, ev.header);
         else if (ev.kind === 'payload') {
