@@ -35,6 +35,8 @@ export interface LocationOptions {
   namespace: string;
   /** Read containerd blobs from its content directory when possible (ConnectOptions.readBlobFiles). */
   readBlobFiles: boolean;
+  /** Write large containerd blobs into their ingest files when possible (ConnectOptions.writeIngestFiles). */
+  writeIngestFiles: boolean;
   logger: Logger;
   signal: AbortSignal;
 }

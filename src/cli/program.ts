@@ -24,6 +24,7 @@ function globalFlags(program: Command): GlobalFlags {
     debug: o.debug === true,
     logFormat: o.logFormat === 'json' ? 'json' : 'text',
     contentReads: o.contentReads === 'grpc' ? 'grpc' : 'auto',
+    contentWrites: o.contentWrites === 'grpc' ? 'grpc' : 'auto',
   };
 }
 
@@ -50,6 +51,15 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       )
         .choices(['auto', 'grpc'])
         .env('TSCONVERT_CONTENT_READS')
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--content-writes <how>',
+        'how large blobs are written to containerd: auto (into the ingest file in its content directory when this process can open it; containerd still hashes and checks every byte) or grpc',
+      )
+        .choices(['auto', 'grpc'])
+        .env('TSCONVERT_CONTENT_WRITES')
         .default('auto'),
     )
     .option('--debug', 'debug logging, and stack traces on errors', false)

@@ -20,6 +20,8 @@ export interface GlobalFlags {
   logFormat: 'text' | 'json';
   /** "auto": blob files when readable (src/containerd/blob-files.ts); "grpc": always the content service. */
   contentReads: 'auto' | 'grpc';
+  /** "auto": large blobs into ingest files when writable (src/containerd/ingest-files.ts); "grpc": never. */
+  contentWrites: 'auto' | 'grpc';
 }
 
 export interface RunIo {
@@ -54,6 +56,7 @@ export async function runConvert(
     address: globals.address,
     namespace: globals.namespace,
     readBlobFiles: globals.contentReads === 'auto',
+    writeIngestFiles: globals.contentWrites === 'auto',
     logger,
     signal,
   });

@@ -3,8 +3,7 @@
 // backend returned by connectContainerd owns (and closes) the channel.
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
-import type { BlobFiles } from './blob-files.js';
-import { ContainerdContentStore } from './content.js';
+import { ContainerdContentStore, type ContentFiles } from './content.js';
 import { ContainerdImageStore } from './images.js';
 import { ContainerdLeaseManager } from './leases.js';
 import type { CallContext } from './rpc.js';
@@ -14,8 +13,8 @@ export interface BackendInfo {
   version: string;
   /** Whether close() closes the channel (false for withLease views). */
   owner: boolean;
-  /** Where blobs are read from files instead of over gRPC; shared by every view of the connection. */
-  blobFiles: BlobFiles | undefined;
+  /** Which transfers use the daemon's content directory; shared by every view of the connection. */
+  contentFiles: ContentFiles | undefined;
 }
 
 export class ContainerdBackend implements ImageBackend {
@@ -29,7 +28,7 @@ export class ContainerdBackend implements ImageBackend {
     private readonly logger: Logger,
     private readonly info: BackendInfo,
   ) {
-    this.content = new ContainerdContentStore(context, logger, info.blobFiles);
+    this.content = new ContainerdContentStore(context, logger, info.contentFiles);
     this.images = new ContainerdImageStore(context);
     this.leases = new ContainerdLeaseManager(context);
   }

@@ -26,16 +26,20 @@ export class BlobFiles {
     private readonly logger: Logger,
   ) {}
 
-  /** The blob's file, open for reading, or undefined when it must be read over gRPC. */
-  async open(digest: Digest, signal: AbortSignal): Promise<FileHandle | undefined> {
+  /** The local content store's directory (asked once), or undefined when the daemon does not say. */
+  async contentRoot(signal: AbortSignal): Promise<string | undefined> {
     this.root ??= this.findRoot(signal);
-    let root: string | undefined;
     try {
-      root = await this.root;
+      return await this.root;
     } catch (err) {
       this.root = undefined; // only the call that was cancelled fails; the next one asks again
       throw err;
     }
+  }
+
+  /** The blob's file, open for reading, or undefined when it must be read over gRPC. */
+  async open(digest: Digest, signal: AbortSignal): Promise<FileHandle | undefined> {
+    const root = await this.contentRoot(signal);
     if (root === undefined) return undefined;
     const [algorithm, encoded] = parseDigest(digest).split(':') as [string, string];
     const path = join(root, 'blobs', algorithm, encoded);
@@ -61,10 +65,7 @@ export class BlobFiles {
         ),
       );
       const root = res.plugins.find((p) => p.type === CONTENT_PLUGIN_TYPE && p.exports.root)?.exports.root;
-      this.logger.debug(
-        { root },
-        root ? 'reading blobs from the content store directory' : 'no content root',
-      );
+      this.logger.debug({ root }, root ? 'found the content store directory' : 'no content root');
       return root || undefined;
     } catch (err) {
       if (signal.aborted) throw err;

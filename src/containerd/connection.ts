@@ -34,6 +34,8 @@ export interface ConnectOptions {
   signal: AbortSignal;
   /** Read blobs from the daemon's content directory when this process can open them (default true). */
   readBlobFiles?: boolean;
+  /** Write large blobs into their ingest files there when this process can open them (default true). */
+  writeIngestFiles?: boolean;
 }
 
 const ADDRESS_HINT = 'start containerd, or pass --address / set CONTAINERD_ADDRESS to its socket';
@@ -128,11 +130,14 @@ export async function connectContainerd(options: ConnectOptions): Promise<Contai
       { address: addr.original, namespace, version: version.version, revision: version.revision },
       'connected to containerd',
     );
-    const blobFiles = options.readBlobFiles === false ? undefined : new BlobFiles(context, options.logger);
+    const reads = options.readBlobFiles !== false;
+    const writes = options.writeIngestFiles !== false;
+    const contentFiles =
+      reads || writes ? { directory: new BlobFiles(context, options.logger), reads, writes } : undefined;
     return new ContainerdBackend(context, options.logger, {
       version: version.version,
       owner: true,
-      blobFiles,
+      contentFiles,
     });
   } catch (err) {
     clients.content.close();

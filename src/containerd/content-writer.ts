@@ -49,7 +49,7 @@ export interface LabelUpdater {
   info(digest: Digest, options: { signal: AbortSignal }): Promise<ContentInfo>;
 }
 
-interface WriterDeps {
+export interface WriterDeps {
   context: CallContext;
   logger: Logger;
   labels: LabelUpdater;
@@ -64,8 +64,17 @@ function protocolError(ref: string, what: string): TsconvertError {
   return new TsconvertError('INTERNAL', `content write ${JSON.stringify(ref)}: ${what}`);
 }
 
+/** A Write stream that can also be let go of without committing or removing its ingest. */
+export interface StreamContentWriter extends ContentWriter {
+  /** Ends the stream and frees the ref's lock; the ingest stays (see ingest-files.ts). */
+  release(): Promise<void>;
+}
+
 /** Opens (or resumes) an ingest, waiting with backoff while another writer holds its lock. */
-export async function openContentWriter(deps: WriterDeps, options: WriterOptions): Promise<ContentWriter> {
+export async function openContentWriter(
+  deps: WriterDeps,
+  options: WriterOptions,
+): Promise<StreamContentWriter> {
   const { context, logger } = deps;
   const { ref, signal } = options;
   for (let attempt = 0; ; attempt++) {
@@ -94,7 +103,7 @@ export async function openContentWriter(deps: WriterDeps, options: WriterOptions
   }
 }
 
-class ContainerdContentWriter implements ContentWriter {
+class ContainerdContentWriter implements StreamContentWriter {
   readonly ref: string;
   private readonly reader: ResponseReader<WriteResponse>;
   /** Actions and offsets of requests whose response has not been read yet, oldest first. */
@@ -197,6 +206,12 @@ class ContainerdContentWriter implements ContentWriter {
     } catch (err) {
       if (!isErrorCode(err, 'NOT_FOUND')) throw err;
     }
+  }
+
+  async release(): Promise<void> {
+    this.assertUsable();
+    await this.flush();
+    await this.close();
   }
 
   /** Ends the call at once (used on errors); the daemon releases the ref lock when it sees the reset. */

@@ -18,6 +18,7 @@ import { fileChunks, readRange, type ByteRange } from '../store/file-range.js';
 import type { Logger } from '../util/log.js';
 import type { BlobFiles } from './blob-files.js';
 import { openContentWriter } from './content-writer.js';
+import { openIngestFileWriter, wantsIngestFile } from './ingest-files.js';
 import { fromGrpcError } from './errors.js';
 import type { Info__Output } from './generated/containerd/services/content/v1/Info.js';
 import type { InfoResponse__Output } from './generated/containerd/services/content/v1/InfoResponse.js';
@@ -50,12 +51,25 @@ function withObjectHighWaterMark<T>(messages: number, open: () => T): T {
   }
 }
 
+/** Which transfers may use the daemon's content directory (blob-files.ts, ingest-files.ts). */
+export interface ContentFiles {
+  directory: BlobFiles;
+  reads: boolean;
+  writes: boolean;
+}
+
 export class ContainerdContentStore implements ContentStore {
+  private readonly blobFiles: BlobFiles | undefined;
+  private readonly ingestFiles: BlobFiles | undefined;
+
   constructor(
     private readonly context: CallContext,
     private readonly logger: Logger,
-    private readonly blobFiles?: BlobFiles,
-  ) {}
+    files?: ContentFiles,
+  ) {
+    this.blobFiles = files?.reads ? files.directory : undefined;
+    this.ingestFiles = files?.writes ? files.directory : undefined;
+  }
 
   async info(digest: Digest, { signal }: CallOptions): Promise<ContentInfo> {
     const res = await unaryCall<InfoResponse__Output>(this.context, signal, (md, opts, cb) =>
@@ -150,8 +164,18 @@ export class ContainerdContentStore implements ContentStore {
     return toContentInfo(res.info, digest);
   }
 
-  openWriter(options: WriterOptions): Promise<ContentWriter> {
-    return openContentWriter({ context: this.context, logger: this.logger, labels: this }, options);
+  /** Large blobs go through the ingest's data file when this process can open it (ingest-files.ts). */
+  async openWriter(options: WriterOptions): Promise<ContentWriter> {
+    const deps = { context: this.context, logger: this.logger, labels: this };
+    const root =
+      this.ingestFiles !== undefined && wantsIngestFile(options)
+        ? await this.ingestFiles.contentRoot(options.signal)
+        : undefined;
+    const writer = await (root === undefined
+      ? openContentWriter(deps, options)
+      : openIngestFileWriter(deps, options, root));
+    this.logger.debug({ ref: options.ref }, 'content ingest opened');
+    return writer;
   }
 
   async abortIngest(ref: string, { signal }: CallOptions): Promise<void> {

@@ -5,10 +5,11 @@ import { silentLogger } from '../../src/util/log.js';
 import { newNamespace, testContainerd } from '../helpers/containerd.js';
 import { describeContentStoreContract } from './content-store-contract.js';
 
-// Twice: blobs read from the daemon's content directory (the default), and over the gRPC content service.
-for (const readBlobFiles of [true, false]) {
+// Twice: blobs read from and large blobs written into the daemon's content directory (the default), and
+// everything over the gRPC content service.
+for (const files of [true, false]) {
   describeContentStoreContract(
-    readBlobFiles ? 'containerd' : 'containerd, reads over gRPC',
+    files ? 'containerd' : 'containerd, everything over gRPC',
     async () => {
       const signal = new AbortController().signal;
       const backend = await connectContainerd({
@@ -16,7 +17,8 @@ for (const readBlobFiles of [true, false]) {
         namespace: newNamespace('contract'),
         logger: silentLogger,
         signal,
-        readBlobFiles,
+        readBlobFiles: files,
+        writeIngestFiles: files,
       });
       // The cases' blobs are referenced by nothing; without a lease, a garbage collection that another test
       // file's deletion triggers may remove one between its commit and its read-back.

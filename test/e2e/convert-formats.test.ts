@@ -12,6 +12,7 @@ import {
   imageDigest,
   importedImage,
   json,
+  ingestsByRef,
   writeStreamsByRef,
 } from '../helpers/e2e.js';
 
@@ -76,8 +77,13 @@ describe('image convert --zstd', () => {
         expect(sha256(tar), `layer ${i} of ${entry.platform?.architecture}`).toBe(config.rootfs.diff_ids[i]);
       }
     }
+    // One ingest per distinct layer, written through its file: a stream to open it, one to commit it.
+    const ingests = ingestsByRef(r.stderr);
     const streams = writeStreamsByRef(r.stderr);
-    for (const digest of sourceLayers) expect(streams.get(`tsconvert-zstd-from-${digest}`), digest).toBe(1);
+    for (const digest of sourceLayers) {
+      expect(ingests.get(`tsconvert-zstd-from-${digest}`), digest).toBe(1);
+      expect(streams.get(`tsconvert-zstd-from-${digest}`), digest).toBe(2);
+    }
     const log = (await readFile(testContainerd().logPath, 'utf8')).slice(logStart);
     expect(log.split('\n').filter((l) => l.includes(img.namespace) && l.includes('locked'))).toEqual([]);
     await expectNoLeftovers(img.namespace);

@@ -12,6 +12,7 @@ import {
   imageDigest,
   importedImage,
   json,
+  ingestsByRef,
   writeStreamsByRef,
 } from '../helpers/e2e.js';
 import { importFixture } from '../helpers/fixtures.js';
@@ -19,8 +20,11 @@ import { importFixture } from '../helpers/fixtures.js';
 describe('duplicate layers', () => {
   it('converts a layer listed eight times once, with one Write stream and no warnings', async () => {
     const img = await importedImage('dup8');
+    // Over gRPC, one ingest is exactly one Write stream (the ingest-file path takes two per ingest).
     const r = await img.run([
       '--debug',
+      '--content-writes',
+      'grpc',
       'image',
       'convert',
       '--zstd',
@@ -33,8 +37,8 @@ describe('duplicate layers', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/warning|error|cancel/i);
     const dup = img.fixture.manifests[0]?.layers[0]?.digest ?? '';
-    const streams = writeStreamsByRef(r.stderr);
-    expect(streams.get(`tsconvert-zstd-from-${dup}`)).toBe(1);
+    expect(writeStreamsByRef(r.stderr).get(`tsconvert-zstd-from-${dup}`)).toBe(1);
+    expect(ingestsByRef(r.stderr).get(`tsconvert-zstd-from-${dup}`)).toBe(1);
     const manifest = await json<{ layers: Array<{ digest: string }> }>(img.namespace, r.stdout.trim());
     expect(manifest.layers).toHaveLength(img.fixture.manifests[0]?.layers.length ?? -1);
     expect(new Set(manifest.layers.slice(0, 8).map((l) => l.digest)).size).toBe(1);

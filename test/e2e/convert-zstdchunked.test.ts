@@ -20,6 +20,7 @@ import {
   imageDigest,
   importedImage,
   json,
+  ingestsByRef,
   writeStreamsByRef,
   type ImportedImage,
 } from '../helpers/e2e.js';
@@ -749,7 +750,9 @@ describe('image convert --zstdchunked', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/warning|error|cancel/i);
     const dup = img.fixture.manifests[0]?.layers[0]?.digest ?? '';
-    expect(writeStreamsByRef(r.stderr).get(`tsconvert-zstdchunked-from-${dup}`)).toBe(1);
+    // One conversion: one ingest, written through its file (a stream to open it, one to commit it).
+    expect(ingestsByRef(r.stderr).get(`tsconvert-zstdchunked-from-${dup}`)).toBe(1);
+    expect(writeStreamsByRef(r.stderr).get(`tsconvert-zstdchunked-from-${dup}`)).toBe(2);
     const out = JSON.parse(r.stdout) as JsonOutput;
     expect(out.Layers.map((l) => l.Format)).toEqual(['zstd:chunked', 'zstd:chunked']);
     const manifest = await json<Manifest>(img.namespace, out.Image.split('@')[1] ?? '');

@@ -12,11 +12,15 @@ export interface TestBackend {
 }
 
 /** A backend on the test daemon in its own namespace; close it in afterEach/finally. */
-export async function openTestBackend(logger: Logger = silentLogger, prefix = 't'): Promise<TestBackend> {
+export async function openTestBackend(
+  logger: Logger = silentLogger,
+  prefix = 't',
+  { writeIngestFiles = true } = {},
+): Promise<TestBackend> {
   const { address } = testContainerd();
   const namespace = newNamespace(prefix);
   const signal = new AbortController().signal;
-  const backend = await connectContainerd({ address, namespace, logger, signal });
+  const backend = await connectContainerd({ address, namespace, logger, signal, writeIngestFiles });
   return { backend, namespace, signal };
 }
 

@@ -100,11 +100,23 @@ export async function expectNoLeftovers(namespace: string): Promise<void> {
   expect(await rows(['content', 'active'], namespace)).toEqual([]);
 }
 
-/** How many times each ingest ref got a Write stream, from tsconvert's --debug log. */
+/**
+ * How many times each ingest ref got a Write stream, from tsconvert's --debug log. A large blob written
+ * through its ingest file (src/containerd/ingest-files.ts) takes two: one to open, one to commit.
+ */
 export function writeStreamsByRef(stderr: string): Map<string, number> {
+  return countByRef(stderr, 'content write stream opened');
+}
+
+/** How many times each ingest ref was opened (one per conversion of a blob), from the --debug log. */
+export function ingestsByRef(stderr: string): Map<string, number> {
+  return countByRef(stderr, 'content ingest opened');
+}
+
+function countByRef(stderr: string, message: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of stderr.split('\n')) {
-    if (!line.includes('content write stream opened')) continue;
+    if (!line.includes(message)) continue;
     const ref = /ref=(\S+)/.exec(line)?.[1];
     if (ref) counts.set(ref, (counts.get(ref) ?? 0) + 1);
   }

@@ -1,5 +1,6 @@
 // The containerd ContentStore against a real daemon: writes are checked with `ctr content get`, and every
 // Write-stream quirk from the reference notes (resume, truncate, failed commit, ALREADY_EXISTS) is exercised.
+// Every blob goes over the Write stream here; containerd-ingest-files.test.ts covers the ingest-file path.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContainerdBackend } from '../../src/containerd/backend.js';
 import { WRITE_CHUNK_SIZE } from '../../src/containerd/content-writer.js';
@@ -11,7 +12,7 @@ import { ctr, recordingLogger } from '../helpers/containerd.js';
 let current: TestBackend | undefined;
 
 async function open(logger = recordingLogger()): Promise<TestBackend & { backend: ContainerdBackend }> {
-  current = await openTestBackend(logger, 'content');
+  current = await openTestBackend(logger, 'content', { writeIngestFiles: false });
   return current;
 }
 
