@@ -54,6 +54,25 @@ function imageRows(img) {
  * @param {string} path
  * @param {{ env: any, imgs: any, runs: Record<string, any[]>, jobs: any[], profiles: Record<string, any>, scaling: any[], hasChunked: boolean, hasRef: boolean }} d
  */
+/**
+ * The CPU budget of the zstd:chunked line: what tsconvert and containerd used between them, the wall time
+ * that is at the least on this many cores, and how much of it is above the floor's work.
+ * @param {any[]} rs @param {number} floorCpu @param {number} cpus
+ */
+function cpuBudget(rs, floorCpu, cpus) {
+  const cpu = med(rs, 'cpuS');
+  const daemon = med(rs, 'containerdCpuS');
+  if (!Number.isFinite(cpu) || !Number.isFinite(daemon) || !Number.isFinite(floorCpu)) return '';
+  const total = cpu + daemon;
+  return (
+    `CPU budget of tsconvert --zstdchunked (medians): ${f1(cpu)} s in tsconvert + ${f1(daemon)} s in containerd = ` +
+    `${f1(total)} s, so at least ${f1(total / cpus)} s of wall time on ${cpus} CPUs (measured: ${f1(med(rs, 'wallS'))} s). ` +
+    `The floor's steps take ${f1(floorCpu)} s of it; the other ${f1(total - floorCpu)} s is what the profile below ` +
+    `breaks down (garbage collection, JavaScript between the native calls, moving buffers between threads, and ` +
+    `containerd's own sha256 of the output as it commits).`
+  );
+}
+
 export async function writeReport(path, d) {
   const { env, imgs, runs } = d;
   const R = (/** @type {string} */ k) => runs[k] ?? [];
@@ -71,13 +90,14 @@ export async function writeReport(path, d) {
   /** @param {string} k @param {string} label */
   const convRow = (k, label) => {
     const rs = R(k);
-    if (rs.length === 0) return [label, 'not available', '', '', '', '', '', '', '', ''];
+    if (rs.length === 0) return [label, 'not available', '', '', '', '', '', '', '', '', ''];
     const fails = rs.filter((r) => r.error).length;
     return [
       label + (fails ? ` (${fails} of ${rs.length} failed)` : ''),
       f1(med(rs, 'wallS')),
       f1(med(rs, 'cpuS')),
       f1(med(rs, 'othersCpuS')),
+      f1(med(rs, 'containerdCpuS')),
       mb(med(rs, 'peakRssBytes')),
       mb(med(rs, 'storePeakExtraBytes')),
       mb(med(rs, 'tmpPeakBytes')),
@@ -91,6 +111,7 @@ export async function writeReport(path, d) {
     'wall s',
     'CPU s',
     "others' CPU s",
+    'containerd CPU s',
     'peak RSS MB',
     'store peak +MB',
     'TMPDIR peak MB',
@@ -112,6 +133,7 @@ export async function writeReport(path, d) {
       '',
       '',
       '',
+      '',
     ],
     [
       `floor estimate (CPU ÷ ${env.cpus})`,
@@ -124,10 +146,11 @@ export async function writeReport(path, d) {
       '',
       '',
       '',
+      '',
     ],
     d.hasRef
       ? convRow('reference', 'reference-convert (nerdctl --zstdchunked)')
-      : ['reference-convert', 'not built', '', '', '', '', '', '', '', ''],
+      : ['reference-convert', 'not built', '', '', '', '', '', '', '', '', ''],
   ];
   const summary = table(head, rows);
   const measured = ['zstdchunked', 'zstd', 'cli', 'reference'].flatMap((k) => R(k));
@@ -142,6 +165,7 @@ export async function writeReport(path, d) {
       ? `**The machine was shared during this run: other processes used ${(100 * othersShare).toFixed(0)}% of its CPU capacity while the lines below were measured ("others' CPU s"). Wall times are inflated by that much contention; compare lines within a round and rerun on an idle machine for the record.**`
       : `Other processes used ${(100 * othersShare).toFixed(1)}% of the machine's CPU capacity during the measured runs ("others' CPU s").`;
 
+  const budget = cpuBudget(R('zstdchunked'), med(R('floor'), 'total'), env.cpus);
   const chunkedWall = med(R('zstdchunked'), 'wallS');
   const zstdWall = med(R('zstd'), 'wallS');
   const refWall = med(R('reference'), 'wallS');
@@ -403,7 +427,9 @@ ${table(['layer', 'digest', 'gzip MB', 'tar MB', 'files', 'empty files', 'dirs',
 Wall and CPU (user + sys of the process and its children, from GNU time), peak RSS (GNU time's maximum resident set).
 "store peak +MB": highest growth of containerd's content store (blobs + ingests) during the run, sampled every 100 ms;
 "uncompressed copies": new files in the store or TMPDIR whose first block is a tar header; "containerd disk writes":
-write_bytes of the containerd process over the run (what it sent to disk, output included); "output": blobs the run
+write_bytes of the containerd process over the run (with \`--content-writes auto\` tsconvert writes its output into
+the ingest files itself, so this is what containerd alone wrote); "containerd CPU s": the
+daemon's own CPU over the run (it shares the cores, so it counts against wall time too); "output": blobs the run
 added that were still there at its end (removed with \`ctr images rm --sync\` before the next run).
 
 ${contention}
@@ -434,6 +460,8 @@ Peak RSS must not grow with layer size or entry count:
 ${scalingTable}
 
 ## Where the time goes
+
+${budget}
 
 From node's \`--cpu-prof\` (one profile per thread; self time per function, idle excluded).
 The profiler samples on the wall clock, so a thread blocked inside a call (a worker in \`Atomics.wait\`, a synchronous

@@ -1,6 +1,6 @@
 // Connects a ContainerdBackend to the test daemon in a fresh namespace, and small byte helpers.
 import { randomBytes } from 'node:crypto';
-import { connectContainerd } from '../../src/containerd/connection.js';
+import { connectContainerd, type ConnectOptions } from '../../src/containerd/connection.js';
 import type { ContainerdBackend } from '../../src/containerd/backend.js';
 import { silentLogger, type Logger } from '../../src/util/log.js';
 import { newNamespace, testContainerd } from './containerd.js';
@@ -32,4 +32,30 @@ export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer
 
 export function randomBlob(size: number): Buffer {
   return randomBytes(size);
+}
+
+/**
+ * Connections whose every write is held by a lease of its own: unreferenced blobs need one, or a collection
+ * another test file's deletion triggers may take them between commit and read-back. Call closeAll in
+ * afterEach; it deletes the leases and closes the channels.
+ */
+export function leasedConnections(signal: AbortSignal): {
+  connect(options: Omit<ConnectOptions, 'address' | 'signal'>): Promise<ContainerdBackend>;
+  closeAll(): Promise<void>;
+} {
+  const opened: { backend: ContainerdBackend; lease: string }[] = [];
+  return {
+    async connect(options) {
+      const backend = await connectContainerd({ address: testContainerd().address, signal, ...options });
+      const lease = await backend.leases.create({}, { signal });
+      opened.push({ backend, lease: lease.id });
+      return backend.withLease(lease.id);
+    },
+    async closeAll() {
+      for (const { backend, lease } of opened.splice(0)) {
+        await backend.leases.delete(lease, { signal });
+        await backend.close();
+      }
+    },
+  };
 }

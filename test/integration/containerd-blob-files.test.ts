@@ -5,35 +5,23 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlobFiles } from '../../src/containerd/blob-files.js';
-import { connectContainerd } from '../../src/containerd/connection.js';
 import type { ContainerdBackend } from '../../src/containerd/backend.js';
 import type { CallContext } from '../../src/containerd/rpc.js';
 import { sha256Digest, type Digest } from '../../src/oci/digest.js';
 import { silentLogger } from '../../src/util/log.js';
-import { collect, randomBlob } from '../helpers/backend.js';
-import { newNamespace, recordingLogger, testContainerd } from '../helpers/containerd.js';
+import { collect, leasedConnections, randomBlob } from '../helpers/backend.js';
+import { newNamespace, recordingLogger } from '../helpers/containerd.js';
 
 const signal = new AbortController().signal;
-const opened: { backend: ContainerdBackend; lease: string }[] = [];
+const connections = leasedConnections(signal);
 
-async function connect(
+function connect(
   namespace: string,
   logger = recordingLogger(),
   readBlobFiles = true,
 ): Promise<ContainerdBackend> {
-  const backend = await connectContainerd({
-    address: testContainerd().address,
-    namespace,
-    logger,
-    signal,
-    readBlobFiles,
-    // Off with the reads, so nothing asks for the content directory: the gRPC case below checks that.
-    writeIngestFiles: readBlobFiles,
-  });
-  // Unreferenced blobs need a lease, or a collection another test file's deletion triggers may take them.
-  const lease = await backend.leases.create({}, { signal });
-  opened.push({ backend, lease: lease.id });
-  return backend.withLease(lease.id);
+  // Writes off with the reads, so nothing asks for the content directory: the gRPC case below checks that.
+  return connections.connect({ namespace, logger, readBlobFiles, writeIngestFiles: readBlobFiles });
 }
 
 async function store(backend: ContainerdBackend, data: Buffer): Promise<Digest> {
@@ -42,12 +30,7 @@ async function store(backend: ContainerdBackend, data: Buffer): Promise<Digest> 
   return (await w.commit({})).digest;
 }
 
-afterEach(async () => {
-  for (const { backend, lease } of opened.splice(0)) {
-    await backend.leases.delete(lease, { signal });
-    await backend.close();
-  }
-});
+afterEach(() => connections.closeAll());
 
 describe('blob reads from the content directory', () => {
   it('reads a blob from the file under the root the content plugin exports', async () => {

@@ -6,33 +6,22 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContainerdBackend } from '../../src/containerd/backend.js';
-import { connectContainerd } from '../../src/containerd/connection.js';
 import { INGEST_FILE_MIN_BYTES, openIngestFileWriter } from '../../src/containerd/ingest-files.js';
 import type { CallContext } from '../../src/containerd/rpc.js';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { collect, randomBlob } from '../helpers/backend.js';
-import { newNamespace, recordingLogger, testContainerd } from '../helpers/containerd.js';
+import { collect, leasedConnections, randomBlob } from '../helpers/backend.js';
+import { newNamespace, recordingLogger } from '../helpers/containerd.js';
 
 const signal = new AbortController().signal;
-const opened: { backend: ContainerdBackend; lease: string }[] = [];
+const connections = leasedConnections(signal);
 const VIA_FILE = 'writing the ingest through its data file';
 
-async function connect(
+function connect(
   namespace: string,
   logger = recordingLogger(),
   writeIngestFiles = true,
 ): Promise<ContainerdBackend> {
-  const backend = await connectContainerd({
-    address: testContainerd().address,
-    namespace,
-    logger,
-    signal,
-    writeIngestFiles,
-  });
-  // Unreferenced blobs need a lease, or a collection another test file's deletion triggers may take them.
-  const lease = await backend.leases.create({}, { signal });
-  opened.push({ backend, lease: lease.id });
-  return backend.withLease(lease.id);
+  return connections.connect({ namespace, logger, writeIngestFiles });
 }
 
 /** Writes in pieces of uneven size, as the layer pipeline does. */
@@ -41,12 +30,7 @@ async function writeAll(w: { write(d: Uint8Array): Promise<void> }, data: Buffer
     await w.write(data.subarray(pos, pos + step));
 }
 
-afterEach(async () => {
-  for (const { backend, lease } of opened.splice(0)) {
-    await backend.leases.delete(lease, { signal });
-    await backend.close();
-  }
-});
+afterEach(() => connections.closeAll());
 
 describe('large blobs written through the ingest file', () => {
   it('commits a blob with labels and the lease, with containerd hashing what the file holds', async () => {
