@@ -9,15 +9,23 @@ import { sha256Digest } from '../../src/oci/digest.js';
 import { openTestBackend, collect, randomBlob, type TestBackend } from '../helpers/backend.js';
 import { ctr, recordingLogger } from '../helpers/containerd.js';
 
-let current: TestBackend | undefined;
+let current: (TestBackend & { lease: string }) | undefined;
 
+/**
+ * A backend whose writes a lease holds: the blobs here are referenced by nothing, so without one a garbage
+ * collection that another test file's deletion triggers could take a blob between its commit and read-back.
+ */
 async function open(logger = recordingLogger()): Promise<TestBackend & { backend: ContainerdBackend }> {
-  current = await openTestBackend(logger, 'content', { writeIngestFiles: false });
-  return current;
+  const opened = await openTestBackend(logger, 'content', { writeIngestFiles: false });
+  const lease = await opened.backend.leases.create({}, { signal: opened.signal });
+  current = { ...opened, lease: lease.id };
+  return { ...opened, backend: opened.backend.withLease(lease.id) };
 }
 
 afterEach(async () => {
-  await current?.backend.close();
+  if (current === undefined) return;
+  await current.backend.leases.delete(current.lease, { signal: current.signal });
+  await current.backend.close();
   current = undefined;
 });
 
