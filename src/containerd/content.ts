@@ -174,7 +174,7 @@ export class ContainerdContentStore implements ContentStore {
     const writer = await (root === undefined
       ? openContentWriter(deps, options)
       : openIngestFileWriter(deps, options, root));
-    this.logger.debug({ ref: options.ref }, 'content ingest opened');
+    this.logger.debug({ ref: options.ref, ingest: writer.ref }, 'content ingest opened');
     return writer;
   }
 

@@ -4,19 +4,24 @@
 // 3.5–4.3 s of CPU receiving, unmarshalling and collecting garbage, and we spent ~1.3 s framing.
 //
 // containerd still checks every byte. The ingest is opened with a normal Write stream, so the daemon creates
-// it, attaches it to our lease and locks its ref; the stream stays open (idle) while we fill the data file,
-// so a second writer of the same ref still waits, as on the gRPC path. To commit we release that stream and
-// open another on the same ref: containerd's local store resumes a stale ingest by re-reading its data file
-// through a fresh sha256 (content/local/store.go, writer → resumeStatus), reports that offset, and COMMIT
-// checks size and digest against what it hashed. So a wrong file, a wrong directory or a torn write fails
-// the commit; nothing can be stored under a digest its bytes do not have.
+// it and attaches it to our lease; the stream stays open (idle) while we fill the data file. To commit we
+// release that stream and open another on the same ref: containerd's local store resumes a stale ingest by
+// re-reading its data file through a fresh sha256 (content/local/store.go, writer → resumeStatus), reports
+// that offset, and COMMIT checks size and digest against what it hashed. So a wrong file, a wrong directory
+// or a torn write fails the commit; nothing can be stored under a digest its bytes do not have.
+//
+// Releasing the stream releases the ref's lock, so another writer of the same ref (a second tsconvert
+// converting the same layer) could take the ingest over between our two streams and reset it. Each writer
+// therefore gets a ref of its own, the caller's ref plus a random suffix: two writers of one blob work side
+// by side and the second commit adopts the first's blob (ALREADY_EXISTS). An ingest a killed process leaves
+// behind is held only by its lease and goes with it when the lease expires.
 //
 // The layout used: containerd's metadata layer hands the local store the ref "<namespace>/<sequence>/<ref>"
 // (metadata/content.go, createKey), and the local store keeps it in <root>/ingest/<hex of sha256 of that>/
 // with files `ref` (holding it) and `data` (local/store.go, ingestPaths). The sequence number is not sent to
 // clients, so the directory is found by its `ref` file; exactly one must match, or the writer stays on gRPC.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
@@ -27,6 +32,11 @@ import { openContentWriter, type StreamContentWriter, type WriterDeps } from './
 export const INGEST_FILE_MIN_BYTES = 1 << 20;
 /** Errors that mean "not from here": keep writing over gRPC. Anything else is a real failure. */
 const UNREACHABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'EROFS']);
+
+/** The ingest ref one file writer uses: the caller's plus something no other writer has. */
+export function privateRef(ref: string): string {
+  return `${ref}@${process.pid.toString(36)}-${randomBytes(6).toString('hex')}`;
+}
 
 /** Whether a writer with these options is worth writing through the data file. */
 export function wantsIngestFile(options: WriterOptions): boolean {
@@ -73,9 +83,10 @@ function sha256Hex(text: string): string {
  */
 export async function openIngestFileWriter(
   deps: WriterDeps,
-  options: WriterOptions,
+  requested: WriterOptions,
   root: string,
 ): Promise<ContentWriter> {
+  const options = { ...requested, ref: privateRef(requested.ref) };
   const stream = await openContentWriter(deps, options);
   let dir: string | undefined;
   let file: FileHandle | undefined;
@@ -159,12 +170,11 @@ class IngestFileWriter implements ContentWriter {
     // No `expected` on the STAT: a blob that already exists is answered on COMMIT, which adopts it.
     this.stream = await openContentWriter(this.deps, { ref, signal });
     if (this.stream.offset !== this.position) {
-      // Between the two streams another writer of the same ref (a second tsconvert converting the same
-      // layer) took the lock and reset the ingest; what it commits may have other options, so fail.
+      // Not expected: the ref is ours alone. Something else changed the file or removed the ingest.
       throw new TsconvertError(
         'FAILED_PRECONDITION',
-        `content write ${JSON.stringify(ref)}: containerd found ${this.stream.offset} bytes in ${this.dir}, this process wrote ${this.position}; another writer of the same ref took the ingest over`,
-        { hint: 'run the conversion again (a blob the other writer committed is reused)' },
+        `content write ${JSON.stringify(ref)}: containerd found ${this.stream.offset} bytes in ${this.dir}, this process wrote ${this.position}`,
+        { hint: 'run the conversion again; if it happens again, use --content-writes grpc and report it' },
       );
     }
     return this.stream.commit({

@@ -102,7 +102,7 @@ export async function expectNoLeftovers(namespace: string): Promise<void> {
 
 /**
  * How many times each ingest ref got a Write stream, from tsconvert's --debug log. A large blob written
- * through its ingest file (src/containerd/ingest-files.ts) takes two: one to open, one to commit.
+ * through its ingest file (src/containerd/ingest-files.ts) takes two, on a ref of its own.
  */
 export function writeStreamsByRef(stderr: string): Map<string, number> {
   return countByRef(stderr, 'content write stream opened');

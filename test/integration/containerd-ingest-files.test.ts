@@ -1,7 +1,7 @@
 // Large-blob writes through the ingest's data file (src/containerd/ingest-files.ts) against the real daemon:
 // the blob lands committed, labelled and leased as over gRPC; containerd itself checks the bytes (a file
-// changed behind our back fails the commit); abort leaves no ingest; small blobs, --content-writes grpc and
-// a content root out of reach all stay on the Write stream.
+// changed behind our back fails the commit); abort leaves no ingest; two writers of one ref do not collide;
+// small blobs, --content-writes grpc and a content root out of reach all stay on the Write stream.
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,20 +93,27 @@ describe('large blobs written through the ingest file', () => {
     expect(await backend.content.listIngests({ signal })).toEqual([]);
   });
 
-  it('resumes a stale ingest from the size of its file, like the Write stream does', async () => {
-    const backend = await connect(newNamespace('ingest-resume'));
-    const data = randomBlob(4 * 1024 * 1024 + 5);
-    const first = new AbortController();
-    const w1 = await backend.content.openWriter({ ref: 'ingest-files-resume', signal: first.signal });
-    await w1.write(data.subarray(0, 1_234_567));
-    first.abort(new Error('simulated crash')); // drops the stream; the ingest and its file stay
-    await expect(w1.write(data)).rejects.toMatchObject({ code: 'CANCELLED' });
-
-    const w2 = await backend.content.openWriter({ ref: 'ingest-files-resume', signal });
-    expect(w2.offset).toBe(1_234_567);
-    await w2.write(data.subarray(w2.offset));
-    expect(await w2.commit({ expected: sha256Digest(data) })).toMatchObject({ size: data.length });
-    expect((await collect(backend.content.read(sha256Digest(data), { signal }))).equals(data)).toBe(true);
+  it('gives two writers of one ref an ingest each: both finish, the second commit adopts the blob', async () => {
+    const logger = recordingLogger();
+    const backend = await connect(newNamespace('ingest-pair'), logger);
+    const data = randomBlob(3 * 1024 * 1024 + 11);
+    const digest = sha256Digest(data);
+    // Interleaved: on one shared ingest the second writer would wait for the first's lock, or reset its file.
+    const [a, b] = [
+      await backend.content.openWriter({ ref: 'ingest-files-pair', signal }),
+      await backend.content.openWriter({ ref: 'ingest-files-pair', signal }),
+    ];
+    expect(a.ref).not.toBe(b.ref);
+    expect(a.ref.startsWith('ingest-files-pair@')).toBe(true);
+    await a.write(data.subarray(0, 1_000_000));
+    await b.write(data.subarray(0, 2_000_000));
+    await a.write(data.subarray(1_000_000));
+    await b.write(data.subarray(2_000_000));
+    expect(await a.commit({ expected: digest })).toEqual({ digest, size: data.length, existed: false });
+    expect(await b.commit({ expected: digest })).toEqual({ digest, size: data.length, existed: true });
+    expect(logger.records.some((r) => r.msg === 'ingest ref locked, retrying')).toBe(false);
+    expect((await collect(backend.content.read(digest, { signal }))).equals(data)).toBe(true);
+    expect(await backend.content.listIngests({ signal })).toEqual([]);
   });
 
   it('adopts a blob that already exists, applying the labels', async () => {

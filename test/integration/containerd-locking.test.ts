@@ -1,6 +1,7 @@
 // Ingest locking against the real daemon: a second writer on a ref that is being written waits (retrying
 // the daemon's UNAVAILABLE "ref … locked") and gets the ref once the first writer is done; an abort signal
-// ends that wait promptly.
+// ends that wait promptly. All on the Write stream: a writer through the ingest file has a ref of its own
+// (containerd-ingest-files.test.ts shows two of them working side by side).
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { openTestBackend, type TestBackend } from '../helpers/backend.js';
@@ -18,7 +19,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe('containerd ingest lock', () => {
   it('a second writer on the same ref waits for the lock and succeeds after the first ends', async () => {
     const logger = recordingLogger();
-    current = await openTestBackend(logger, 'lock');
+    current = await openTestBackend(logger, 'lock', { writeIngestFiles: false });
     const { backend, signal } = current;
     const data = Buffer.from('written by the first writer');
     const first = await backend.content.openWriter({ ref: 'shared-ref', signal });
@@ -55,7 +56,7 @@ describe('containerd ingest lock', () => {
   });
 
   it('an abort during the lock wait rejects promptly with CANCELLED', async () => {
-    current = await openTestBackend(recordingLogger(), 'lock');
+    current = await openTestBackend(recordingLogger(), 'lock', { writeIngestFiles: false });
     const { backend, signal } = current;
     const holder = await backend.content.openWriter({ ref: 'held-ref', signal });
     await holder.write(Buffer.from('held'));
