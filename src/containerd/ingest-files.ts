@@ -21,10 +21,11 @@
 // with files `ref` (holding it) and `data` (local/store.go, ingestPaths). The sequence number is not sent to
 // clients, so the directory is found by its `ref` file; exactly one must match, or the writer stays on gRPC.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
+import { sha256Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
 import { openContentWriter, type StreamContentWriter, type WriterDeps } from './content-writer.js';
 
@@ -34,7 +35,7 @@ export const INGEST_FILE_MIN_BYTES = 1 << 20;
 const UNREACHABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'EROFS']);
 
 /** The ingest ref one file writer uses: the caller's plus something no other writer has. */
-export function privateRef(ref: string): string {
+function privateRef(ref: string): string {
   return `${ref}@${process.pid.toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
@@ -44,7 +45,7 @@ export function wantsIngestFile(options: WriterOptions): boolean {
 }
 
 /** Whether `stored` is the local store's ref for `ref` in `namespace`: "<namespace>/<digits>/<ref>". */
-export function isBackendRef(stored: string, namespace: string, ref: string): boolean {
+function isBackendRef(stored: string, namespace: string, ref: string): boolean {
   const prefix = `${namespace}/`;
   const suffix = `/${ref}`;
   if (!stored.startsWith(prefix) || !stored.endsWith(suffix)) return false;
@@ -52,7 +53,7 @@ export function isBackendRef(stored: string, namespace: string, ref: string): bo
 }
 
 /** The directory containerd's local store keeps the ingest `ref` of `namespace` in, if exactly one does. */
-export async function findIngestDirectory(
+async function findIngestDirectory(
   root: string,
   namespace: string,
   ref: string,
@@ -68,13 +69,10 @@ export async function findIngestDirectory(
       throw err;
     }
     // The local store names the directory after the digest of the ref it holds: a cheap consistency check.
-    if (isBackendRef(stored, namespace, ref) && name === sha256Hex(stored)) found.push(join(ingests, name));
+    if (isBackendRef(stored, namespace, ref) && `sha256:${name}` === sha256Digest(stored))
+      found.push(join(ingests, name));
   }
   return found.length === 1 ? found[0] : undefined;
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /**
@@ -117,20 +115,18 @@ export async function openIngestFileWriter(
 
 class IngestFileWriter implements ContentWriter {
   readonly ref: string;
-  private file: FileHandle | undefined;
-  private done = false;
 
   constructor(
     private readonly deps: WriterDeps,
     private readonly options: WriterOptions,
     /** The stream holding the ref's lock: the opener while we write, then the one that commits. */
     private stream: StreamContentWriter,
-    file: FileHandle,
+    /** Open until commit or abort. */
+    private file: FileHandle | undefined,
     private position: number,
     private readonly dir: string,
   ) {
     this.ref = options.ref;
-    this.file = file;
   }
 
   get offset(): number {
@@ -164,7 +160,6 @@ class IngestFileWriter implements ContentWriter {
   async commit(options: CommitOptions): Promise<CommitResult> {
     this.usableFile();
     await this.closeFile();
-    this.done = true;
     const { ref, signal } = this.options;
     await this.stream.release();
     // No `expected` on the STAT: a blob that already exists is answered on COMMIT, which adopts it.
@@ -177,24 +172,22 @@ class IngestFileWriter implements ContentWriter {
         { hint: 'run the conversion again; if it happens again, use --content-writes grpc and report it' },
       );
     }
+    const expected = options.expected ?? this.options.expected;
     return this.stream.commit({
       ...options,
       size: options.size ?? this.position,
-      ...((options.expected ?? this.options.expected)
-        ? { expected: options.expected ?? this.options.expected }
-        : {}),
+      ...(expected === undefined ? {} : { expected }),
     });
   }
 
   async abort(): Promise<void> {
-    this.done = true;
     await this.closeFile().catch(() => undefined);
     await this.stream.abort();
   }
 
   private usableFile(): FileHandle {
     throwIfAborted(this.options.signal);
-    if (this.done || this.file === undefined)
+    if (this.file === undefined)
       throw new TsconvertError('INTERNAL', `content write ${JSON.stringify(this.ref)}: writer is closed`);
     return this.file;
   }
