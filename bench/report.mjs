@@ -217,7 +217,12 @@ export async function writeReport(path, d) {
   /** @param {string} label @param {string} k @param {number} bytes @param {string} [unit] */
   const stepRow = (label, k, bytes, unit = '') => [label, f2(alone(k)), f2(fl(k)), rate(bytes, fl(k)) + unit];
   const floorTable = table(
-    ['step', 'CPU s, one thread alone', `CPU s per thread, ${floorThreads} threads at once`, 'rate (at once)'],
+    [
+      'step',
+      'CPU s, one thread alone',
+      `CPU s per thread, ${floorThreads} threads at once`,
+      'rate (at once)',
+    ],
     [
       stepRow('gunzip (node:zlib, streaming, 1 MiB pieces)', 'gunzip', b.source ?? 0, ' of gzip in'),
       stepRow(
