@@ -26,6 +26,19 @@ export class LayerChecks {
   private readonly names = new Set<string>();
 
   member(m: TarMember): void {
+    const f = m.facts;
+    if (f.globalHeader || f.sparse || f.unknownType || f.invalidUtf8 || f.timeOutOfRange) this.refuse(m);
+    const clean = cleanPath(m.name.text);
+    if (this.names.has(clean))
+      throw new ChunkedFallback(`two entries have the path ${JSON.stringify(clean)}`);
+    if (m.type === 'hardlink' && !this.names.has(cleanPath(m.linkname.text))) {
+      throw new ChunkedFallback(`hardlink ${JSON.stringify(m.name.text)} points at no earlier entry`);
+    }
+    this.names.add(clean);
+  }
+
+  /** Throws for the first fact the format cannot carry (the message is built only then). */
+  private refuse(m: TarMember): void {
     const where = `entry ${JSON.stringify(m.name.text)}`;
     if (m.facts.globalHeader) throw new ChunkedFallback('it has a PAX global header');
     if (m.facts.sparse) throw new ChunkedFallback(`${where} is a GNU sparse file`);
@@ -34,13 +47,6 @@ export class LayerChecks {
     if (m.facts.invalidUtf8)
       throw new ChunkedFallback(`${where} has a name, link name or xattr key that is not UTF-8`);
     if (m.facts.timeOutOfRange) throw new ChunkedFallback(`${where} has a time outside the years 0000-9999`);
-    const clean = cleanPath(m.name.text);
-    if (this.names.has(clean))
-      throw new ChunkedFallback(`two entries have the path ${JSON.stringify(clean)}`);
-    if (m.type === 'hardlink' && !this.names.has(cleanPath(m.linkname.text))) {
-      throw new ChunkedFallback(`hardlink ${JSON.stringify(m.name.text)} points at no earlier entry`);
-    }
-    this.names.add(clean);
   }
 
   trailer(bytesSoFar: number): void {

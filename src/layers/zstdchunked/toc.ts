@@ -17,24 +17,29 @@ export interface ChunkFields {
   chunkDigest: string;
 }
 
+/** JSON string for text from the tar (names, link names, user and group names, xattr keys). */
 const q = (s: string): string => JSON.stringify(s);
+
+// Keys, type names, RFC 3339 times, digests and base64 text never hold a character JSON escapes, so they
+// are quoted by hand: on a layer of 200 000 empty files, quoting them with JSON.stringify took 0.16 s of
+// the main thread's ~2.9 s, by hand 0.05 s (node --cpu-prof, self time).
 
 function time(key: string, t: TarTime | undefined): string {
   if (t === undefined || t.sec === GO_ZERO_TIME_SECONDS) return '';
-  return `,${q(key)}:${q(formatRfc3339(t))}`;
+  return `,"${key}":"${formatRfc3339(t)}"`;
 }
 
 function num(key: string, v: bigint | number): string {
-  return v === 0 || v === 0n ? '' : `,${q(key)}:${v.toString()}`;
+  return v === 0 || v === 0n ? '' : `,"${key}":${v.toString()}`;
 }
 
 function str(key: string, v: string): string {
-  return v === '' ? '' : `,${q(key)}:${q(v)}`;
+  return v === '' ? '' : `,"${key}":${q(v)}`;
 }
 
 function xattrs(member: TarMember): string {
   if (member.xattrs.length === 0) return '';
-  const parts = member.xattrs.map((x) => `${q(x.key.text)}:${q(Buffer.from(x.value).toString('base64'))}`);
+  const parts = member.xattrs.map((x) => `${q(x.key.text)}:"${Buffer.from(x.value).toString('base64')}"`);
   return `,"xattrs":{${parts.join(',')}}`;
 }
 
@@ -43,7 +48,7 @@ function chunk(c: ChunkFields, first: boolean): string {
   if (c.endOffset !== undefined) out += `,"endOffset":${c.endOffset}`;
   out += `,"chunkSize":${c.chunkSize}`;
   if (!first) out += `,"chunkOffset":${c.chunkOffset}`;
-  return `${out},"chunkDigest":${q(c.chunkDigest)}`;
+  return `${out},"chunkDigest":"${c.chunkDigest}"`;
 }
 
 /**
@@ -59,7 +64,7 @@ export function memberEntry(member: TarMember, digest?: string, first?: ChunkFie
  * brace. The writer keeps only this string while a file's chunks are being compressed, not the member.
  */
 export function entryHead(member: TarMember): string {
-  let out = `{"type":${q(member.type ?? '')},"name":${q(member.name.text)}`;
+  let out = `{"type":"${member.type ?? ''}","name":${q(member.name.text)}`;
   out += str('linkName', member.linkname.text);
   out +=
     num('mode', member.mode) + num('size', member.size) + num('uid', member.uid) + num('gid', member.gid);
@@ -72,7 +77,7 @@ export function entryHead(member: TarMember): string {
 /** Ends an entry begun by {@link entryHead}: a regular file's digest and first chunk, then the brace. */
 export function completeEntry(head: string, regular: boolean, digest?: string, first?: ChunkFields): string {
   let out = head;
-  if (regular) out += `,"digest":${q(digest ?? EMPTY_SHA256)}`;
+  if (regular) out += `,"digest":"${digest ?? EMPTY_SHA256}"`;
   if (first !== undefined) out += chunk(first, true);
   return `${out}}`;
 }
