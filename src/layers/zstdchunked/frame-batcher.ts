@@ -103,7 +103,11 @@ export class FrameBatcher {
       if (!cur.oneOff) this.free.push(cur.slot);
       return;
     }
-    this.inFlight.push({ ...cur, result: this.pool.compress(cur.slot, cur.frames, this.level) });
+    const result = this.pool.compress(cur.slot, cur.frames, this.level);
+    // A failed pool rejects queued batches at once, long before drain() awaits them: without a handler now,
+    // Node would end the process on an unhandled rejection instead of the layer failing with that error.
+    result.catch(() => {});
+    this.inFlight.push({ ...cur, result });
   }
 
   /** Hands out compressed frames in order until at most `limit` slots remain in flight. */
