@@ -2,13 +2,12 @@
 // main thread, shared by every layer of a run. Work comes as batches of frames laid out in a shared-memory
 // slot (input and output areas), so nothing is allocated or copied per frame across threads, and memory
 // stays what the slots hold. Tasks are queued; none ever waits on another task or on the layer limiter,
-// so the pool cannot deadlock. The same workers also compress the layers' metadata text (text-frames.ts).
+// so the pool cannot deadlock.
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type * as Binding from 'zstd-napi/binding.js';
 import { TsconvertError } from '../errors.js';
-import { createTextRing, TEXT_WORKER_SOURCE, TextFrames, type TextReply } from './text-frames.js';
 
 /** A frame to compress: `length` bytes at `offset` of the slot's input area. */
 export interface FrameSpec {
@@ -55,15 +54,8 @@ const { createHash } = process.getBuiltinModule('node:crypto');
 const load = process.getBuiltinModule('node:module').createRequire(workerData.bindingPath);
 const zstd = load(workerData.bindingPath);
 const crcModule = import(workerData.crcUrl);
-const ring = new Uint8Array(workerData.ring);
-const ringUsed = new Int32Array(workerData.ringUsed);
 const byLevel = new Map();
-${TEXT_WORKER_SOURCE}
 parentPort.on('message', async (m) => {
-  if (m.text !== undefined) {
-    onText(m);
-    return;
-  }
   try {
     const { Crc64 } = await crcModule;
     let c = byLevel.get(m.level);
@@ -119,8 +111,6 @@ export function createSlot(inputBytes: number, frames: number): Slot {
 interface Thread {
   worker: Worker;
   task: Task | undefined;
-  /** Text frames whose end this worker still owes. */
-  textOwed: number;
 }
 
 export class CompressPool {
@@ -129,34 +119,13 @@ export class CompressPool {
   private closed = false;
   /** Set once a worker failed: the pool takes no more work. */
   private broken: TsconvertError | undefined;
-  /** Layers' TOC and tar-split text, compressed on these workers. */
-  readonly text: TextFrames;
 
   constructor(readonly size: number) {
-    const rings = Array.from({ length: Math.max(1, size) }, () => createTextRing());
-    this.text = new TextFrames(
-      {
-        count: Math.max(1, this.size),
-        post: (i, message) => this.threads[i]?.worker.postMessage(message),
-        hold: (i, delta) => {
-          const thread = this.threads[i];
-          if (thread === undefined) return;
-          thread.textOwed += delta;
-          this.refIfBusy(thread);
-        },
-      },
-      rings,
-    );
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { bindingPath, crcUrl, ring: rings[i]?.bytes.buffer, ringUsed: rings[i]?.used.buffer },
-      });
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
-      const thread: Thread = { worker, task: undefined, textOwed: 0 };
-      worker.on('message', (m: WorkerReply | TextReply) =>
-        'text' in m ? this.text.settle(m) : this.finish(thread, m),
-      );
+      const thread: Thread = { worker, task: undefined };
+      worker.on('message', (m: WorkerReply) => this.finish(thread, m));
       worker.on('error', (err) => this.fail(thread, err));
       // A worker that ends without an 'error' event (killed, or a crash Node reports only as an exit) would
       // otherwise leave its batch, and every batch queued behind it, waiting for ever.
@@ -181,7 +150,6 @@ export class CompressPool {
     this.closed = true;
     for (const t of this.queue.splice(0))
       t.reject(new TsconvertError('CANCELLED', 'compression pool closed'));
-    this.text.fail(new TsconvertError('CANCELLED', 'compression pool closed'));
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
@@ -192,7 +160,7 @@ export class CompressPool {
       const task = this.queue.shift();
       if (task === undefined) return;
       thread.task = task;
-      this.refIfBusy(thread);
+      thread.worker.ref();
       const { slot, frames, level } = task;
       thread.worker.postMessage({ input: slot.input.buffer, output: slot.output.buffer, frames, level });
     }
@@ -201,7 +169,7 @@ export class CompressPool {
   private finish(thread: Thread, m: WorkerReply): void {
     const task = thread.task;
     thread.task = undefined;
-    this.refIfBusy(thread);
+    thread.worker.unref();
     if (task !== undefined) {
       if (m.results === undefined)
         task.reject(new TsconvertError('INTERNAL', `zstd compression failed: ${m.error}`));
@@ -210,7 +178,7 @@ export class CompressPool {
     this.dispatch();
   }
 
-  /** A worker died: its batch, every queued batch and every metadata frame fail, and so does later work. */
+  /** A worker died: its batch, every queued batch and all later work fail with that cause. */
   private fail(thread: Thread, err: unknown): void {
     const failure = new TsconvertError('INTERNAL', `compression worker failed: ${String(err)}`, {
       cause: err,
@@ -218,15 +186,7 @@ export class CompressPool {
     this.broken ??= failure;
     thread.task?.reject(failure);
     thread.task = undefined;
-    thread.textOwed = 0;
-    this.refIfBusy(thread);
+    thread.worker.unref();
     for (const t of this.queue.splice(0)) t.reject(failure);
-    this.text.fail(failure);
-  }
-
-  /** A worker keeps the process alive only while it owes an answer. */
-  private refIfBusy(thread: Thread): void {
-    if (thread.task !== undefined || thread.textOwed > 0) thread.worker.ref();
-    else thread.worker.unref();
   }
 }

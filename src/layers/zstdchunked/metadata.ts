@@ -1,10 +1,11 @@
 // The metadata frames of a zstd:chunked blob (docs FORMAT.md §2): the TOC and the tar-split, each
-// compressed as it is produced by the compression pool's workers — text is gathered into batches of a fixed size, so
-// the bytes do not depend on timing and the thread gets one message per batch rather than one per entry —
-// and the legacy 40-byte footer stargz-snapshotter reads.
+// compressed as it is produced — text is gathered into batches of a fixed size, so the bytes do not depend
+// on timing and the compressor is called once per batch rather than once per entry — and the legacy
+// 40-byte footer stargz-snapshotter reads.
 
 import { Buffer } from 'node:buffer';
-import type { TextFrame, TextFrameStream, TextFrames } from '../../zstd/text-frames.js';
+import { createHash, type Hash } from 'node:crypto';
+import { FrameCompressor, skippableFrame } from '../../zstd/frame-compressor.js';
 
 export interface MetadataLayout {
   /** Payload offsets and lengths (offset = skippable-frame start + 8; lengths exclude the 8-byte header). */
@@ -22,15 +23,28 @@ export interface MetadataLayout {
 
 const FOOTER_MAGIC = Buffer.from('GnUlInUx', 'latin1');
 
-/** Text gathered before it is sent to be compressed: one message per batch, not per entry. */
+function sha256(pieces: readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const p of pieces) h.update(p);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Text gathered before it is encoded and compressed: one native call per batch, not per entry. */
 const TEXT_BATCH = 64 * 1024;
 
-/** One metadata frame fed with text in batches. */
-class BatchedText {
+/** One metadata frame fed with text; optionally hashes the uncompressed bytes on the way. */
+class TextFrame {
+  private readonly frame: FrameCompressor;
+  readonly out: Uint8Array[] = [];
   private batch: string[] = [];
   private batchLength = 0;
 
-  constructor(private readonly frame: TextFrameStream) {}
+  constructor(
+    level: number,
+    private readonly hash?: Hash,
+  ) {
+    this.frame = new FrameCompressor(level);
+  }
 
   add(text: string): void {
     this.batch.push(text);
@@ -38,32 +52,32 @@ class BatchedText {
     if (this.batchLength >= TEXT_BATCH) this.flush();
   }
 
-  end(): Promise<TextFrame> {
+  /** Ends the frame; returns its uncompressed size. */
+  end(): number {
     this.flush();
-    return this.frame.end();
-  }
-
-  abandon(): void {
-    this.frame.abandon();
+    this.out.push(...this.frame.end());
+    return this.frame.size;
   }
 
   private flush(): void {
     if (this.batch.length === 0) return;
-    this.frame.write(this.batch.join(''));
+    const bytes = Buffer.from(this.batch.join(''), 'utf8');
     this.batch = [];
     this.batchLength = 0;
+    this.hash?.update(bytes);
+    this.out.push(...this.frame.write(bytes));
   }
 }
 
 export class MetadataBuilder {
-  private readonly toc: BatchedText;
-  private readonly tarSplit: BatchedText;
+  private readonly tocHash = createHash('sha256');
+  private readonly toc: TextFrame;
+  private readonly tarSplit: TextFrame;
   private entries = 0;
-  private finished = false;
 
-  constructor(frames: TextFrames, level: number) {
-    this.toc = new BatchedText(frames.open(level, true));
-    this.tarSplit = new BatchedText(frames.open(level, false));
+  constructor(level: number) {
+    this.toc = new TextFrame(level, this.tocHash);
+    this.tarSplit = new TextFrame(level);
     this.toc.add('{"version":1,"entries":[');
   }
 
@@ -77,52 +91,27 @@ export class MetadataBuilder {
   }
 
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
-  async finish(offset: number): Promise<{ bytes: Uint8Array[]; layout: MetadataLayout }> {
-    this.finished = true;
-    const tarSplit = await this.tarSplit.end();
-    this.toc.add(`],"tarSplitDigest":"sha256:${tarSplit.payloadSha256}"}`);
-    const toc = await this.toc.end();
+  finish(offset: number): { bytes: Uint8Array[]; layout: MetadataLayout } {
+    const tarSplitSize = this.tarSplit.end();
+    const tarSplitDigest = sha256(this.tarSplit.out);
+    this.toc.add(`],"tarSplitDigest":${JSON.stringify(tarSplitDigest)}}`);
+    const tocSize = this.toc.end();
+    const tocPayload = Buffer.concat(this.toc.out);
+    const tarSplitPayload = Buffer.concat(this.tarSplit.out);
+    const tocFrame = skippableFrame(tocPayload);
+    const tarSplitFrame = skippableFrame(tarSplitPayload);
     const layout: MetadataLayout = {
-      tocOffset: offset + SKIPPABLE_HEADER,
-      tocLength: toc.length,
-      tocUncompressedLength: toc.size,
-      tocDigest: `sha256:${toc.textSha256 ?? ''}`,
-      tocChecksum: `sha256:${toc.payloadSha256}`,
-      tarSplitOffset: offset + SKIPPABLE_HEADER + toc.length + SKIPPABLE_HEADER,
-      tarSplitLength: tarSplit.length,
-      tarSplitUncompressedLength: tarSplit.size,
+      tocOffset: offset + 8,
+      tocLength: tocPayload.length,
+      tocUncompressedLength: tocSize,
+      tocDigest: `sha256:${this.tocHash.digest('hex')}`,
+      tocChecksum: sha256([tocPayload]),
+      tarSplitOffset: offset + tocFrame.length + 8,
+      tarSplitLength: tarSplitPayload.length,
+      tarSplitUncompressedLength: tarSplitSize,
     };
-    const tail = footer(layout);
-    // The compressed pieces are handed on as they are, after their frame header: no copy of the metadata.
-    const bytes = [
-      skippableHeader(toc.length),
-      ...toc.pieces,
-      skippableHeader(tarSplit.length),
-      ...tarSplit.pieces,
-      skippableHeader(tail.length),
-      tail,
-    ];
-    return { bytes, layout };
+    return { bytes: [tocFrame, tarSplitFrame, skippableFrame(footer(layout))], layout };
   }
-
-  /** Drops both frames when the layer was abandoned before finish(). */
-  abandon(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.toc.abandon();
-    this.tarSplit.abandon();
-  }
-}
-
-const SKIPPABLE_HEADER = 8;
-
-/** The header of a zstd skippable frame (magic 0x184D2A50, little-endian length) of `length` bytes. */
-function skippableHeader(length: number): Uint8Array {
-  const header = new Uint8Array(SKIPPABLE_HEADER);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, 0x184d2a50, true);
-  view.setUint32(4, length, true);
-  return header;
 }
 
 /** The legacy footer: TOC offset, compressed and uncompressed length, type 1, magic; little-endian. */

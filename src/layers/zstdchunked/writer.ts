@@ -70,7 +70,7 @@ export class ChunkedEncoder {
   uncompressedSize = 0;
 
   constructor(private readonly options: ChunkedEncoderOptions) {
-    this.meta = new MetadataBuilder(options.pool.text, options.level);
+    this.meta = new MetadataBuilder(options.level);
     this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
     const slotBytes = Math.max(options.chunkSize, 2 * MAX_HEADER_FRAME);
     this.frames = new FrameBatcher(options.pool, options.level, slotBytes, options.slots);
@@ -93,12 +93,11 @@ export class ChunkedEncoder {
       }
       this.frames.send();
       yield* this.drain(0);
-      const { bytes, layout } = await this.meta.finish(this.frames.offset);
+      const { bytes, layout } = this.meta.finish(this.frames.offset);
       this.layout = layout;
       yield* bytes;
     } finally {
       this.frames.abandon();
-      this.meta.abandon();
     }
   }
 

@@ -1,0 +1,56 @@
+// Synchronous, incremental compression of one zstd frame on the calling thread, for metadata that is
+// produced piece by piece (tar-split lines, TOC entries) and must never be joined into one huge string.
+// Input is consumed as given; output pieces are returned to the caller as they appear.
+
+import { createRequire } from 'node:module';
+import type * as Binding from 'zstd-napi/binding.js';
+
+const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof Binding;
+
+const OUT_BUFFER = 128 * 1024;
+
+export class FrameCompressor {
+  private readonly cctx = new binding.CCtx();
+  private readonly out = new Uint8Array(OUT_BUFFER);
+  /** Uncompressed bytes written so far. */
+  size = 0;
+
+  constructor(level: number) {
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level);
+    this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
+  }
+
+  /** Compresses `data` into the frame; returns the compressed bytes produced so far (maybe none). */
+  write(data: Uint8Array): Uint8Array[] {
+    this.size += data.length;
+    return this.run(data, binding.EndDirective.continue);
+  }
+
+  /** Ends the frame and returns its remaining bytes. */
+  end(): Uint8Array[] {
+    return this.run(new Uint8Array(0), binding.EndDirective.end);
+  }
+
+  private run(input: Uint8Array, op: Binding.EndDirective): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    let src = input;
+    for (;;) {
+      const [remaining, produced, consumed] = this.cctx.compressStream2(this.out, src, op);
+      // An exact-size copy: a view would keep the whole output buffer alive for a few bytes.
+      if (produced > 0) pieces.push(this.out.slice(0, produced));
+      src = src.subarray(consumed);
+      const done = op === binding.EndDirective.end ? remaining === 0 : src.length === 0;
+      if (done) return pieces;
+    }
+  }
+}
+
+/** A zstd skippable frame (magic 0x184D2A50, little-endian length) holding `payload`. */
+export function skippableFrame(payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(8 + payload.length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, 0x184d2a50, true);
+  view.setUint32(4, payload.length, true);
+  frame.set(payload, 8);
+  return frame;
+}
