@@ -26,8 +26,8 @@ export class LayerChecks {
   private readonly names = new Set<string>();
 
   member(m: TarMember): void {
-    const f = m.facts;
-    if (f.globalHeader || f.sparse || f.unknownType || f.invalidUtf8 || f.timeOutOfRange) this.refuse(m);
+    const reason = unsupported(m);
+    if (reason !== undefined) throw new ChunkedFallback(reason);
     const clean = cleanPath(m.name.text);
     if (this.names.has(clean))
       throw new ChunkedFallback(`two entries have the path ${JSON.stringify(clean)}`);
@@ -35,18 +35,6 @@ export class LayerChecks {
       throw new ChunkedFallback(`hardlink ${JSON.stringify(m.name.text)} points at no earlier entry`);
     }
     this.names.add(clean);
-  }
-
-  /** Throws for the first fact the format cannot carry (the message is built only then). */
-  private refuse(m: TarMember): void {
-    const where = `entry ${JSON.stringify(m.name.text)}`;
-    if (m.facts.globalHeader) throw new ChunkedFallback('it has a PAX global header');
-    if (m.facts.sparse) throw new ChunkedFallback(`${where} is a GNU sparse file`);
-    if (m.facts.unknownType)
-      throw new ChunkedFallback(`${where} has unsupported tar type ${JSON.stringify(m.rawTypeflag)}`);
-    if (m.facts.invalidUtf8)
-      throw new ChunkedFallback(`${where} has a name, link name or xattr key that is not UTF-8`);
-    if (m.facts.timeOutOfRange) throw new ChunkedFallback(`${where} has a time outside the years 0000-9999`);
   }
 
   trailer(bytesSoFar: number): void {
@@ -61,4 +49,16 @@ export class LayerChecks {
     if (!s.trailerAllZeroBlocks)
       throw new ChunkedFallback('data follows the end-of-archive blocks (concatenated tars?)');
   }
+}
+
+/** Why the format cannot carry this member, or undefined; the entry's name is quoted only when refused. */
+function unsupported(m: TarMember): string | undefined {
+  const f = m.facts;
+  const where = (): string => `entry ${JSON.stringify(m.name.text)}`;
+  if (f.globalHeader) return 'it has a PAX global header';
+  if (f.sparse) return `${where()} is a GNU sparse file`;
+  if (f.unknownType) return `${where()} has unsupported tar type ${JSON.stringify(m.rawTypeflag)}`;
+  if (f.invalidUtf8) return `${where()} has a name, link name or xattr key that is not UTF-8`;
+  if (f.timeOutOfRange) return `${where()} has a time outside the years 0000-9999`;
+  return undefined;
 }
