@@ -55,9 +55,7 @@ export async function convertLayer(
     }
     return desc;
   }
-  return ctx.layers.join(desc.digest, (flight) =>
-    ctx.limit(() => encodeLayer(ctx, flight, desc, format, expectedDiffId)),
-  );
+  return ctx.layers.join(desc.digest, (flight) => encodeLayer(ctx, flight, desc, format, expectedDiffId));
 }
 
 /** Codec failures (zlib, zstd) name the layer; store and abort errors pass through as they are. */
@@ -167,12 +165,16 @@ async function encodeLayer(
   format: LayerFormat,
   expectedDiffId: string | undefined,
 ): Promise<Descriptor> {
-  const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
-  const ref = `tsconvert-${format.name}-from-${desc.digest}`;
-  const ingest = await openIngest(ctx, flight, ref);
-  if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
-  ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
-  const done = await runWithFallback(ctx, desc, format, ingest, expectedDiffId);
+  // Only the encoding holds a job slot. The commit is the store's work (containerd reads the whole blob
+  // back through sha256 before it answers), so the next layer starts meanwhile instead of a core idling.
+  const { info, ingest, done } = await ctx.limit(async () => {
+    const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+    const ref = `tsconvert-${format.name}-from-${desc.digest}`;
+    const ingest = await openIngest(ctx, flight, ref);
+    if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
+    ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
+    return { info, ingest, done: await runWithFallback(ctx, desc, format, ingest, expectedDiffId) };
+  });
   const labels = { ...info.labels };
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;
