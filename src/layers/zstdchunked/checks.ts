@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import type { TarMember, TarSummary } from '../../tar/index.js';
 import { LayerFallback } from '../layer-format.js';
+import { PathSet } from './path-set.js';
 
 /** Zero bytes after the end-of-archive blocks beyond this are refused (their tar-split would be huge). */
 export const MAX_TRAILING_ZERO_BYTES = 64 * 1024 * 1024;
@@ -23,7 +24,7 @@ export function cleanPath(name: string): string {
 }
 
 export class LayerChecks {
-  private readonly names = new Set<string>();
+  private readonly names = new PathSet();
 
   member(m: TarMember): void {
     const reason = unsupported(m);
