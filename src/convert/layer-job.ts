@@ -4,7 +4,7 @@
 // once, after the last waiter, if it was never committed.
 
 import { TsconvertError } from '../errors.js';
-import { LayerFallback, type LayerFormat } from '../layers/layer-format.js';
+import { LayerFallback, type LayerFormat, type Scratch } from '../layers/layer-format.js';
 import { shortDigest } from '../oci/digest.js';
 import {
   isNondistributable,
@@ -17,6 +17,7 @@ import { decode, sniff } from '../stream/decompress.js';
 import { ByteCounter, DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
+import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
 
 export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
@@ -94,21 +95,28 @@ interface Attempt {
   reason?: string;
 }
 
+/** Where one layer's encoding goes: its ingest, and the flight's scratch space for what it must hold. */
+interface LayerTarget {
+  ingest: Ingest;
+  scratch: Scratch;
+}
+
 /** One pass over the source blob through `format` into the ingest; checks the source digest and DiffID. */
 async function runFormat(
   ctx: ConvertContext,
   desc: Descriptor,
   format: LayerFormat,
-  ingest: Ingest,
+  target: LayerTarget,
   expectedDiffId: string | undefined,
 ): Promise<Attempt> {
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new ByteCounter();
   const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal: ctx.signal })));
-  const encoded = format.encode(tapInto(diff)(decode(sniffed.stream, sniffed.compression)));
+  const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
+  const encoded = format.encode(tar, target.scratch);
   try {
-    await streamInto(ctx, tapInto(out)(encoded.output), ingest.writer);
+    await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
   } catch (err) {
     throw asLayerError(err, desc, sniffed.compression);
   }
@@ -139,20 +147,20 @@ async function runWithFallback(
   ctx: ConvertContext,
   desc: Descriptor,
   format: LayerFormat,
-  ingest: Ingest,
+  target: LayerTarget,
   expectedDiffId: string | undefined,
 ): Promise<Attempt> {
   try {
-    return await runFormat(ctx, desc, format, ingest, expectedDiffId);
+    return await runFormat(ctx, desc, format, target, expectedDiffId);
   } catch (err) {
     if (!(err instanceof LayerFallback) || format.fallback === undefined) throw err;
     ctx.logger.warn(
       { layer: desc.digest },
       `layer ${desc.digest} written as ${format.fallback.resultLabel}, not ${format.resultLabel}: ${err.reason}`,
     );
-    await ingest.writer.truncate();
+    await target.ingest.writer.truncate();
     return {
-      ...(await runFormat(ctx, desc, format.fallback, ingest, expectedDiffId)),
+      ...(await runFormat(ctx, desc, format.fallback, target, expectedDiffId)),
       reason: `not ${format.resultLabel}: ${err.reason}`,
     };
   }
@@ -173,7 +181,8 @@ async function encodeLayer(
     const ingest = await openIngest(ctx, flight, ref);
     if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
     ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
-    return { info, ingest, done: await runWithFallback(ctx, desc, format, ingest, expectedDiffId) };
+    const target = { ingest, scratch: flightScratch(flight) };
+    return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
   });
   const labels = { ...info.labels };
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];

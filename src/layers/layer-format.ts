@@ -6,6 +6,12 @@ import type { Compression } from '../oci/media-types.js';
 
 export type LayerFormatName = 'uncompress' | 'zstd' | 'zstdchunked';
 
+/** Temporary files a layer's encoding may need; owned by the layer's flight, removed after its last waiter. */
+export interface Scratch {
+  /** A directory private to this layer, created on first call. */
+  directory(): string;
+}
+
 export interface EncodedLayer {
   /** The new blob's bytes, produced lazily as `output` is consumed. */
   output: AsyncIterable<Uint8Array>;
@@ -24,7 +30,7 @@ export interface LayerFormat {
    * Keeping a layer means no byte of it is rewritten (its descriptor may still get an OCI media type).
    */
   skipReason(sourceCompression: Compression): string | undefined;
-  encode(tar: AsyncIterable<Uint8Array>): EncodedLayer;
+  encode(tar: AsyncIterable<Uint8Array>, scratch: Scratch): EncodedLayer;
   /** What to write instead when `encode` gives up with a {@link LayerFallback}. */
   readonly fallback?: LayerFormat;
 }

@@ -45,12 +45,19 @@ export class FrameCompressor {
   }
 }
 
-/** A zstd skippable frame (magic 0x184D2A50, little-endian length) holding `payload`. */
+/** The 8 bytes that open a zstd skippable frame of `length` payload bytes (magic 0x184D2A50, little-endian). */
+export function skippableHeader(length: number): Uint8Array {
+  const header = new Uint8Array(8);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, 0x184d2a50, true);
+  view.setUint32(4, length, true);
+  return header;
+}
+
+/** A zstd skippable frame holding `payload`. */
 export function skippableFrame(payload: Uint8Array): Uint8Array {
   const frame = new Uint8Array(8 + payload.length);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, 0x184d2a50, true);
-  view.setUint32(4, payload.length, true);
+  frame.set(skippableHeader(payload.length), 0);
   frame.set(payload, 8);
   return frame;
 }

@@ -51,12 +51,13 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
     resultLabel: 'zstd:chunked',
     skipReason: () => undefined,
     fallback: zstdFormat(level, 1),
-    encode(tar) {
+    encode(tar, scratch) {
       const encoder = new ChunkedEncoder({
         pool: options.pool,
         level,
         chunkSize,
         slots: options.pool.size + 2,
+        scratch,
       });
       return {
         output: encoder.encode(tar),

@@ -1,11 +1,13 @@
 // The metadata frames of a zstd:chunked blob (docs FORMAT.md §2): the TOC and the tar-split, each
 // compressed as it is produced — text is gathered into batches of a fixed size, so the bytes do not depend
-// on timing and the compressor is called once per batch rather than once per entry — and the legacy
-// 40-byte footer stargz-snapshotter reads.
+// on timing and the compressor is called once per batch rather than once per entry — and held until the
+// data frames are out: in memory, or past a limit in a file in the layer's scratch directory. Then the
+// legacy 40-byte footer stargz-snapshotter reads.
 
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
-import { FrameCompressor, skippableFrame } from '../../zstd/frame-compressor.js';
+import { SpillBuffer } from '../../stream/spill-buffer.js';
+import { FrameCompressor, skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
 
 export interface MetadataLayout {
   /** Payload offsets and lengths (offset = skippable-frame start + 8; lengths exclude the 8-byte header). */
@@ -23,27 +25,30 @@ export interface MetadataLayout {
 
 const FOOTER_MAGIC = Buffer.from('GnUlInUx', 'latin1');
 
-function sha256(pieces: readonly Uint8Array[]): string {
-  const h = createHash('sha256');
-  for (const p of pieces) h.update(p);
-  return `sha256:${h.digest('hex')}`;
-}
-
 /** Text gathered before it is encoded and compressed: one native call per batch, not per entry. */
 const TEXT_BATCH = 64 * 1024;
 
-/** One metadata frame fed with text; optionally hashes the uncompressed bytes on the way. */
+/**
+ * Compressed bytes of each metadata frame held in memory; beyond this they go to a file in the layer's
+ * scratch directory. The bench's 45 800-file layer has 106 bytes of compressed TOC and tar-split per
+ * entry, so layers of up to ~200 000 such entries stay in memory.
+ */
+export const METADATA_IN_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/** One metadata frame fed with text: compressed as it comes, its compressed bytes hashed and held. */
 class TextFrame {
   private readonly frame: FrameCompressor;
-  readonly out: Uint8Array[] = [];
+  readonly out: SpillBuffer;
+  /** sha256 of the uncompressed text, when asked for. */
+  private readonly textHash: Hash | undefined;
+  private readonly payloadHash = createHash('sha256');
   private batch: string[] = [];
   private batchLength = 0;
 
-  constructor(
-    level: number,
-    private readonly hash?: Hash,
-  ) {
+  constructor(level: number, out: SpillBuffer, hashText: boolean) {
     this.frame = new FrameCompressor(level);
+    this.out = out;
+    this.textHash = hashText ? createHash('sha256') : undefined;
   }
 
   add(text: string): void {
@@ -55,8 +60,18 @@ class TextFrame {
   /** Ends the frame; returns its uncompressed size. */
   end(): number {
     this.flush();
-    this.out.push(...this.frame.end());
+    this.emit(this.frame.end());
     return this.frame.size;
+  }
+
+  /** sha256 of the compressed payload (after `end`). */
+  payloadDigest(): string {
+    return `sha256:${this.payloadHash.digest('hex')}`;
+  }
+
+  /** sha256 of the uncompressed text (after `end`), when asked for. */
+  textDigest(): string {
+    return `sha256:${this.textHash?.digest('hex') ?? ''}`;
   }
 
   private flush(): void {
@@ -64,20 +79,27 @@ class TextFrame {
     const bytes = Buffer.from(this.batch.join(''), 'utf8');
     this.batch = [];
     this.batchLength = 0;
-    this.hash?.update(bytes);
-    this.out.push(...this.frame.write(bytes));
+    this.textHash?.update(bytes);
+    this.emit(this.frame.write(bytes));
+  }
+
+  private emit(pieces: Uint8Array[]): void {
+    for (const p of pieces) {
+      this.payloadHash.update(p);
+      this.out.push(p);
+    }
   }
 }
 
 export class MetadataBuilder {
-  private readonly tocHash = createHash('sha256');
   private readonly toc: TextFrame;
   private readonly tarSplit: TextFrame;
   private entries = 0;
 
-  constructor(level: number) {
-    this.toc = new TextFrame(level, this.tocHash);
-    this.tarSplit = new TextFrame(level);
+  /** `scratch` gives the directory for metadata that outgrows memory (asked for only then). */
+  constructor(level: number, scratch: () => string, inMemoryBytes = METADATA_IN_MEMORY_BYTES) {
+    this.toc = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'toc.zst'), true);
+    this.tarSplit = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'tar-split.zst'), false);
     this.toc.add('{"version":1,"entries":[');
   }
 
@@ -90,27 +112,42 @@ export class MetadataBuilder {
     this.tarSplit.add(line);
   }
 
+  /** Whether either frame's compressed bytes went to a file. */
+  get spilled(): boolean {
+    return this.toc.out.spilled || this.tarSplit.out.spilled;
+  }
+
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
-  finish(offset: number): { bytes: Uint8Array[]; layout: MetadataLayout } {
+  finish(offset: number): { bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout } {
     const tarSplitSize = this.tarSplit.end();
-    const tarSplitDigest = sha256(this.tarSplit.out);
-    this.toc.add(`],"tarSplitDigest":${JSON.stringify(tarSplitDigest)}}`);
+    this.toc.add(`],"tarSplitDigest":${JSON.stringify(this.tarSplit.payloadDigest())}}`);
     const tocSize = this.toc.end();
-    const tocPayload = Buffer.concat(this.toc.out);
-    const tarSplitPayload = Buffer.concat(this.tarSplit.out);
-    const tocFrame = skippableFrame(tocPayload);
-    const tarSplitFrame = skippableFrame(tarSplitPayload);
+    const tocLength = this.toc.out.size;
     const layout: MetadataLayout = {
       tocOffset: offset + 8,
-      tocLength: tocPayload.length,
+      tocLength,
       tocUncompressedLength: tocSize,
-      tocDigest: `sha256:${this.tocHash.digest('hex')}`,
-      tocChecksum: sha256([tocPayload]),
-      tarSplitOffset: offset + tocFrame.length + 8,
-      tarSplitLength: tarSplitPayload.length,
+      tocDigest: this.toc.textDigest(),
+      tocChecksum: this.toc.payloadDigest(),
+      tarSplitOffset: offset + 8 + tocLength + 8,
+      tarSplitLength: this.tarSplit.out.size,
       tarSplitUncompressedLength: tarSplitSize,
     };
-    return { bytes: [tocFrame, tarSplitFrame, skippableFrame(footer(layout))], layout };
+    const { toc, tarSplit } = this;
+    async function* bytes(): AsyncGenerator<Uint8Array> {
+      yield skippableHeader(layout.tocLength);
+      yield* toc.out.read();
+      yield skippableHeader(layout.tarSplitLength);
+      yield* tarSplit.out.read();
+      yield skippableFrame(footer(layout));
+    }
+    return { bytes: bytes(), layout };
+  }
+
+  /** Lets go of the held bytes and removes any file they went to; safe to call more than once. */
+  close(): void {
+    this.toc.out.close();
+    this.tarSplit.out.close();
   }
 }
 

@@ -8,6 +8,7 @@ import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
+import type { Scratch } from '../layer-format.js';
 import { LayerChecks } from './checks.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
 import { FrameBatcher } from './frame-batcher.js';
@@ -26,6 +27,10 @@ export interface ChunkedEncoderOptions {
   chunkSize: number;
   /** Shared-memory slots this layer may use (each holds max(chunkSize, 2 MiB) of frame input). */
   slots: number;
+  /** Where metadata that outgrows memory goes. */
+  scratch: Scratch;
+  /** Compressed bytes of each metadata frame held in memory before they go to the scratch directory. */
+  metadataInMemory?: number;
 }
 
 interface FileState {
@@ -70,7 +75,11 @@ export class ChunkedEncoder {
   uncompressedSize = 0;
 
   constructor(private readonly options: ChunkedEncoderOptions) {
-    this.meta = new MetadataBuilder(options.level);
+    this.meta = new MetadataBuilder(
+      options.level,
+      () => options.scratch.directory(),
+      options.metadataInMemory,
+    );
     this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
     const slotBytes = Math.max(options.chunkSize, 2 * MAX_HEADER_FRAME);
     this.frames = new FrameBatcher(options.pool, options.level, slotBytes, options.slots);
@@ -98,6 +107,7 @@ export class ChunkedEncoder {
       yield* bytes;
     } finally {
       this.frames.abandon();
+      this.meta.close();
     }
   }
 

@@ -2,6 +2,9 @@
 // deterministic whatever the pool size, metadata where the footer says, and the FORMAT.md §5 fallbacks.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerFallback } from '../../../src/layers/layer-format.js';
 import { ChunkedEncoder } from '../../../src/layers/zstdchunked/writer.js';
@@ -9,8 +12,11 @@ import { CompressPool } from '../../../src/zstd/compress-pool.js';
 import { END, member, pax, paxTar } from './tars.js';
 
 const pools = [new CompressPool(1), new CompressPool(3)];
+const scratchDir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+const scratch = { directory: () => scratchDir };
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
+  rmSync(scratchDir, { recursive: true, force: true });
 });
 
 async function* pieces(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
@@ -22,8 +28,9 @@ async function encode(
   piece = 777,
   pool = pools[0] as CompressPool,
   chunkSize = 1000,
+  metadataInMemory?: number,
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
-  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, slots: 3 });
+  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, slots: 3, scratch, metadataInMemory });
   const out: Uint8Array[] = [];
   for await (const p of enc.encode(pieces(tar, piece))) out.push(p);
   return { blob: Buffer.concat(out), enc };
@@ -95,6 +102,48 @@ describe('ChunkedEncoder', () => {
     const a = await encode(tar, 777, pools[0]);
     const b = await encode(tar, 4096, pools[1]);
     expect(sha(b.blob)).toBe(sha(a.blob));
+  });
+
+  /** Encodes with 64 bytes of metadata kept in memory, listing the scratch directory at every output piece. */
+  async function encodeSpilling(tar: Buffer, seen: Set<string>): Promise<Buffer> {
+    const enc = new ChunkedEncoder({
+      pool: pools[0] as CompressPool,
+      level: 3,
+      chunkSize: 1000,
+      slots: 3,
+      scratch,
+      metadataInMemory: 64,
+    });
+    const out: Uint8Array[] = [];
+    for await (const piece of enc.encode(pieces(tar, 4096))) {
+      out.push(piece);
+      for (const name of readdirSync(scratchDir)) seen.add(name);
+    }
+    return Buffer.concat(out);
+  }
+
+  const manyFiles = (n: number): Buffer[] =>
+    Array.from({ length: n }, (_, i) => member({ name: `dir/file-${i}`, data: Buffer.from(`content ${i}`) }));
+
+  it('writes the same bytes when its metadata outgrows memory, and leaves no file behind', async () => {
+    const tar = Buffer.concat([...manyFiles(10_000), END]);
+    const inMemory = await encode(tar, 4096);
+    const seen = new Set<string>();
+    const spilled = await encodeSpilling(tar, seen);
+    expect([...seen].sort()).toEqual(['tar-split.zst', 'toc.zst']);
+    expect(sha(spilled)).toBe(sha(inMemory.blob));
+    const back = execFileSync('zstd', ['-dc'], { input: spilled, maxBuffer: 64 << 20 });
+    expect(sha(back)).toBe(sha(tar));
+    expect(readdirSync(scratchDir)).toEqual([]);
+  });
+
+  it('removes its metadata files when the layer is given up half-way', async () => {
+    const tar = Buffer.concat([...manyFiles(10_000), member({ name: 'dir/file-7' }), END]);
+    const seen = new Set<string>();
+    const err = await encodeSpilling(tar, seen).catch((e: unknown) => e);
+    expect((err as LayerFallback).reason).toMatch(/two entries have the path "\/dir\/file-7"/);
+    expect([...seen].sort()).toEqual(['tar-split.zst', 'toc.zst']);
+    expect(readdirSync(scratchDir)).toEqual([]);
   });
 
   it('cuts trailing zero blocks into the same frames however the input arrives', async () => {

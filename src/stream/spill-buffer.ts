@@ -1,0 +1,91 @@
+// Bytes that must be held until later (a zstd:chunked layer's compressed TOC and tar-split, written after
+// all its data frames): kept in memory up to a limit, then in a file of their own in a scratch directory,
+// so a layer of millions of entries does not hold hundreds of megabytes. Appends are synchronous (the
+// writer produces metadata inside synchronous event handlers) and rare: one per compressed block.
+
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Read-back piece size once the bytes are in a file. */
+const READ_PIECE = 1 << 20;
+
+export class SpillBuffer {
+  private pieces: Uint8Array[] = [];
+  private held = 0;
+  private file: { fd: number; path: string } | undefined;
+  /** Bytes appended so far. */
+  size = 0;
+
+  /**
+   * @param limit bytes kept in memory before everything moves to a file
+   * @param directory where the file goes, asked for only when the limit is passed
+   * @param name the file's name in that directory
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly directory: () => string,
+    private readonly name: string,
+  ) {}
+
+  /** Whether the bytes have moved to a file. */
+  get spilled(): boolean {
+    return this.file !== undefined;
+  }
+
+  push(piece: Uint8Array): void {
+    this.size += piece.length;
+    if (this.file === undefined) {
+      if (this.held + piece.length <= this.limit) {
+        this.pieces.push(piece);
+        this.held += piece.length;
+        return;
+      }
+      const path = join(this.directory(), this.name);
+      this.file = { fd: openSync(path, 'wx+', 0o600), path };
+      for (const p of this.pieces) writeAll(this.file.fd, p);
+      this.pieces = [];
+      this.held = 0;
+    }
+    writeAll(this.file.fd, piece);
+  }
+
+  /** The bytes, in order; pieces in memory are let go as they are handed out. Read once. */
+  async *read(): AsyncGenerator<Uint8Array> {
+    const file = this.file;
+    if (file === undefined) {
+      for (let p = this.pieces.shift(); p !== undefined; p = this.pieces.shift()) {
+        this.held -= p.length;
+        yield p;
+      }
+      return;
+    }
+    const handle = await open(file.path, 'r');
+    try {
+      for (let at = 0; at < this.size;) {
+        const piece = new Uint8Array(Math.min(READ_PIECE, this.size - at));
+        const { bytesRead } = await handle.read(piece, 0, piece.length, at);
+        if (bytesRead === 0) throw new Error(`${file.path} ends at ${at} of ${this.size} bytes`);
+        at += bytesRead;
+        yield piece.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Lets go of the bytes and removes the file, if any. Safe to call more than once. */
+  close(): void {
+    this.pieces = [];
+    this.held = 0;
+    const f = this.file;
+    this.file = undefined;
+    if (f === undefined) return;
+    closeSync(f.fd);
+    unlinkSync(f.path);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+}
