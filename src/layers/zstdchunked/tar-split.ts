@@ -5,14 +5,14 @@
 // the writer compresses them as they come, so nothing grows with the layer.
 
 import { Buffer } from 'node:buffer';
+import { InOrder } from '../../util/in-order.js';
 
 /** Largest trailing segment: bytes after the end-of-archive blocks are stored in pieces of this size. */
 export const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
 
 export class TarSplitBuilder {
-  /** Lines by position; a hole is a file line still waiting for its CRC. */
-  private readonly lines: Array<string | undefined> = [];
-  private next = 0;
+  /** Lines by position; a file line waits for its CRC, and the lines after it wait with it. */
+  private readonly lines = new InOrder<string>((line) => this.sink(line));
   /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
   private pending: Uint8Array[] = [];
 
@@ -27,11 +27,8 @@ export class TarSplitBuilder {
     this.pending = [];
     if (payload.length === 0) return;
     const position = this.lines.length;
-    this.set(
-      position,
-      // Base64 text needs no JSON escaping.
-      `{"type":2,"payload":"${payload.toString('base64')}","position":${position}}`,
-    );
+    // Base64 text needs no JSON escaping.
+    this.lines.push(`{"type":2,"payload":"${payload.toString('base64')}","position":${position}}\n`);
   }
 
   /** The file line of a member: its Go header size and the CRC-64 of its payload (null when size is 0). */
@@ -41,13 +38,12 @@ export class TarSplitBuilder {
 
   /** Reserves the file line's position now; the returned function completes it once the CRC is known. */
   addFileLater(name: string, size: bigint): (crc: Uint8Array | undefined) => void {
-    const position = this.lines.length;
-    this.lines.push(undefined);
+    const position = this.lines.reserve();
     return (crc) => {
       let line = `{"type":1,"name":${JSON.stringify(name)}`;
       if (size !== 0n) line += `,"size":${size.toString()}`;
       line += `,"payload":${crc === undefined ? 'null' : `"${Buffer.from(crc).toString('base64')}"`}`;
-      this.set(position, `${line},"position":${position}}`);
+      this.lines.set(position, `${line},"position":${position}}\n`);
     };
   }
 
@@ -63,17 +59,6 @@ export class TarSplitBuilder {
 
   /** Lines not yet handed to the sink (file lines waiting for a CRC, and the lines after them). */
   get waiting(): number {
-    return this.lines.length - this.next;
-  }
-
-  private set(position: number, line: string): void {
-    this.lines[position] = `${line}\n`;
-    while (this.next < this.lines.length) {
-      const ready = this.lines[this.next];
-      if (ready === undefined) return;
-      this.sink(ready);
-      this.lines[this.next] = undefined;
-      this.next += 1;
-    }
+    return this.lines.waiting;
   }
 }

@@ -11,6 +11,7 @@ import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
 import { LayerChecks } from './checks.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
+import { InOrder } from '../../util/in-order.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
@@ -58,8 +59,8 @@ interface FileState {
 
 export class ChunkedEncoder {
   private readonly frames: FrameBatcher;
-  private readonly entries: Array<string | undefined> = [];
-  private nextEntry = 0;
+  /** TOC entries by position: a file's entries wait until its chunks have landed, and later ones with them. */
+  private readonly entries = new InOrder<string>((entry) => this.meta.addEntry(entry));
   private readonly meta: MetadataBuilder;
   private readonly tarSplit: TarSplitBuilder;
   private readonly checks = new LayerChecks();
@@ -98,10 +99,9 @@ export class ChunkedEncoder {
         else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
         else this.onEnd(ev.summary);
         if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
-        this.flushEntries();
       }
       this.frames.send();
-      yield* this.drain(0);
+      yield* this.frames.drain(0);
       const { bytes, layout } = this.meta.finish(this.frames.offset);
       this.layout = layout;
       yield* bytes;
@@ -139,7 +139,7 @@ export class ChunkedEncoder {
       chunkLeft: 0,
       chunkStart: 0,
     };
-    for (let i = 0; i < chunkCount; i++) this.entries.push(undefined);
+    for (let i = 0; i < chunkCount; i++) this.entries.reserve();
   }
 
   /** Counts and hashes a payload piece and feeds it; returns where feeding stopped to wait for a slot, or -1. */
@@ -209,10 +209,8 @@ export class ChunkedEncoder {
   /** All chunks of the file are at their offsets: its TOC entries are final. */
   private fileLanded(f: FileState): void {
     const [first, ...rest] = f.chunks;
-    this.entries[f.slot] = completeEntry(f.entryHead, f.regular, f.digest, first);
-    rest.forEach((c, i) => {
-      this.entries[f.slot + 1 + i] = chunkEntry(f.name, c);
-    });
+    this.entries.set(f.slot, completeEntry(f.entryHead, f.regular, f.digest, first));
+    rest.forEach((c, i) => this.entries.set(f.slot + 1 + i, chunkEntry(f.name, c)));
   }
 
   /** Adds header, padding or trailer bytes to the header frame; `headerFull` asks for the frame's close. */
@@ -272,22 +270,5 @@ export class ChunkedEncoder {
     this.frames.endFrame(start, false, undefined);
     this.header = [];
     this.headerLength = 0;
-  }
-
-  /** Hands out finished frames, then every TOC entry that became final. */
-  private async *drain(limit: number): AsyncGenerator<Uint8Array> {
-    yield* this.frames.drain(limit);
-    this.flushEntries();
-  }
-
-  /** Hands every TOC entry that is final, in order, to the metadata builder. */
-  private flushEntries(): void {
-    while (this.nextEntry < this.entries.length) {
-      const entry = this.entries[this.nextEntry];
-      if (entry === undefined) return;
-      this.meta.addEntry(entry);
-      this.entries[this.nextEntry] = undefined;
-      this.nextEntry += 1;
-    }
   }
 }
