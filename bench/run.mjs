@@ -1,5 +1,5 @@
 // `npm run bench`: the performance benchmark of issue 5. Builds (once, cached) a realistic four-layer gzip
-// image and two scaling images, starts a private containerd, and measures side by side, alternating in every
+// image and three scaling images, starts a private containerd, and measures side by side, alternating in every
 // round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
 // (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
 // (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
@@ -7,6 +7,7 @@
 //
 //   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
 //                 [--skip-profile] [--out FILE] [--cache DIR] [--keep] [--big-bytes 4G] [--empty-files 200000]
+//                 [--many-files 1000000]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -52,6 +53,7 @@ const { values: argv } = parseArgs({
     'skip-profile': { type: 'boolean', default: false },
     'big-bytes': { type: 'string' },
     'empty-files': { type: 'string' },
+    'many-files': { type: 'string' },
   },
 });
 const quick = argv.quick === true;
@@ -147,7 +149,16 @@ async function images() {
     layers: [(stats) => emptyFilesLayerChunks(count, stats)],
     log,
   });
-  return { main, big, empty };
+  // Not a target: five times the entries of the one above, to show memory does not follow the entry count.
+  const manyCount = Number(argv['many-files'] ?? (quick ? 100000 : 1000000));
+  const many = await cachedImage({
+    dir: join(argv.cache, `empty-${manyCount}-g${GENERATOR_VERSION}`),
+    name: 'bench.local/many:src',
+    gzipLevel: 6,
+    layers: [(stats) => emptyFilesLayerChunks(manyCount, stats)],
+    log,
+  });
+  return { main, big, empty, many };
 }
 
 /** A private containerd for the whole bench. */
@@ -390,7 +401,7 @@ async function measureAll(c) {
   // Scaling images: peak RSS must not grow with layer size or entry count.
   /** @type {any[]} */
   const scaling = [];
-  for (const key of /** @type {const} */ (['big', 'empty'])) {
+  for (const key of /** @type {const} */ (['big', 'empty', 'many'])) {
     const img = c.imgs[key];
     if (!img) continue;
     importImage(img);
