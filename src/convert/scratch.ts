@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scratch } from '../layers/layer-format.js';
+import { spillError } from '../stream/spill-buffer.js';
 import type { Flight } from './single-flight.js';
 
 export function flightScratch(flight: Flight): Scratch {
@@ -14,7 +15,13 @@ export function flightScratch(flight: Flight): Scratch {
   return {
     directory() {
       if (dir === undefined) {
-        const made = mkdtempSync(join(tmpdir(), 'tsconvert-layer-'));
+        const prefix = join(tmpdir(), 'tsconvert-layer-');
+        let made: string;
+        try {
+          made = mkdtempSync(prefix);
+        } catch (err) {
+          throw spillError(`${prefix}*`, err);
+        }
         flight.defer(() => rm(made, { recursive: true, force: true }));
         dir = made;
       }

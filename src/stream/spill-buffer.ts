@@ -6,6 +6,7 @@
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TsconvertError } from '../errors.js';
 
 /** Read-back piece size once the bytes are in a file. */
 const READ_PIECE = 1 << 20;
@@ -42,12 +43,25 @@ export class SpillBuffer {
         return;
       }
       const path = join(this.directory(), this.name);
-      this.file = { fd: openSync(path, 'wx+', 0o600), path };
-      for (const p of this.pieces) writeAll(this.file.fd, p);
+      try {
+        this.file = { fd: openSync(path, 'wx+', 0o600), path };
+      } catch (err) {
+        throw spillError(path, err);
+      }
+      for (const p of this.pieces) this.write(p);
       this.pieces = [];
       this.held = 0;
     }
-    writeAll(this.file.fd, piece);
+    this.write(piece);
+  }
+
+  private write(bytes: Uint8Array): void {
+    const { fd, path } = this.file as { fd: number; path: string };
+    try {
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (err) {
+      throw spillError(path, err);
+    }
   }
 
   /** The bytes, in order; pieces in memory are let go as they are handed out. Read once. */
@@ -81,11 +95,21 @@ export class SpillBuffer {
     const f = this.file;
     this.file = undefined;
     if (f === undefined) return;
-    closeSync(f.fd);
-    unlinkSync(f.path);
+    // Best effort: this runs on error paths too, and the scratch directory's owner removes what is left.
+    try {
+      closeSync(f.fd);
+      unlinkSync(f.path);
+    } catch {
+      // already gone with its directory
+    }
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+/** A temporary file that failed: says which, why, and what to do (usually a full or missing $TMPDIR). */
+export function spillError(path: string, err: unknown): TsconvertError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new TsconvertError('UNAVAILABLE', `temporary file ${path} failed: ${why}`, {
+    cause: err,
+    hint: 'check that $TMPDIR exists, is writable and has free space, or point TMPDIR elsewhere',
+  });
 }
