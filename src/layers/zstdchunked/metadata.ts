@@ -112,11 +112,6 @@ export class MetadataBuilder {
     this.tarSplit.add(line);
   }
 
-  /** Whether either frame's compressed bytes went to a file. */
-  get spilled(): boolean {
-    return this.toc.out.spilled || this.tarSplit.out.spilled;
-  }
-
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
   finish(offset: number): { bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout } {
     const tarSplitSize = this.tarSplit.end();
