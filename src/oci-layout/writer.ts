@@ -81,7 +81,11 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
     throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
   }
   const dir = ingestDir(root, ref);
-  const lock = await lockIngest(dir, ref, signal);
+  const lock = await lockIngest(dir, ref, signal).catch(async (err: unknown) => {
+    // Cancelled or refused before it held the lock: the directory it may have just made goes if empty.
+    await removeIngestDir(dir);
+    throw signal.aborted ? abortError(signal) : err;
+  });
   try {
     const prev = await readMeta(dir);
     const meta: IngestMeta = {
@@ -102,9 +106,24 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
       throw err;
     }
   } catch (err) {
+    // A failed open leaves a resumable ingest as it was, and nothing at all where it held no data yet:
+    // with no writer returned, nobody else could remove it.
+    await removeIfNoData(dir);
     await lock.release();
+    await removeIngestDir(dir);
     throw signal.aborted ? abortError(signal) : err;
   }
+}
+
+/** Removes the ingest's files when its data file is missing or empty (call holding its lock). */
+async function removeIfNoData(dir: string): Promise<void> {
+  try {
+    if ((await stat(join(dir, INGEST_DATA))).size > 0) return;
+  } catch (err) {
+    if (!isENOENT(err)) return;
+  }
+  await rm(join(dir, INGEST_DATA), { force: true });
+  await rm(join(dir, INGEST_META), { force: true });
 }
 
 interface WriterState {

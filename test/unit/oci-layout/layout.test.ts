@@ -2,7 +2,7 @@
 // how names address index.json entries, what put keeps, refusal to point at missing blobs, opening
 // non-layouts, and an ingest left hard-linked to its blob by a crash between commit and clean-up.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,24 @@ describe('OCI layout backend specifics', () => {
     await w.write(randomBytes(10));
     await w.abort();
     expect(sha256Digest(await readFile(join(dir, 'blobs/sha256', blob.digest.slice(7))))).toBe(blob.digest);
+  });
+
+  it('leaves no ingest directory when the signal fires while the writer is being opened', async () => {
+    // Seen in CI: a failed run aborted a sibling's openWriter between its mkdir and its lock, and the
+    // empty ingest directory stayed behind with no writer to abort it.
+    const dir = fresh();
+    const b = await openOciLayout({ path: dir, mode: 'write', signal: sig() });
+    for (let i = 0; i < 20; i++) {
+      const ctl = new AbortController();
+      const opening = b.content.openWriter({ ref: `r${i}`, signal: ctl.signal });
+      // Let it get a little way in: past the synchronous checks, sometimes past mkdir and the lock.
+      await new Promise((r) => setImmediate(r));
+      for (let k = 0; k < i % 4; k++) await new Promise((r) => setImmediate(r));
+      ctl.abort(new Error('stop'));
+      const w = await opening.catch(() => undefined);
+      await w?.abort();
+      expect(await readdir(join(dir, '.tsconvert-ingest')).catch(() => [])).toEqual([]);
+    }
   });
 
   it('lists ingests with their expected digest and total; leases are accepted and do nothing', async () => {
