@@ -74,12 +74,15 @@ export class SpillBuffer {
       }
       return;
     }
-    const handle = await open(file.path, 'r');
+    const failed = (err: unknown): never => {
+      throw spillError(file.path, err);
+    };
+    const handle = await open(file.path, 'r').catch(failed);
     try {
       for (let at = 0; at < this.size;) {
         const piece = new Uint8Array(Math.min(READ_PIECE, this.size - at));
-        const { bytesRead } = await handle.read(piece, 0, piece.length, at);
-        if (bytesRead === 0) throw new Error(`${file.path} ends at ${at} of ${this.size} bytes`);
+        const { bytesRead } = await handle.read(piece, 0, piece.length, at).catch(failed);
+        if (bytesRead === 0) failed(`it ends at byte ${at} of ${this.size}`);
         at += bytesRead;
         yield piece.subarray(0, bytesRead);
       }

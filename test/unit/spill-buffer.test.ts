@@ -43,6 +43,16 @@ describe('SpillBuffer', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('fails with the file and what to do when the spilled bytes cannot be read back', async () => {
+    const b = new SpillBuffer(10, () => dir, 'gone.zst');
+    b.push(randomBytes(100));
+    rmSync(join(dir, 'gone.zst'));
+    const err = await readAll(b).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TsconvertError);
+    expect((err as TsconvertError).message).toMatch(/temporary file .*gone\.zst failed: ENOENT/);
+    b.close();
+  });
+
   it('fails with the file, the cause and what to do when the file cannot be made', () => {
     const b = new SpillBuffer(10, () => join(dir, 'missing'), 'toc.zst');
     b.push(new Uint8Array(5));
