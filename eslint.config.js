@@ -1,4 +1,4 @@
-// Lint rules: typescript-eslint's recommended set plus the habits in STYLE.md that a linter can see.
+// Lint rules: typescript-eslint's recommended set plus the project's habits that a linter can see.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

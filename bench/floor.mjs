@@ -2,7 +2,7 @@
 // with the fastest implementation the project has, then divided by the CPU count:
 //   - gunzip: node:zlib, streaming with 1 MiB output pieces that are dropped as they come, as a streaming
 //     converter drops them (the tar the other steps need is made by an untimed gunzipSync);
-//   - zstd level 3 of exactly the frames zstd:chunked must write (FORMAT.md §1: header bytes of
+//   - zstd level 3 of exactly the frames zstd:chunked writes (docs/format.md#data-frames: header bytes of
 //     payload-less members sharing frames up to 1 MiB, every file payload in 4 MiB chunks of one frame
 //     each), one reused zstd context writing every frame back to back into one output area that is
 //     already mapped, as the project's compression workers do (zstd-napi's Compressor.compress allocates

@@ -1,5 +1,5 @@
 // The content Write stream as a ContentWriter. containerd's Write protocol has quirks that every message
-// here is shaped around (observed on 1.6.20, see docs/nerdctl-containerd-reference.md §3.1):
+// here is shaped around (observed on 1.6.20, see docs/containerd.md#write-stream):
 // - the first message must carry the ref, and `action` is explicit on every message because STAT is 0;
 // - a STAT first reports how much a stale ingest already holds, so an interrupted write can resume;
 // - WRITE/COMMIT carry the current offset: offset 0 truncates, a COMMIT without it would throw data away;

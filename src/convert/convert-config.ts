@@ -1,4 +1,4 @@
-// Config rewrite, with containerd's rules (reference doc §2.6): only when a layer's DiffID changed, replace
+// Config rewrite, containerd's rules (docs/containerd.md#config-rewrite): only when a DiffID changed, replace
 // those entries of rootfs.diff_ids and drop the legacy Docker `Image` keys of `config` and
 // `container_config`. Every other field is kept; top-level keys come out sorted, as Go writes a map.
 

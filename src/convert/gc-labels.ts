@@ -1,4 +1,4 @@
-// containerd's garbage-collection reference labels on manifest and index blobs (reference doc §2.8). A
+// containerd's garbage-collection reference labels on manifests and indexes (docs/containerd.md#gc-labels). A
 // rewritten blob starts from the source blob's labels (distribution sources and the like survive), drops
 // every content reference, and gets one reference per child it now points at.
 

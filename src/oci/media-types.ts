@@ -1,5 +1,5 @@
 // Media types of OCI and Docker image content, their classification, and containerd's Docker → OCI map
-// (nerdctl-containerd-reference.md §2.2). Pure data; no I/O.
+// (docs/containerd.md#docker-to-oci-media-types). Pure data; no I/O.
 
 export const MediaType = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -1,4 +1,4 @@
-// Platform strings and matchers with nerdctl's semantics (nerdctl-containerd-reference.md §1.4):
+// Platform strings and matchers with nerdctl's semantics (docs/containerd.md#platform-matching):
 // no flag = the host platform only, exact match; `--platform a,b` = any of those, exact; `--all-platforms`
 // = everything. Normalisation follows containerd's (x86_64 → amd64, aarch64 → arm64, arm64/v8 ≡ arm64).
 

@@ -7,7 +7,7 @@
 //       case 'payload': // ev.data: a view of an input chunk, never copied
 //       case 'padding': // zero bytes up to the next 512-byte boundary
 //       case 'trailer': // end-of-archive blocks and anything after them, streamed
-//       case 'end':     // ev.summary: how the archive ended and the FORMAT.md §5 facts
+//       case 'end':     // ev.summary: how the archive ended, facts for docs/format.md#fallback-to-plain-zstd
 //     }
 //   }
 //

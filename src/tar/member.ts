@@ -175,7 +175,7 @@ export interface MemberLayout {
   sparse: boolean;
 }
 
-/** Freezes a draft into the public member record with its §5 facts. */
+/** Freezes a draft into the public member record with its facts (docs/format.md#fallback-to-plain-zstd). */
 export function finishMember(
   h: RawHeader,
   d: MemberDraft,

@@ -2,7 +2,8 @@
 // scanner finds the next header in the same place and rejects the same maps. Old GNU sparse (`S`) keeps
 // its map in the header and in extension blocks that follow it (they count as header bytes); PAX sparse
 // (GNU.sparse.* records, formats 0.0/0.1/1.0) renames the member and gives its real size. Sparse members
-// cannot go into a zstd:chunked TOC (FORMAT.md §5), so the 1.0 map inside the payload is not parsed here.
+// cannot go into a zstd:chunked TOC (docs/format.md#fallback-to-plain-zstd), so the 1.0 map inside the
+// payload is not parsed here.
 
 import { malformed } from '../errors.js';
 import type { RawHeader } from './header.js';

@@ -1,5 +1,5 @@
-// Accumulates the archive-level facts of a scan (FORMAT.md §5) and the trailer check: is everything after
-// the last member zero bytes in whole 512-byte blocks?
+// Accumulates the archive-level facts of a scan (docs/format.md#fallback-to-plain-zstd) and the trailer
+// check: is everything after the last member zero bytes in whole 512-byte blocks?
 
 import { BLOCK_SIZE } from './limits.js';
 import type { TarEnding, TarMember, TarSummary } from './types.js';

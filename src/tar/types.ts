@@ -1,6 +1,7 @@
 // Public types of the tar scanner: the events it yields and the per-member metadata, with every value as
 // Go's archive/tar (vbatts/tar-split's fork) computes it, which is what containers/storage compares a
-// zstd:chunked TOC against (docs FORMAT.md §3.1), plus the facts FORMAT.md §5 needs.
+// zstd:chunked TOC against (docs/format.md#toc-metadata-fields), plus the facts the fallback needs
+// (docs/format.md#fallback-to-plain-zstd).
 
 import type { HeaderFormat } from './header.js';
 import type { PaxRecords } from './pax.js';
@@ -13,7 +14,7 @@ export interface TarText {
   readonly utf8: boolean;
 }
 
-/** TOC entry types (FORMAT.md §3.1); `undefined` in {@link TarMember.type} for any other type flag. */
+/** TOC entry types (docs/format.md#toc-metadata-fields); `undefined` in {@link TarMember.type} otherwise. */
 export type TocType = 'reg' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
 /** An extended attribute from a PAX `SCHILY.xattr.<key>` record (empty values included). */
@@ -22,7 +23,7 @@ export interface TarXattr {
   readonly value: Uint8Array;
 }
 
-/** Facts about one member that the zstd:chunked format cannot carry (FORMAT.md §5). */
+/** Facts about one member that zstd:chunked cannot carry (docs/format.md#fallback-to-plain-zstd). */
 export interface TarMemberFacts {
   /** The member is a PAX global header (`g`). */
   readonly globalHeader: boolean;

@@ -44,7 +44,7 @@ async function writeChunks(
   }
 }
 
-/** Opens a writer, retrying while the ref is still locked by an interrupted writer (habit 7 in STYLE.md). */
+/** Opens a writer, retrying while another writer holds the ref's lock (docs/containerd.md#write-stream). */
 async function openWriterRetrying(store: ContentStore, options: WriterOptions): Promise<ContentWriter> {
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -2,7 +2,7 @@
 // containerd's `ctr`, the `zstd` CLI, the shared readers' `zstdchunked-verify` (stargz-snapshotter 0.12 and
 // containers/storage 1.43, ../shared/interop) and the project's Go checker (vbatts/tar-split's archive/tar
 // fork and asm, stargz's reader) — against what fixtures.json says each layer must become: zstd:chunked, or
-// plain zstd with the reason (docs FORMAT.md §5).
+// plain zstd with the reason (docs/format.md#fallback-to-plain-zstd).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -189,7 +189,7 @@ function readToc(bytes: Buffer, positionValue: string | undefined, checksum: str
 
 /** TOC entries that stand for a tar member (chunk entries continue the previous file). */
 const members = (toc: Toc): TocEntry[] => toc.entries.filter((e) => e.type !== 'chunk');
-/** containers/storage 1.43 stops parsing at names with these characters (../shared/interop/README.md). */
+/** containers/storage 1.43 stops parsing at names with these characters (docs/format.md#checking-a-blob). */
 const HARD_NAME = /["\\\n]/;
 
 /** CRC-64/ISO (Go's hash/crc64 ISO table) as tar-split stores it: 8 bytes big-endian. Two 32-bit halves. */
@@ -453,7 +453,7 @@ async function checkStargzImage(
   return { layers, tocs };
 }
 
-/** FORMAT.md §3.3: the key order of a TOC entry. */
+/** docs/format.md#toc-json-encoding: the key order of a TOC entry. */
 const KEY_ORDER = [
   'type',
   'name',
@@ -478,7 +478,7 @@ const KEY_ORDER = [
   'chunkDigest',
 ];
 
-/** Keys in FORMAT.md's order, zero and empty values omitted (but type and name, and xattr values). */
+/** Keys in docs/format.md's order, zero and empty values omitted (but type and name, and xattr values). */
 function checkTocEncoding(toc: Toc): void {
   expect(Object.keys(toc)).toEqual(['version', 'entries', 'tarSplitDigest']);
   for (const e of toc.entries) {
@@ -501,7 +501,8 @@ const NO_PAYLOAD = ['size', 'offset', 'endOffset', 'chunkSize', 'chunkOffset', '
 
 /**
  * TOC fields of the chunked fixture's members as Go's archive/tar (the tar-split fork containers/storage
- * uses) reads them, written from the tar bytes scripts/fixtures/chunked-layers.mjs builds (FORMAT.md §3.1):
+ * uses) reads them (docs/format.md#toc-metadata-fields), written from the tar bytes
+ * scripts/fixtures/chunked-layers.mjs builds:
  * PAX overrides, GNU L/K names, GNU atime/ctime, truncated and negative PAX times, base-256 and PAX ids.
  * `absent` lists keys the entry must not have; `xattrs` must match exactly.
  */

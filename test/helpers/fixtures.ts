@@ -41,7 +41,7 @@ export interface FixtureFrames {
 
 /**
  * What `--zstdchunked` must write for a layer: zstd:chunked, or plain zstd with a Reason containing `reason`
- * (a layer FORMAT.md §5 says the format cannot carry).
+ * (a layer the format cannot carry, docs/format.md#fallback-to-plain-zstd).
  */
 export type ChunkedExpectation = { format: 'zstd:chunked' } | { format: 'zstd'; reason: string };
 

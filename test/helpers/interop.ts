@@ -1,6 +1,6 @@
 // Readers nobody on this project wrote, for checking the zstd:chunked blobs tsconvert writes:
 // - checkZstdChunked: our Go oracle test/interop/zstdchunked-check (vbatts/tar-split's archive/tar fork
-//   and asm, stargz-snapshotter's reader; docs FORMAT.md checked strictly, first difference named);
+//   and asm, stargz-snapshotter's reader; docs/format.md checked strictly, first difference named);
 // - verifyWithSharedTools: ../shared/interop's zstdchunked-verify (stargz-snapshotter 0.12, or
 //   containers/storage 1.43 with --cstorage).
 // Both are built offline from Debian's Go packages by ensureInteropTools(); a failed build throws, so

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds tsconvert's Go oracle offline from Debian 12's Go source packages (no module download):
-#   zstdchunked-check   - checks one zstd:chunked blob against docs FORMAT.md with vbatts/tar-split's
+#   zstdchunked-check   - checks one zstd:chunked blob against docs/format.md with vbatts/tar-split's
 #                         archive/tar fork and asm, klauspost's zstd and stargz-snapshotter's reader
-#   zstdchunked-testgen - test aid: writes a FORMAT.md blob and deliberately broken variants from a tar
+#   zstdchunked-testgen - test aid: writes a docs/format.md blob and deliberately broken variants from a tar
 # Usage: sh test/interop/build.sh [--deps]   (--deps: apt-get install golang-go and the Go source packages)
 # Output: $TSCONVERT_INTEROP_BIN (default $HOME/.cache/tsconvert-interop/bin). Fails loudly.
 set -eu

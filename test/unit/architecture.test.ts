@@ -1,5 +1,6 @@
-// The shape in STYLE.md, checked: which folder may import which, every third-party package in its one home
-// module, the core free of process/console, and no import cycles. Reads import specifiers from the sources.
+// The shape in docs/architecture.md#import-direction, checked: which folder may import which, every
+// third-party package in its one home module, the core free of process/console, and no import cycles.
+// Reads import specifiers from the sources.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
-// What a zstd:chunked layer cannot carry (docs FORMAT.md §5). The writer runs these checks as it scans;
-// the first one that fails ends the attempt with ChunkedFallback, and the layer is written as plain
-// (still lossless) zstd instead, with the reason reported.
+// What a zstd:chunked layer cannot carry (docs/format.md#fallback-to-plain-zstd). The writer runs these
+// checks as it scans; the first one that fails ends the attempt with ChunkedFallback, and the layer is
+// written as plain (still lossless) zstd instead, with the reason reported.
 
 import { posix } from 'node:path';
 import type { TarMember, TarSummary } from '../../tar/index.js';

@@ -1,6 +1,6 @@
 // `--zstdchunked`: the layer format module. Wires the encoder to the LayerFormat contract, picks the
-// annotation set (docs FORMAT.md §4: exactly one of two, because containers/storage refuses a layer that
-// carries both TOC annotations), and falls back to plain zstd for layers the format cannot carry.
+// annotation set (docs/format.md#annotations: exactly one of two, because containers/storage refuses a
+// layer that carries both TOC annotations), and falls back to plain zstd for layers the format cannot carry.
 
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { LayerFormat } from '../layer-format.js';

@@ -1,4 +1,4 @@
-// The metadata frames of a zstd:chunked blob (docs FORMAT.md §2): the TOC and the tar-split, each
+// The metadata frames of a zstd:chunked blob (docs/format.md#metadata-frames): TOC and tar-split, each
 // compressed as it is produced — text is gathered into batches of a fixed size, so the bytes do not depend
 // on timing and the compressor is called once per batch rather than once per entry — and held until the
 // data frames are out: in memory, or past a limit in a file in the layer's scratch directory. Then the

@@ -1,4 +1,4 @@
-// tar-split metadata (vbatts/tar-split's JSON packer format, docs FORMAT.md §3.4): one JSON line per
+// tar-split metadata (vbatts/tar-split's JSON packer format, docs/format.md#tar-split): one JSON line per
 // segment of raw bytes (headers, padding, trailer) and per member (name, size, CRC-64 of the payload), so
 // a reader can rebuild the layer's tar byte for byte from the files it extracted. Lines go to the sink in
 // order as soon as they are complete (a file's line waits for its CRC, which the worker pool computes);

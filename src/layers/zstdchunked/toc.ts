@@ -1,4 +1,4 @@
-// TOC entries of a zstd:chunked layer (docs FORMAT.md §3): metadata values as Go's archive/tar computes
+// TOC entries of a zstd:chunked layer (docs/format.md#toc): metadata values as Go's archive/tar computes
 // them, payload fields per chunk, compact JSON with a fixed key order, zero values omitted (except type and
 // name), and no HTML escaping.
 

@@ -1,4 +1,4 @@
-// The zstd:chunked encoder (docs FORMAT.md §1–3): scans the layer's tar, cuts it into zstd frames — header
+// The zstd:chunked encoder (docs/format.md#data-frames): scans the layer's tar, cuts it into frames — header
 // bytes of payload-less members share a frame up to 1 MiB, every regular file's payload is cut into
 // fixed-size chunks of one frame each — compresses frames in the shared worker pool with the output kept
 // in input order, and builds the TOC and tar-split as frames land at their offsets. The decompressed blob

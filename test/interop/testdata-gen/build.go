@@ -1,4 +1,4 @@
-// The blob layout of docs FORMAT.md §1–3 for one variant.
+// The blob layout of docs/format.md#byte-layout for one variant.
 package main
 
 import (

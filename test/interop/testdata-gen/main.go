@@ -1,6 +1,6 @@
 // zstdchunked-testgen: a throwaway test aid (not product code) that proves zstdchunked-check works
 // before tsconvert's writer is finished. From an uncompressed tar it writes a blob laid out as docs
-// FORMAT.md says, encoded independently of the checker (encoding/json structs for the TOC and tar-split,
+// docs/format.md says, encoded independently of the checker (encoding/json structs for the TOC and tar-split,
 // klauspost's zstd), plus variants with one deliberate defect each. Every variant's digests and
 // positions are recomputed, so its only problem is the one it is named after.
 //

@@ -1,5 +1,5 @@
-// The canonical JSON of FORMAT.md §3.3 and §3.4, written by hand rather than with encoding/json (which
-// HTML-escapes, escapes U+2028/2029 and cannot order keys): compact, keys in the documented order, zero
+// The canonical JSON of docs/format.md#toc-json-encoding and #tar-split, written by hand rather than with
+// encoding/json (which HTML-escapes, escapes U+2028/2029 and cannot order keys): compact, keys in the documented order, zero
 // values omitted except type and name, strings escaped only where JSON requires it. The checker builds
 // the entry each member must have and compares it with the TOC, field by field and then byte for byte.
 package main
@@ -16,7 +16,7 @@ import (
 // field is one key of an expected TOC entry with its value already in canonical JSON.
 type field struct{ key, json string }
 
-// tocKeys is the key order of FORMAT.md §3.3.
+// tocKeys is the key order of docs/format.md#toc-json-encoding.
 var tocKeys = []string{"type", "name", "linkName", "mode", "size", "uid", "gid", "userName", "groupName",
 	"modtime", "accesstime", "changetime", "devMajor", "devMinor", "xattrs", "digest", "offset", "endOffset",
 	"chunkSize", "chunkOffset", "chunkDigest"}
@@ -33,7 +33,7 @@ var tocKeyIndex = func() map[string]int {
 // characters; everything else, including <, >, & and U+2028/2029, stays as it is.
 func quote(s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("%q is not valid UTF-8 (FORMAT.md §5: such layers are not zstd:chunked)", s)
+		return "", fmt.Errorf("%q is not valid UTF-8 (docs/format.md#fallback-to-plain-zstd: such layers are not zstd:chunked)", s)
 	}
 	var b strings.Builder
 	b.WriteByte('"')
@@ -128,12 +128,12 @@ func (e *entryBuilder) json() string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// tocDocument is the whole TOC JSON of FORMAT.md §2.1 for canonical entries.
+// tocDocument is the whole TOC JSON of docs/format.md#toc for canonical entries.
 func tocDocument(entries []string, tarSplitDigest string) string {
 	return `{"version":1,"entries":[` + strings.Join(entries, ",") + `],"tarSplitDigest":` + mustQuote(tarSplitDigest) + "}"
 }
 
-// tarSplitLine is the canonical form of one tar-split line (FORMAT.md §3.4; key order type, name,
+// tarSplitLine is the canonical form of one tar-split line (docs/format.md#tar-split; key order type, name,
 // name_raw, size, payload, position).
 func tarSplitLine(l *splitLine) string {
 	var b strings.Builder

@@ -1,5 +1,5 @@
-// Frame map of a zstd:chunked blob (FORMAT.md §1–2): walks the blob frame by frame from its first byte,
-// reading only zstd frame and block headers (RFC 8878 §3.1), so every data frame's compressed range is
+// Frame map of a zstd:chunked blob (docs/format.md#byte-layout): walks the blob frame by frame from its
+// first byte, reading only zstd frame and block headers (RFC 8878 §3.1), so every data frame's compressed range is
 // known without trusting the TOC; then decodes each data frame on its own, which gives its uncompressed
 // range and proves that a reader can start decoding at any frame start.
 package main
@@ -120,7 +120,7 @@ func mapBlob(f *os.File, size int64) (*blobMap, error) {
 		switch {
 		case magic == zstdMagic:
 			if len(m.meta) > 0 {
-				return nil, fmt.Errorf("offset %d: zstd data frame after the metadata frames (FORMAT.md §2: data frames first)", off)
+				return nil, fmt.Errorf("offset %d: zstd data frame after the metadata frames (docs/format.md#byte-layout: data frames first)", off)
 			}
 			end, err := zstdFrameEnd(f, off, size)
 			if err != nil {
@@ -130,7 +130,7 @@ func mapBlob(f *os.File, size int64) (*blobMap, error) {
 			off = end
 		case magic&0xFFFFFFF0 == skippableMagic:
 			if magic != skippableMagic {
-				return nil, fmt.Errorf("offset %d: skippable frame magic %#x, FORMAT.md uses %#x", off, magic, skippableMagic)
+				return nil, fmt.Errorf("offset %d: skippable frame magic %#x, docs/format.md#skippable-frames uses %#x", off, magic, skippableMagic)
 			}
 			n := int64(binary.LittleEndian.Uint32(h[4:]))
 			if off+8+n > size {
@@ -143,7 +143,7 @@ func mapBlob(f *os.File, size int64) (*blobMap, error) {
 		}
 	}
 	if len(m.meta) != 3 {
-		return nil, fmt.Errorf("found %d skippable frames after the data frames, FORMAT.md §2 wants 3 (TOC, tar-split, footer)", len(m.meta))
+		return nil, fmt.Errorf("found %d skippable frames after the data frames, docs/format.md#metadata-frames wants 3 (TOC, tar-split, footer)", len(m.meta))
 	}
 	return m, decodeFrames(f, m)
 }
@@ -166,7 +166,7 @@ func decodeFrames(f *os.File, m *blobMap) error {
 			return fmt.Errorf("data frame %d at offset %d does not decode on its own: %w", i, fr.cStart, err)
 		}
 		if n == 0 {
-			return fmt.Errorf("data frame %d at offset %d is empty (FORMAT.md §1 never writes an empty frame)", i, fr.cStart)
+			return fmt.Errorf("data frame %d at offset %d is empty (docs/format.md#byte-layout: tsconvert never writes an empty frame)", i, fr.cStart)
 		}
 		fr.uStart, fr.uEnd = u, u+n
 		m.byUStart[u] = i
@@ -176,7 +176,7 @@ func decodeFrames(f *os.File, m *blobMap) error {
 	return nil
 }
 
-// footer holds the legacy 40-byte footer's fields (FORMAT.md §2.3).
+// footer holds the legacy 40-byte footer's fields (docs/format.md#footer).
 type footer struct{ tocOffset, tocLength, tocUncompressed, kind uint64 }
 
 func readFooter(f *os.File, m *blobMap) (footer, error) {

@@ -1,4 +1,4 @@
-// zstdchunked-check: tsconvert's oracle for the zstd:chunked blobs it writes (docs FORMAT.md), built
+// zstdchunked-check: tsconvert's oracle for the zstd:chunked blobs it writes (docs/format.md), built
 // offline from Debian's Go packages so that our own TypeScript parser is never the only judge. It checks
 // one blob, strictly, and names the first difference it finds:
 //
@@ -130,7 +130,7 @@ func check(path string, o options, res *result) error {
 		return err
 	}
 	if doc := tocDocument(w.canonical, toc.tarSplitDigest); doc != string(toc.raw) {
-		return fmt.Errorf("TOC JSON is not the canonical document of FORMAT.md §3.3 (entries are): %s", firstDiff(string(toc.raw), doc))
+		return fmt.Errorf("TOC JSON is not the canonical document of docs/format.md#toc-json-encoding (entries are): %s", firstDiff(string(toc.raw), doc))
 	}
 	if err := rebuild(f, m, toc, splitRaw, w.headers, o.source); err != nil {
 		return err

@@ -1,5 +1,5 @@
-// tar-split metadata (FORMAT.md §3.4): the skippable frame after the TOC, authenticated by the TOC's
-// tarSplitDigest (sha256 of the compressed payload), decompressed and parsed line by line. Each line must
+// tar-split metadata (docs/format.md#tar-split): the skippable frame after the TOC, authenticated by the
+// TOC's tarSplitDigest (sha256 of the compressed payload), decompressed and parsed line by line. Each line must
 // be the canonical JSON of what it says, with positions counting from 0.
 package main
 
@@ -64,10 +64,10 @@ func parseTarSplit(raw []byte) ([]*splitLine, []byte, error) {
 			return nil, nil, fmt.Errorf("tar-split line %d: type %d", pos, l.Type)
 		}
 		if l.Type == storage.SegmentType && (len(l.Payload) == 0 || l.Name != "" || l.NameRaw != nil || l.Size != 0) {
-			return nil, nil, fmt.Errorf("tar-split line %d: a segment must have a non-empty payload and nothing else (FORMAT.md §3.4)", pos)
+			return nil, nil, fmt.Errorf("tar-split line %d: a segment must have a non-empty payload and nothing else (docs/format.md#tar-split)", pos)
 		}
 		if want := tarSplitLine(&l); string(text) != want {
-			return nil, nil, fmt.Errorf("tar-split line %d: not the canonical JSON of FORMAT.md §3.4: %s", pos, firstDiff(string(text), want))
+			return nil, nil, fmt.Errorf("tar-split line %d: not the canonical JSON of docs/format.md#tar-split: %s", pos, firstDiff(string(text), want))
 		}
 		lines = append(lines, &l)
 	}

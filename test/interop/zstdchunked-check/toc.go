@@ -1,7 +1,7 @@
-// The TOC side of the check: parse the TOC JSON strictly (FORMAT.md §2.1, §3), derive the entry every
+// The TOC side of the check: parse the TOC JSON strictly (docs/format.md#toc), derive the entry every
 // tar member must have from the header that vbatts/tar-split's archive/tar fork reads (the parser
-// containers/storage uses for its TOC-versus-tar-split check, FORMAT.md §3.1), and compare the two: first
-// field by field (naming entry, field and both values), then byte for byte against the canonical JSON.
+// containers/storage uses for its TOC-versus-tar-split check, docs/format.md#toc-metadata-fields), and
+// compare the two: first field by field (naming entry, field and both values), then byte for byte against the canonical JSON.
 package main
 
 import (
@@ -51,7 +51,7 @@ func parseTOC(raw []byte) (*tocDoc, error) {
 		}
 		for k := range m {
 			if _, ok := tocKeyIndex[k]; !ok {
-				return nil, fmt.Errorf("TOC entry %d: unknown key %q (FORMAT.md §3.3 lists the keys)", i, k)
+				return nil, fmt.Errorf("TOC entry %d: unknown key %q (docs/format.md#toc-json-encoding lists the keys)", i, k)
 			}
 		}
 		d.fields = append(d.fields, m)
@@ -77,13 +77,13 @@ func entryType(h *tar.Header) (string, error) {
 	case tar.TypeFifo:
 		return "fifo", nil
 	}
-	return "", fmt.Errorf("type flag %q cannot be carried by zstd:chunked (FORMAT.md §5)", h.Typeflag)
+	return "", fmt.Errorf("type flag %q cannot be carried by zstd:chunked (docs/format.md#fallback-to-plain-zstd)", h.Typeflag)
 }
 
 // rfc3339 is Go's time JSON form in UTC: RFC 3339, fraction truncated to ns and trailing zeros dropped.
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// headerEntry builds the metadata part of a member's expected TOC entry (FORMAT.md §3.1).
+// headerEntry builds the metadata part of a member's expected TOC entry (docs/format.md#toc-metadata-fields).
 func headerEntry(h *tar.Header) (*entryBuilder, string, error) {
 	typ, err := entryType(h)
 	if err != nil {
@@ -111,7 +111,7 @@ func headerEntry(h *tar.Header) (*entryBuilder, string, error) {
 			continue
 		}
 		if y := t.v.UTC().Year(); y < 0 || y > 9999 {
-			return nil, "", fmt.Errorf("%s year %d is outside 0000-9999 (FORMAT.md §5)", t.key, y)
+			return nil, "", fmt.Errorf("%s year %d is outside 0000-9999 (docs/format.md#fallback-to-plain-zstd)", t.key, y)
 		}
 		e.str(t.key, rfc3339(t.v), true)
 	}
@@ -155,7 +155,7 @@ func compareEntry(d *tocDoc, idx int, want *entryBuilder, desc string) error {
 		}
 	}
 	if string(d.entries[idx]) != wantJSON {
-		return fmt.Errorf("TOC entry %d (name %s): not the canonical JSON of FORMAT.md §3.3 (key order, escaping, no zero values, compact): %s",
+		return fmt.Errorf("TOC entry %d (name %s): not the canonical JSON of docs/format.md#toc-json-encoding (key order, escaping, no zero values, compact): %s",
 			idx, name, firstDiff(string(d.entries[idx]), wantJSON))
 	}
 	return nil

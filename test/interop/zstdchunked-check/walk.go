@@ -1,10 +1,10 @@
 // The member walk: reads the blob's full decompression (klauspost's standard decoder, skippable frames
-// skipped) with vbatts/tar-split's archive/tar fork in RawAccounting mode, and for each member checks,
-// in order: its tar-split segment and file lines (FORMAT.md §3.4, CRC-64/ISO of the content), its TOC
-// entry or entries (§3.1–3.2, every field, then canonical bytes), and where its payload sits among the
-// frames (§1: a payload starts and ends on frame boundaries, one frame per chunk, fixed chunk size,
-// no frame boundary inside a member's header blocks). Then the trailer: end-of-archive blocks, zero
-// blocks only, and its tar-split segments.
+// skipped) with vbatts/tar-split's archive/tar fork in RawAccounting mode, and for each member checks, in
+// order: its tar-split segment and file lines (docs/format.md#tar-split, CRC-64/ISO of the content), its TOC
+// entry or entries (docs/format.md#toc-metadata-fields and #toc-payload-fields, every field, then canonical
+// bytes), and where its payload sits among the frames (docs/format.md#data-frames: a payload starts and ends
+// on frame boundaries, one frame per chunk, fixed chunk size, no frame boundary inside a member's header
+// blocks). Then the trailer: end-of-archive blocks, zero blocks only, and its tar-split segments.
 package main
 
 import (
@@ -124,7 +124,7 @@ func (w *walker) payload(i int, h *tar.Header, tr io.Reader, ps int64) ([]chunk,
 	if h.Typeflag == tar.TypeReg && h.Size > 0 {
 		j, ok := w.m.byUStart[ps]
 		if !ok {
-			return nil, "", nil, fmt.Errorf("member %d (%q): payload starts at stream offset %d, inside data frame %d (FORMAT.md §1: a frame ends before a file's first payload byte)", i, h.Name, ps, w.frameAfter(ps)-1)
+			return nil, "", nil, fmt.Errorf("member %d (%q): payload starts at stream offset %d, inside data frame %d (docs/format.md#data-frames: a frame ends before a file's first payload byte)", i, h.Name, ps, w.frameAfter(ps)-1)
 		}
 		for ; n < h.Size; j++ {
 			fr := w.m.data[j]
@@ -152,7 +152,8 @@ func (w *walker) payload(i int, h *tar.Header, tr io.Reader, ps int64) ([]chunk,
 	return chunks, "sha256:" + hex.EncodeToString(whole.Sum(nil)), crc.Sum(nil), nil
 }
 
-// checkChunkSizes enforces FORMAT.md §1's fixed chunk size: every chunk but a file's last has it.
+// checkChunkSizes enforces the fixed chunk size of docs/format.md#data-frames: every chunk but a file's
+// last has it.
 func (w *walker) checkChunkSizes(i int, h *tar.Header, chunks []chunk) error {
 	for k, c := range chunks {
 		last := k == len(chunks)-1
@@ -160,7 +161,7 @@ func (w *walker) checkChunkSizes(i int, h *tar.Header, chunks []chunk) error {
 			w.chunkSize = c.size
 		}
 		if (!last && c.size != w.chunkSize) || (w.chunkSize != 0 && c.size > w.chunkSize) {
-			return fmt.Errorf("member %d (%q): chunk %d holds %d bytes, the layer's fixed chunk size is %d (FORMAT.md §1)", i, h.Name, k, c.size, w.chunkSize)
+			return fmt.Errorf("member %d (%q): chunk %d holds %d bytes, the layer's fixed chunk size is %d (docs/format.md#data-frames)", i, h.Name, k, c.size, w.chunkSize)
 		}
 	}
 	return nil
@@ -194,7 +195,7 @@ func (w *walker) expectEntries(h *tar.Header, base *entryBuilder, typ, digest st
 func (w *walker) member(i int, h *tar.Header, raw []byte, tr io.Reader, ps, hdrStart int64) error {
 	desc := fmt.Sprintf("member %d (%q)", i, h.Name)
 	if j := w.frameAfter(hdrStart); j < len(w.m.data) && w.m.data[j].uStart < ps {
-		return fmt.Errorf("%s: data frame %d starts at stream offset %d, inside the member's header blocks %d..%d (FORMAT.md §1)", desc, j, w.m.data[j].uStart, hdrStart, ps)
+		return fmt.Errorf("%s: data frame %d starts at stream offset %d, inside the member's header blocks %d..%d (docs/format.md#data-frames)", desc, j, w.m.data[j].uStart, hdrStart, ps)
 	}
 	if err := w.segment(raw, "the padding and header blocks of "+desc); err != nil {
 		return err
@@ -269,7 +270,8 @@ func (w *walker) walk(f *os.File) error {
 }
 
 // trailer checks the end of the archive: the last padding, two zero end-of-archive blocks, then only
-// whole zero blocks (FORMAT.md §5), and the tar-split segments that hold them (§3.4).
+// whole zero blocks (docs/format.md#fallback-to-plain-zstd), and the tar-split segments that hold them
+// (docs/format.md#tar-split).
 func (w *walker) trailer(cr *countingReader, raw []byte, pad int64) error {
 	raw = append([]byte(nil), raw...)
 	eoa := raw[min64(pad, int64(len(raw))):]
@@ -284,7 +286,7 @@ func (w *walker) trailer(cr *countingReader, raw []byte, pad int64) error {
 		return fmt.Errorf("decompressing the trailer: %w", err)
 	}
 	if !allZero(rest) || len(rest)%512 != 0 {
-		return fmt.Errorf("after the end-of-archive blocks: %d bytes that are not whole zero blocks (FORMAT.md §5)", len(rest))
+		return fmt.Errorf("after the end-of-archive blocks: %d bytes that are not whole zero blocks (docs/format.md#fallback-to-plain-zstd)", len(rest))
 	}
 	for off := 0; off < len(rest); off += maxTrailingSegment {
 		end := off + maxTrailingSegment
@@ -316,7 +318,7 @@ func (w *walker) checkFrames() error {
 			continue
 		}
 		if fr.uEnd-fr.uStart < maxTrailingSegment {
-			return fmt.Errorf("data frame %d (stream %d..%d) holds header bytes only and ends after %d bytes, before 1 MiB and not at a payload (FORMAT.md §1)", j, fr.uStart, fr.uEnd, fr.uEnd-fr.uStart)
+			return fmt.Errorf("data frame %d (stream %d..%d) holds header bytes only and ends after %d bytes, before 1 MiB and not at a payload (docs/format.md#data-frames)", j, fr.uStart, fr.uEnd, fr.uEnd-fr.uStart)
 		}
 	}
 	return nil

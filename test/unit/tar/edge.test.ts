@@ -1,5 +1,6 @@
 // Edge cases built by hand, each checked against tar-split's Go reader where it has an opinion: how an
-// archive may end, extension header precedence, limits, §5 facts, and errors that name their offset.
+// archive may end, extension header precedence, limits, the fallback facts of
+// docs/format.md#fallback-to-plain-zstd, and errors that name their offset.
 
 import { describe, expect, it } from 'vitest';
 import { TsconvertError } from '../../../src/errors.js';
@@ -167,7 +168,7 @@ describe('values as Go computes them', () => {
     const r = await scanOk(Buffer.concat([entry({ name: 'b', magic: 'gnu', uid: base256(-5n, 8) }), EOA]));
     expect(r.members[0]?.member.uid).toBe(-5n);
   });
-  it('records the §5 facts: global header, unknown type, bad UTF-8, times outside 0000–9999', async () => {
+  it('records the fallback facts: global header, unknown type, bad UTF-8, times outside 0000–9999', async () => {
     const r = await scanOk(
       Buffer.concat([
         pax([['comment', 'global']], 'g'),

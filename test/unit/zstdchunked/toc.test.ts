@@ -17,7 +17,7 @@ async function members(tar: Buffer): Promise<TarMember[]> {
 }
 
 describe('TOC entries', () => {
-  it('writes the keys in FORMAT.md order, omits zero values, keeps fractions, base64 xattrs, no HTML escaping', async () => {
+  it('writes the keys in docs/format.md order, omits zero values, keeps fractions, base64 xattrs, no HTML escaping', async () => {
     const [file, dir] = await members(paxTar());
     expect(
       memberEntry(file as TarMember, 'sha256:aa', {

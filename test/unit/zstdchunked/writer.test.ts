@@ -1,5 +1,6 @@
 // The zstd:chunked encoder on real tars: lossless (the zstd CLI decodes the blob back to the input),
-// deterministic whatever the pool size, metadata where the footer says, and the FORMAT.md §5 fallbacks.
+// deterministic whatever the pool size, metadata where the footer says, and the fallbacks of
+// docs/format.md#fallback-to-plain-zstd.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
