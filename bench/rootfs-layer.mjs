@@ -2,12 +2,12 @@
 // many small text files (configs, docs, scripts), medium binaries of low compressibility (shared libraries),
 // a few files of tens of MB (some long-range repetitive, some not), per-directory symlinks and hardlinks.
 // Streams with constant memory; reports what it wrote through a stats object. Separate from
-// scripts/fixtures/big-layer.mjs (which the multi-GB test pins byte for byte) so the benchmark's content can
+// fixtures/gen/big-layer.mjs (which the multi-GB test pins byte for byte) so the benchmark's content can
 // change under its own version number (GENERATOR_VERSION) without touching the tests.
 
 import { Buffer } from 'node:buffer';
-import { ustarHeader } from '../scripts/fixtures/big-layer.mjs';
-import { Prng } from '../scripts/fixtures/prng.mjs';
+import { ustarHeader } from '../fixtures/gen/big-layer.mjs';
+import { Prng } from '../fixtures/gen/prng.mjs';
 
 /** Bump when the bytes any profile produces change: it keys the image cache. */
 export const GENERATOR_VERSION = 2;

@@ -18,7 +18,7 @@ import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binNodeFlags } from '../scripts/bin-flags.ts';
-import { parseSize } from '../scripts/fixtures/big-layer.mjs';
+import { parseSize } from '../fixtures/gen/big-layer.mjs';
 import { cachedImage } from './image.mjs';
 import { measure } from './measure.mjs';
 import { summariseProfiles } from './profile.mjs';

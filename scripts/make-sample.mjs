@@ -5,9 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { addManifest } from './fixtures/image-builder.mjs';
-import { LayerCache } from './fixtures/images.mjs';
-import { BlobStore, writeLayoutArchive } from './fixtures/oci-layout.mjs';
+import { addManifest } from '../fixtures/gen/image-builder.mjs';
+import { LayerCache } from '../fixtures/gen/images.mjs';
+import { BlobStore, writeLayoutArchive } from '../fixtures/gen/oci-layout.mjs';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'sample.tar');
 const cache = new LayerCache();

@@ -502,7 +502,7 @@ const NO_PAYLOAD = ['size', 'offset', 'endOffset', 'chunkSize', 'chunkOffset', '
 /**
  * TOC fields of the chunked fixture's members as Go's archive/tar (the tar-split fork containers/storage
  * uses) reads them (docs/format.md#toc-metadata-fields), written from the tar bytes
- * scripts/fixtures/chunked-layers.mjs builds:
+ * fixtures/gen/chunked-layers.mjs builds:
  * PAX overrides, GNU L/K names, GNU atime/ctime, truncated and negative PAX times, base-256 and PAX ids.
  * `absent` lists keys the entry must not have; `xattrs` must match exactly.
  */

@@ -41,7 +41,7 @@ export async function buildBigImage(bytes: number, name: string): Promise<BigIma
   await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
   const tar = join(work, 'layer.tar');
   const gz = join(work, 'layer.tar.gz');
-  const gen = join(REPO_ROOT, 'scripts', 'fixtures', 'big-layer.mjs');
+  const gen = join(REPO_ROOT, 'fixtures', 'gen', 'big-layer.mjs');
   await run('bash', ['-o', 'pipefail', '-c', `"${NODE}" "${gen}" --bytes ${bytes} > "${tar}"`]);
   const diffId = await sha256File(tar);
   const uncompressedBytes = (await stat(tar)).size;

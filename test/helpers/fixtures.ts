@@ -80,7 +80,7 @@ export interface Fixture {
   manifests: FixtureManifest[];
 }
 
-/** fixtures/out/fixtures.json as written by scripts/make-fixtures.mjs. */
+/** fixtures/out/fixtures.json as written by fixtures/make.mjs. */
 export interface FixturesJson {
   schemaVersion: 1;
   /** Stamp of the generator sources and zstd/pzstd versions; a mismatch regenerates. */
@@ -102,7 +102,7 @@ const loaded = new Map<string, Promise<FixtureSet>>();
 
 async function generateAndLoad(dir: string): Promise<FixtureSet> {
   const node = join(REPO_ROOT, 'node_modules', '.bin', 'node');
-  await run(node, [join(REPO_ROOT, 'scripts', 'make-fixtures.mjs'), '--out', dir], { cwd: REPO_ROOT });
+  await run(node, [join(REPO_ROOT, 'fixtures', 'make.mjs'), '--out', dir], { cwd: REPO_ROOT });
   const json = JSON.parse(await readFile(join(dir, 'fixtures.json'), 'utf8')) as FixturesJson;
   const fixtures = {} as Record<FixtureName, LoadedFixture>;
   for (const [name, f] of Object.entries(json.fixtures) as [FixtureName, Fixture][]) {

@@ -65,7 +65,7 @@ function allLayers(set: FixtureSet): { f: LoadedFixture; layer: FixtureLayer }[]
   );
 }
 
-describe('make-fixtures', () => {
+describe('fixtures/make.mjs', () => {
   it('writes identical bytes on two runs', async () => {
     const names = (await readdir(setA.dir)).sort();
     expect(names).toEqual((await readdir(setB.dir)).sort());
@@ -84,7 +84,7 @@ describe('make-fixtures', () => {
 
   it('skips the work when the output is up to date', async () => {
     const before = await stat(join(setA.dir, 'multi.tar'));
-    const { stderr } = await run(NODE, [join(REPO_ROOT, 'scripts', 'make-fixtures.mjs'), '--out', setA.dir]);
+    const { stderr } = await run(NODE, [join(REPO_ROOT, 'fixtures', 'make.mjs'), '--out', setA.dir]);
     expect(stderr).toContain('up to date');
     expect((await stat(join(setA.dir, 'multi.tar'))).mtimeMs).toBe(before.mtimeMs);
   });
@@ -266,7 +266,7 @@ describe('zstd:chunked fixture layers', () => {
 
 describe('big-layer', () => {
   async function bigLayer(file: string): Promise<void> {
-    const script = join(REPO_ROOT, 'scripts', 'fixtures', 'big-layer.mjs');
+    const script = join(REPO_ROOT, 'fixtures', 'gen', 'big-layer.mjs');
     const child = spawn(NODE, [script, '--bytes', '50M'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((res) => child.on('close', res));
     await pipeline(child.stdout, createWriteStream(file));
