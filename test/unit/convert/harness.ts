@@ -23,6 +23,8 @@ import { ensureFixtures, type FixtureName, type LoadedFixture } from '../../help
 
 /** One read of a source blob, and how it ended (undefined: still open). */
 export interface TrackedRead {
+  /** Position in the run's list of reads. */
+  seq: number;
   digest: string;
   chunks: number;
   closed: 'done' | 'returned' | 'failed' | undefined;
@@ -40,9 +42,18 @@ export interface RunOptions {
   layerFormat: LayerFormat | undefined;
   platforms: PlatformMatcher;
   /** Called after each chunk a source read hands out (e.g. to abort mid-layer). */
-  onChunk?: (read: TrackedRead) => void;
+  onChunk?: (read: TrackedRead, dirs: RunDirs) => void;
   controller?: AbortController;
   jobs?: number;
+}
+
+export interface RunDirs {
+  /** The run's $TMPDIR. */
+  tmp: string;
+  /** Where the source archive is extracted. */
+  extract: string;
+  /** The destination layout. */
+  layout: string;
 }
 
 export interface Run {
@@ -54,8 +65,7 @@ export interface Run {
   commits: TrackedCommit[];
   warnings: string[];
   destination: OciLayoutBackend;
-  /** The run's $TMPDIR, the source archive's extraction parent and the destination layout. */
-  dirs: { tmp: string; extract: string; layout: string };
+  dirs: RunDirs;
 }
 
 export const DESTINATION_NAME = 'converted';
@@ -74,7 +84,7 @@ function delegating(store: ContentStore): ContentStore {
 function trackedContent(
   store: ContentStore,
   reads: TrackedRead[],
-  onChunk?: RunOptions['onChunk'],
+  onChunk: ((read: TrackedRead) => void) | undefined,
 ): ContentStore {
   return {
     ...delegating(store),
@@ -83,7 +93,7 @@ function trackedContent(
       return {
         [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
           const it = inner[Symbol.asyncIterator]();
-          const read: TrackedRead = { digest, chunks: 0, closed: undefined };
+          const read: TrackedRead = { seq: reads.length, digest, chunks: 0, closed: undefined };
           reads.push(read);
           return {
             async next() {
@@ -160,7 +170,11 @@ function recordingLogger(warnings: string[]): Logger {
 export async function convertFixture(options: RunOptions): Promise<Run> {
   const fixture = (await ensureFixtures()).fixtures[options.fixture];
   const base = await mkdtemp(join(tmpdir(), 'tsconvert-core-'));
-  const dirs = { tmp: join(base, 'tmp'), extract: join(base, 'extract'), layout: join(base, 'layout') };
+  const dirs: RunDirs = {
+    tmp: join(base, 'tmp'),
+    extract: join(base, 'extract'),
+    layout: join(base, 'layout'),
+  };
   await Promise.all([mkdir(dirs.tmp), mkdir(dirs.extract)]);
   const controller = options.controller ?? new AbortController();
   const signal = controller.signal;
@@ -187,7 +201,10 @@ export async function convertFixture(options: RunOptions): Promise<Run> {
   try {
     run.result = await convertImage({
       source: {
-        backend: withContent(source, trackedContent(source.content, run.reads, options.onChunk)),
+        backend: withContent(
+          source,
+          trackedContent(source.content, run.reads, (read) => options.onChunk?.(read, dirs)),
+        ),
         name: '',
       },
       destination: {
