@@ -2,6 +2,8 @@
 // integration tests never skip silently), starts a private containerd on its own socket in a fresh
 // directory under /tmp, provides its address, log and directory to the tests, and stops and removes it
 // afterwards. TSCONVERT_TEST_ADDRESS=<socket> uses an already running daemon instead (for debugging).
+// Every vitest project that needs containerd lists this file (the containerd and big tiers, see
+// vitest.config.ts): the first one to set up starts the daemon, the others share it, the last one stops it.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -35,38 +37,52 @@ async function script(name: string, args: string[]): Promise<string> {
   }
 }
 
-let privateDir: string | undefined;
+interface Daemon {
+  address: string;
+  log: string;
+  dir: string;
+}
 
-export async function setup(project: TestProject): Promise<void> {
+// Shared through globalThis: vitest may load this file once per project.
+const shared = globalThis as { tsconvertTestContainerd?: { daemon: Promise<Daemon>; users: number } };
+
+async function startDaemon(): Promise<Daemon> {
   const external = process.env.TSCONVERT_TEST_ADDRESS;
-  if (external !== undefined && external !== '') {
-    project.provide('containerdAddress', external);
-    project.provide('containerdLog', '');
-    project.provide('containerdDir', '');
-    return;
-  }
+  if (external !== undefined && external !== '') return { address: external, log: '', dir: '' };
   await script('ensure-tools.sh', []);
   // Short path: the socket must fit in a unix socket address (108 bytes).
   const dir = await mkdtemp('/tmp/tsc-');
-  let socket: string;
   try {
-    socket = await script('containerd-private.sh', ['start', dir]);
+    const socket = await script('containerd-private.sh', ['start', dir]);
+    return { address: socket, log: join(dir, 'containerd.log'), dir };
   } catch (err) {
     // The start script already printed the log tail into the error; do not leave the directory behind.
     await script('containerd-private.sh', ['stop', dir]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  privateDir = dir;
-  project.provide('containerdAddress', socket);
-  project.provide('containerdLog', join(dir, 'containerd.log'));
-  project.provide('containerdDir', dir);
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  let state = shared.tsconvertTestContainerd;
+  if (state === undefined) {
+    state = { daemon: startDaemon(), users: 0 };
+    shared.tsconvertTestContainerd = state;
+    state.daemon.catch(() => (shared.tsconvertTestContainerd = undefined));
+  }
+  const daemon = await state.daemon;
+  state.users++;
+  project.provide('containerdAddress', daemon.address);
+  project.provide('containerdLog', daemon.log);
+  project.provide('containerdDir', daemon.dir);
 }
 
 export async function teardown(): Promise<void> {
-  if (privateDir === undefined) return;
-  const dir = privateDir;
-  privateDir = undefined;
+  const state = shared.tsconvertTestContainerd;
+  if (state === undefined || --state.users > 0) return;
+  shared.tsconvertTestContainerd = undefined;
+  const { dir } = await state.daemon;
+  if (dir === '') return;
   try {
     await script('containerd-private.sh', ['stop', dir]);
   } finally {

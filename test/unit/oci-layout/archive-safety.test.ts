@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout } from '../../../src/oci-layout/index.js';
-import { sig, writeSampleImage } from './sample.js';
+import { sig, writeSampleImage } from '../../helpers/oci-sample.js';
 
 type Entry = {
   name: string;

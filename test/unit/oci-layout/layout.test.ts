@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout, REF_NAME_ANNOTATION } from '../../../src/oci-layout/index.js';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import type { Index } from '../../../src/oci/types.js';
-import { putBlob, sig, writeSampleImage } from './sample.js';
+import { putBlob, sig, writeSampleImage } from '../../helpers/oci-sample.js';
 
 describe('OCI layout backend specifics', () => {
   let tmp: string;

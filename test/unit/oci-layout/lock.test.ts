@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireFileLock } from '../../../src/oci-layout/lock.js';
-import { sig } from './sample.js';
+import { sig } from '../../helpers/oci-sample.js';
 
 describe('layout lock file', () => {
   let tmp: string;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checksumMatches, parseDecimalInt64, parseNumeric, parseOctal } from '../../../src/tar/numbers.js';
 import { parsePaxRecords } from '../../../src/tar/pax.js';
-import { base256, paxData } from './helpers/build.js';
+import { base256, paxData } from '../../helpers/tar/build.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout } from '../../../src/oci-layout/index.js';
-import { sig, verifyLayout, writeSampleImage } from './sample.js';
+import { sig, verifyLayout, writeSampleImage } from '../../helpers/oci-sample.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 

@@ -7,10 +7,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
-import { sha256Digest, type Digest } from '../../../src/oci/digest.js';
-import { MediaType } from '../../../src/oci/media-types.js';
-import type { Descriptor, Index, Manifest } from '../../../src/oci/types.js';
-import type { ContentStore } from '../../../src/store/content-store.js';
+import { sha256Digest, type Digest } from '../../src/oci/digest.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import type { Descriptor, Index, Manifest } from '../../src/oci/types.js';
+import type { ContentStore } from '../../src/store/content-store.js';
 
 export const sig = (): AbortSignal => new AbortController().signal;
 

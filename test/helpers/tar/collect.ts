@@ -1,8 +1,8 @@
 // Test helpers: feed a buffer to scanTar in chosen chunk sizes, check the event stream's invariants
 // (contiguous offsets, sizes that match the member records) and gather what it said.
 
-import { scanTar } from '../../../../src/tar/index.js';
-import type { TarMember, TarSummary } from '../../../../src/tar/index.js';
+import { scanTar } from '../../../src/tar/index.js';
+import type { TarMember, TarSummary } from '../../../src/tar/index.js';
 
 export type Chunking = number | 'random' | ((index: number) => number);
 

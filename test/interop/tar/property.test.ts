@@ -7,8 +7,8 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { TsconvertError } from '../../../src/errors.js';
-import { base256, entry, EOA, header } from './helpers/build.js';
-import { comparable, prng, scanBuffer } from './helpers/collect.js';
+import { base256, entry, EOA, header } from '../../helpers/tar/build.js';
+import { comparable, prng, scanBuffer } from '../../helpers/tar/collect.js';
 import { compareWithGo, tarSplitRejects } from './helpers/compare.js';
 
 interface Spec {

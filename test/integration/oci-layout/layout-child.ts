@@ -2,7 +2,7 @@
 //   layout-child.ts put DIR PREFIX COUNT   writes COUNT images named PREFIX-i, prints "done"
 //   layout-child.ts loop DIR PREFIX        writes images forever (1 MiB layers), prints "put i" after each
 import { openOciLayout } from '../../../src/oci-layout/index.js';
-import { writeSampleImage } from './sample.js';
+import { writeSampleImage } from '../../helpers/oci-sample.js';
 
 async function main(): Promise<void> {
   const [mode, dir, prefix, count] = process.argv.slice(2);

@@ -4,7 +4,7 @@
 import { expect } from 'vitest';
 import { formatRfc3339, GO_ZERO_TIME_SECONDS } from '../../../../src/tar/index.js';
 import type { TarTime } from '../../../../src/tar/index.js';
-import type { ScanResult, ScannedMember } from './collect.js';
+import type { ScanResult, ScannedMember } from '../../../helpers/tar/collect.js';
 import { runOracle, type OracleRecord } from './tools.js';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');

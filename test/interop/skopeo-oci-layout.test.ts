@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openOciLayout, type OciLayoutBackend } from '../../../src/oci-layout/index.js';
-import type { Manifest } from '../../../src/oci/types.js';
-import { sig, verifyLayout, writeSampleImage } from './sample.js';
+import { openOciLayout, type OciLayoutBackend } from '../../src/oci-layout/index.js';
+import type { Manifest } from '../../src/oci/types.js';
+import { sig, verifyLayout, writeSampleImage } from '../helpers/oci-sample.js';
 
 const run = promisify(execFile);
 

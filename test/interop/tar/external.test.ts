@@ -10,7 +10,13 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { TsconvertError } from '../../../src/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { comparable, prng, scanBuffer, type ScanResult, type ScannedMember } from './helpers/collect.js';
+import {
+  comparable,
+  prng,
+  scanBuffer,
+  type ScanResult,
+  type ScannedMember,
+} from '../../helpers/tar/collect.js';
 import { compareWithGo, tarSplitRejects } from './helpers/compare.js';
 import { makeSourceTree, PY_MAKE, pythonDump, run, tempDir, type PythonMember } from './helpers/tools.js';
 

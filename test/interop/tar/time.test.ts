@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatRfc3339, isRfc3339Representable, parsePaxTime, unixTime } from '../../../src/tar/time.js';
-import { prng } from './helpers/collect.js';
+import { prng } from '../../helpers/tar/collect.js';
 import { tempDir } from './helpers/tools.js';
 
 const t = (sec: bigint, nsec = 0): string => formatRfc3339(unixTime(sec, nsec));
