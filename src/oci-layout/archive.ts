@@ -165,13 +165,17 @@ export async function packArchive(dir: string, file: string, signal: AbortSignal
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
-    if (err instanceof TsconvertError || errnoCode(err) === undefined) throw err;
-    throw new TsconvertError('FAILED_PRECONDITION', `cannot write OCI archive ${file}: ${describe(err)}`, {
-      cause: err,
-      hint: `check that ${dirname(file)} is writable and has free space`,
-    });
+    throw archiveWriteError(err, file);
   }
   await fsyncDir(dirname(file));
 }
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** A file-system error met while writing next to the archive `file`, as one line naming the archive. */
+export function archiveWriteError(err: unknown, file: string): unknown {
+  if (err instanceof TsconvertError || errnoCode(err) === undefined) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TsconvertError('FAILED_PRECONDITION', `cannot write OCI archive ${file}: ${message}`, {
+    cause: err,
+    hint: `check that ${dirname(file)} is writable and has free space`,
+  });
+}

@@ -2,8 +2,9 @@
 // (`oci-archive:FILE`). A directory is used in place. An archive source is extracted into a private temp
 // directory; an archive destination is built in one (starting from the existing archive, so its other
 // images are kept) and only written, atomically, when the caller calls finish() after a successful run.
-// close() always removes the temp directory, so an abandoned run leaves the target untouched. Unlike a
-// directory, an archive is not merged between concurrent tsconvert processes: the last finish() wins.
+// close() always removes the temp directory, so an abandoned run leaves the target untouched. A destination
+// archive is locked (.NAME.lock beside it) from open to close, so concurrent runs writing one archive take
+// turns and each adds its image to what the one before wrote.
 //
 //   const src = await openOciLayout({ path: 'in', mode: 'read', signal });
 //   const dst = await openOciLayout({ path: 'out.tar', archive: true, mode: 'write', signal });
@@ -12,16 +13,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import type { CallOptions, Labels } from '../store/content-store.js';
 import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { extractArchive, packArchive } from './archive.js';
+import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
 import { atomicWriteFile, isENOENT } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
-import { acquireFileLock } from './lock.js';
+import { acquireFileLock, type FileLock } from './lock.js';
 import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
 
 export interface OpenOciLayoutOptions {
@@ -36,6 +37,9 @@ export interface OpenOciLayoutOptions {
   tempDir?: string;
   logger?: Logger;
 }
+
+/** How long a run waits for another run writing the same archive (a whole conversion) before giving up. */
+export const ARCHIVE_LOCK_TIMEOUT_MS = 30 * 60_000;
 
 /** Leases protect content from a garbage collector; a layout has none, so they do nothing. */
 const noLeases: LeaseManager = {
@@ -62,19 +66,21 @@ export class OciLayoutBackend implements ImageBackend {
   readonly archive: string | undefined;
   readonly mode: 'read' | 'write';
   readonly #tempRoot: string | undefined;
+  readonly #lock: FileLock | undefined;
   readonly #logger: Logger;
   #closed = false;
 
   constructor(
     root: string,
     mode: 'read' | 'write',
-    archive?: { file: string; tempRoot: string },
+    archive?: { file: string; tempRoot: string; lock?: FileLock },
     logger?: Logger,
   ) {
     this.root = root;
     this.mode = mode;
     this.archive = archive?.file;
     this.#tempRoot = archive?.tempRoot;
+    this.#lock = archive?.lock;
     this.#logger = logger ?? silentLogger;
     this.content = new LayoutContentStore(root, mode === 'read');
     this.images = new LayoutImageStore(root, mode === 'read');
@@ -100,7 +106,11 @@ export class OciLayoutBackend implements ImageBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tempRoot !== undefined) await rm(this.#tempRoot, { recursive: true, force: true });
+    try {
+      if (this.#tempRoot !== undefined) await rm(this.#tempRoot, { recursive: true, force: true });
+    } finally {
+      await this.#lock?.release();
+    }
   }
 }
 
@@ -159,22 +169,44 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Takes the lock of a destination archive, held from before its images are read until close(), so a second
+ * run writing it waits and then adds its image to the first one's result instead of replacing it.
+ */
+async function lockArchive(file: string, options: OpenOciLayoutOptions): Promise<FileLock> {
+  const path = join(dirname(file), `.${basename(file)}.lock`);
+  try {
+    return await acquireFileLock(path, {
+      signal: options.signal,
+      timeoutMs: ARCHIVE_LOCK_TIMEOUT_MS,
+      what: `OCI archive ${file}`,
+      onWait: () =>
+        options.logger?.info(`OCI archive ${file} is being written by another run; waiting for it`),
+    });
+  } catch (err) {
+    throw archiveWriteError(err, file);
+  }
+}
+
 async function openArchive(options: OpenOciLayoutOptions, file: string): Promise<OciLayoutBackend> {
   const { signal } = options;
-  const present = await exists(file);
-  if (!present && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
+  if (!(await exists(file)) && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
   if (!(await exists(dirname(file))))
     throw notFound(`directory ${dirname(file)} of OCI archive ${file} not found`);
-  const tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
+  const lock = options.mode === 'write' ? await lockArchive(file, options) : undefined;
+  let tempRoot: string | undefined;
   try {
+    tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
     const root = join(tempRoot, 'layout');
     await mkdir(root);
-    if (present) await extractArchive(file, root, signal);
+    // Looked at again under the lock: the run before us may have just created it.
+    if (await exists(file)) await extractArchive(file, root, signal);
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root);
-    return new OciLayoutBackend(root, options.mode, { file, tempRoot }, options.logger);
+    return new OciLayoutBackend(root, options.mode, { file, tempRoot, lock }, options.logger);
   } catch (err) {
-    await rm(tempRoot, { recursive: true, force: true });
+    if (tempRoot !== undefined) await rm(tempRoot, { recursive: true, force: true });
+    await lock?.release();
     throw err;
   }
 }

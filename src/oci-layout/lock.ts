@@ -16,6 +16,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** What the lock protects, for the error message. */
   what?: string;
+  /** Called once, when the lock turns out to be held by a live writer and the wait begins. */
+  onWait?: () => void;
 }
 
 export interface FileLock {
@@ -96,6 +98,7 @@ export async function acquireFileLock(path: string, options: LockOptions): Promi
   });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let wait = 5;
+  let waiting = false;
   for (;;) {
     throwIfAborted(options.signal);
     if (!heldHere.has(abs)) {
@@ -116,6 +119,8 @@ export async function acquireFileLock(path: string, options: LockOptions): Promi
         continue;
       }
     }
+    if (!waiting) options.onWait?.();
+    waiting = true;
     if (Date.now() >= deadline) {
       throw new TsconvertError('UNAVAILABLE', `${options.what ?? abs} is locked by another writer`, {
         hint: `if no tsconvert process is running, remove ${abs}`,

@@ -55,3 +55,41 @@ describe('oci-archive destination that cannot be created (F1)', () => {
     expect(await readdir(ro)).toEqual([]);
   });
 });
+
+function skopeo(args: string[]): string {
+  return execFileSync('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', ...args], {
+    encoding: 'utf8',
+  });
+}
+
+describe('two runs writing one oci-archive (F4)', () => {
+  it('the second waits for the first, and both images are in the archive at the end', async () => {
+    const s = await fresh();
+    const out = join(s.dir, 'out');
+    await mkdir(out);
+    const archive = join(out, 'images.tar');
+    const runs = ['a', 'b'].map((ref) =>
+      s.run([
+        'image',
+        'convert',
+        '--zstd',
+        '--oci',
+        `oci-archive:${SAMPLE}`,
+        `oci-archive:${archive}:${ref}`,
+      ]),
+    );
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const index = JSON.parse(execFileSync('tar', ['-xOf', archive, 'index.json'], { encoding: 'utf8' })) as {
+      manifests: Array<{ annotations?: Record<string, string> }>;
+    };
+    const refs = index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).sort();
+    expect(refs).toEqual(['a', 'b']);
+    for (const [i, ref] of ['a', 'b'].entries()) {
+      const inspect = JSON.parse(skopeo(['inspect', `oci-archive:${archive}:${ref}`])) as { Digest: string };
+      expect(inspect.Digest).toBe(results[i]?.stdout.trim());
+    }
+    expect(await readdir(out)).toEqual(['images.tar']);
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
+});
