@@ -11,7 +11,7 @@ import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Extract, type Pack } from 'tar-stream';
 import { abortError, malformed, throwIfAborted, TsconvertError } from '../errors.js';
-import { errnoCode, fsyncDir, tempName } from './fs-util.js';
+import { errnoCode, fsyncDir, openRegularFile, tempName } from './fs-util.js';
 import { INDEX_FILE, OCI_LAYOUT_FILE } from './paths.js';
 
 type Entry = Extract extends AsyncIterable<infer T> ? T : never;
@@ -53,7 +53,7 @@ async function extractEntry(entry: Entry, dest: string, archive: string, signal:
 /** Extracts the oci-archive `file` into the existing empty directory `dest`. */
 export async function extractArchive(file: string, dest: string, signal: AbortSignal): Promise<void> {
   throwIfAborted(signal);
-  const source = createReadStream(file, { signal });
+  const source = (await openRegularFile(file, 'OCI archive')).createReadStream({ signal });
   const ex = tarExtract();
   const feed = pipeline(source, ex);
   feed.catch(() => undefined); // may reject while the loop below awaits; it is awaited (or swallowed) below

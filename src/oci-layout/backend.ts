@@ -11,7 +11,7 @@
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
@@ -20,7 +20,7 @@ import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js'
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { atomicWriteFile, isENOENT, readRegularFile } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
@@ -119,7 +119,7 @@ async function hasLayoutFile(root: string): Promise<boolean> {
   const where = join(root, OCI_LAYOUT_FILE);
   let text: string;
   try {
-    text = await readFile(where, 'utf8');
+    text = await readRegularFile(where, 'layout marker');
   } catch (err) {
     if (isENOENT(err)) return false;
     throw err;

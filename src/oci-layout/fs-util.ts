@@ -1,11 +1,13 @@
 // Small file-system helpers the OCI-layout backend shares: errno checks, an abortable sleep, durable
-// atomic file replacement (temp file + fsync + rename + directory fsync) and errno → TsconvertError mapping.
+// atomic file replacement (temp file + fsync + rename + directory fsync), opening only regular files, and
+// errno → TsconvertError mapping.
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { abortError, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { abortError, malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
@@ -78,4 +80,59 @@ export function fsError(err: unknown, what: string): unknown {
     return new TsconvertError('PERMISSION_DENIED', `${what}: permission denied`, { cause: err });
   if (code === 'ABORT_ERR') return new TsconvertError('CANCELLED', `${what}: cancelled`, { cause: err });
   return err;
+}
+
+/** What a non-regular file is, for messages. */
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'of another kind';
+}
+
+/** The error for `path` (described as `what`) being something other than a regular file. */
+export function notRegular(what: string, path: string, st: Stats): TsconvertError {
+  return malformed(`${what} ${path} is not a regular file (it is ${fileKind(st)})`, {
+    hint: 'an OCI layout holds only regular files and directories',
+  });
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file. O_NONBLOCK keeps the open of a FIFO from waiting
+ * for a writer (a wait no signal could end); it changes nothing for regular files. With `noFollow`, a
+ * symbolic link is refused too.
+ */
+export async function openRegularFile(path: string, what: string, noFollow = false): Promise<FileHandle> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, flags);
+  } catch (err) {
+    if (errnoCode(err) === 'ELOOP' && noFollow) {
+      throw malformed(`${what} ${path} is a symbolic link; refusing to follow it`, {
+        hint: 'replace it with the file itself',
+      });
+    }
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(what, path, st);
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** Reads a whole regular file as UTF-8 text (see openRegularFile). */
+export async function readRegularFile(path: string, what: string, noFollow = false): Promise<string> {
+  const fh = await openRegularFile(path, what, noFollow);
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
 }

@@ -8,7 +8,7 @@ import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
 import { currentOwner, formatOwner, ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
-import { errnoCode, isENOENT, sleep, tempName } from './fs-util.js';
+import { errnoCode, isENOENT, readRegularFile, sleep, tempName } from './fs-util.js';
 
 export interface LockOptions {
   signal: AbortSignal;
@@ -79,7 +79,7 @@ async function breakStale(path: string, seen: string): Promise<void> {
 
 async function readOwnerText(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readRegularFile(path, 'lock file', true);
   } catch (err) {
     if (isENOENT(err)) return undefined;
     throw err;

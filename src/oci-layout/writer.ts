@@ -10,12 +10,12 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
-import { atomicWriteFile, errnoCode, fsyncDir, isENOENT } from './fs-util.js';
+import { atomicWriteFile, errnoCode, fsyncDir, isENOENT, readRegularFile } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -58,7 +58,7 @@ async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promis
 
 async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   try {
-    return JSON.parse(await readFile(join(dir, INGEST_META), 'utf8')) as Partial<IngestMeta>;
+    return JSON.parse(await readRegularFile(join(dir, INGEST_META), 'ingest', true)) as Partial<IngestMeta>;
   } catch {
     return {};
   }

@@ -4,10 +4,11 @@
 // behind in $TMPDIR or beside the target, with the source intact.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packArchive } from '../../src/oci-layout/archive.js';
+import type { CliResult } from '../helpers/cli.js';
 import { expectOneErrorLine, SAMPLE, scenario, type Scenario } from './layout-env.js';
 
 const scenarios: Scenario[] = [];
@@ -90,6 +91,80 @@ describe('two runs writing one oci-archive (F4)', () => {
       expect(inspect.Digest).toBe(results[i]?.stdout.trim());
     }
     expect(await readdir(out)).toEqual(['images.tar']);
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
+});
+
+/** A layout directory holding the sample image, extracted from the sample archive. */
+async function sampleLayout(s: Scenario, name = 'src'): Promise<string> {
+  const dir = join(s.dir, name);
+  await mkdir(dir);
+  execFileSync('tar', ['-xf', SAMPLE, '-C', dir]);
+  return dir;
+}
+
+/** The largest blob of a layout (the sample's biggest layer). */
+async function largestBlob(layout: string): Promise<string> {
+  const dir = join(layout, 'blobs', 'sha256');
+  const sized = await Promise.all(
+    (await readdir(dir)).map(async (n) => ({ n, size: (await stat(join(dir, n))).size })),
+  );
+  sized.sort((a, b) => b.size - a.size);
+  return join(dir, sized[0]?.n ?? '');
+}
+
+/** Runs the binary; if it has not ended after `ms`, sends SIGTERM, then SIGKILL, and reports what happened. */
+async function runBounded(s: Scenario, args: string[], ms = 15_000): Promise<CliResult & { hung: boolean }> {
+  const run = s.start(args);
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    run.child.kill('SIGTERM');
+    setTimeout(() => run.child.kill('SIGKILL'), 5000).unref();
+  }, ms);
+  const r = await run.done;
+  clearTimeout(timer);
+  return { ...r, hung };
+}
+
+describe('non-regular files in a source layout (F8)', () => {
+  it('refuses a FIFO as index.json with one line, without waiting for a writer', async () => {
+    const s = await fresh();
+    const src = await sampleLayout(s);
+    await rm(join(src, 'index.json'));
+    execFileSync('mkfifo', [join(src, 'index.json')]);
+    const r = await runBounded(s, ['image', 'convert', '--zstd', '--oci', `oci:${src}`, `oci:${s.dir}/dst`]);
+    expect(r.hung, 'still running after 15 s').toBe(false);
+    expectOneErrorLine(r, new RegExp(`${src}/index\\.json.*not a regular file`));
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
+
+  it('refuses a FIFO as a layer blob with one line', async () => {
+    const s = await fresh();
+    const src = await sampleLayout(s);
+    const layer = await largestBlob(src);
+    await rm(layer);
+    execFileSync('mkfifo', [layer]);
+    const r = await runBounded(s, ['image', 'convert', '--zstd', '--oci', `oci:${src}`, `oci:${s.dir}/dst`]);
+    expect(r.hung, 'still running after 15 s').toBe(false);
+    expectOneErrorLine(r, /not a regular file/);
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
+
+  it('refuses a FIFO as the source archive', async () => {
+    const s = await fresh();
+    const fifo = join(s.dir, 'in.tar');
+    execFileSync('mkfifo', [fifo]);
+    const r = await runBounded(s, [
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      `oci-archive:${fifo}`,
+      `oci:${s.dir}/dst`,
+    ]);
+    expect(r.hung, 'still running after 15 s').toBe(false);
+    expectOneErrorLine(r, new RegExp(`${fifo}.*not a regular file`));
     expect(await readdir(s.tmp)).toEqual([]);
   });
 });
