@@ -20,10 +20,24 @@ import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js'
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import { atomicWriteFile, isENOENT, readRegularFile } from './fs-util.js';
+import {
+  atomicWriteFile,
+  isENOENT,
+  readRegularFile,
+  realDir,
+  realDirIfPresent,
+  realFileIfPresent,
+} from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
 import { acquireFileLock, type FileLock } from './lock.js';
-import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
+import {
+  blobsDir,
+  IMAGE_LAYOUT_VERSION,
+  INDEX_FILE,
+  INDEX_LOCK_FILE,
+  INGEST_DIR,
+  OCI_LAYOUT_FILE,
+} from './paths.js';
 
 export interface OpenOciLayoutOptions {
   /** The layout directory, or the tar file when `archive` is true. */
@@ -144,7 +158,13 @@ async function checkLayoutFile(root: string): Promise<void> {
 
 /** Creates whatever of the layout at `root` is missing: directory, marker file, blobs/, empty index.json. */
 async function initLayout(root: string, signal: AbortSignal): Promise<void> {
-  await mkdir(blobsDir(root), { recursive: true });
+  await mkdir(root, { recursive: true });
+  await realDir(join(root, 'blobs'), 'directory');
+  await realDir(blobsDir(root), 'directory');
+  await realDirIfPresent(join(root, INGEST_DIR), 'ingest directory');
+  for (const file of [OCI_LAYOUT_FILE, INDEX_FILE, INDEX_LOCK_FILE]) {
+    await realFileIfPresent(join(root, file), 'layout file');
+  }
   if (!(await hasLayoutFile(root))) {
     const marker = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
     await atomicWriteFile(join(root, OCI_LAYOUT_FILE), marker, signal);

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { abortError, malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
@@ -135,4 +135,48 @@ export async function readRegularFile(path: string, what: string, noFollow = fal
   } finally {
     await fh.close();
   }
+}
+
+const linkRefused = (what: string, path: string): TsconvertError =>
+  malformed(`${what} ${path} is a symbolic link; tsconvert follows no links inside a destination layout`, {
+    hint: 'replace it with a real directory or file, or write to another layout',
+  });
+
+/**
+ * Makes `path` a directory if it is missing, and checks it is a real one: a symbolic link inside a
+ * destination layout would send blobs or ingest data elsewhere, so it is refused, never followed.
+ */
+export async function realDir(path: string, what: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) throw linkRefused(what, path);
+  if (!st.isDirectory()) throw malformed(`${what} ${path} is not a directory`);
+}
+
+/** Checks that `path`, if it exists, is a regular file and not a symbolic link (see realDir). */
+export async function realFileIfPresent(path: string, what: string): Promise<void> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if (isENOENT(err)) return;
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw linkRefused(what, path);
+  if (!st.isFile()) throw notRegular(what, path, st);
+}
+
+/** Checks that `path`, if it exists, is a real directory (see realDir). */
+export async function realDirIfPresent(path: string, what: string): Promise<void> {
+  try {
+    await lstat(path);
+  } catch (err) {
+    if (isENOENT(err)) return;
+    throw err;
+  }
+  await realDir(path, what);
 }

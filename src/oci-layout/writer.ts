@@ -9,13 +9,13 @@
 // leaves nothing behind.
 
 import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { link, mkdir, open, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, lstat, open, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
-import { atomicWriteFile, errnoCode, fsyncDir, isENOENT, readRegularFile } from './fs-util.js';
+import { atomicWriteFile, errnoCode, fsyncDir, isENOENT, readRegularFile, realDir } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -42,8 +42,9 @@ async function exists(path: string): Promise<boolean> {
 
 async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true });
     try {
+      await realDir(dirname(dir), 'ingest directory');
+      await realDir(dir, 'ingest directory');
       return await acquireFileLock(join(dir, INGEST_LOCK), {
         signal,
         timeoutMs: INGEST_LOCK_TIMEOUT_MS,
@@ -64,10 +65,10 @@ async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   }
 }
 
-async function hashFile(path: string, size: number, signal: AbortSignal): Promise<Hash> {
+async function hashFile(fh: FileHandle, size: number, signal: AbortSignal): Promise<Hash> {
   const hash = createHash('sha256');
   if (size === 0) return hash;
-  for await (const chunk of createReadStream(path, { start: 0, end: size - 1, signal })) {
+  for await (const chunk of fh.createReadStream({ start: 0, end: size - 1, autoClose: false, signal })) {
     hash.update(chunk as Buffer);
   }
   return hash;
@@ -96,10 +97,10 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
     await atomicWriteFile(join(dir, INGEST_META), JSON.stringify(meta), signal);
     const dataPath = join(dir, INGEST_DATA);
     await dropIfPublished(dataPath);
-    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
     try {
       const { size } = await fh.stat();
-      const hash = await hashFile(dataPath, size, signal);
+      const hash = await hashFile(fh, size, signal);
       return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal });
     } catch (err) {
       await fh.close();
@@ -272,7 +273,7 @@ async function removeIngestFiles(dir: string): Promise<void> {
  */
 async function dropIfPublished(dataPath: string): Promise<void> {
   try {
-    if ((await stat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
+    if ((await lstat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
   } catch (err) {
     if (!isENOENT(err)) throw err;
   }
@@ -286,7 +287,8 @@ export async function removeIngestDir(dir: string): Promise<void> {
 
 /** Makes `data` the blob at `target` without ever replacing one; returns whether it already existed. */
 async function publish(data: string, target: string): Promise<boolean> {
-  await mkdir(dirname(target), { recursive: true });
+  await realDir(dirname(dirname(target)), 'directory');
+  await realDir(dirname(target), 'directory');
   try {
     await link(data, target);
     return false;

@@ -4,12 +4,12 @@
 // behind in $TMPDIR or beside the target, with the source intact.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packArchive } from '../../src/oci-layout/archive.js';
 import type { CliResult } from '../helpers/cli.js';
-import { expectOneErrorLine, SAMPLE, scenario, type Scenario } from './layout-env.js';
+import { expectOneErrorLine, listTree, SAMPLE, scenario, type Scenario } from './layout-env.js';
 
 const scenarios: Scenario[] = [];
 async function fresh(): Promise<Scenario> {
@@ -167,4 +167,33 @@ describe('non-regular files in a source layout (F8)', () => {
     expectOneErrorLine(r, new RegExp(`${fifo}.*not a regular file`));
     expect(await readdir(s.tmp)).toEqual([]);
   });
+});
+
+describe('symbolic links inside an existing oci: destination (F5)', () => {
+  const cases: Array<{ link: string; make: (dst: string) => Promise<void> }> = [
+    {
+      link: 'blobs/sha256',
+      make: (dst) => mkdir(join(dst, 'blobs'), { recursive: true }).then(() => undefined),
+    },
+    { link: 'blobs', make: async () => undefined },
+    { link: '.tsconvert-ingest', make: async () => undefined },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.link} as a symlink to another directory, writing nothing there`, async () => {
+      const s = await fresh();
+      const src = await sampleLayout(s);
+      const dst = join(s.dir, 'dst');
+      const elsewhere = join(s.dir, 'elsewhere');
+      await mkdir(dst);
+      await mkdir(elsewhere);
+      await writeFile(join(dst, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      await writeFile(join(dst, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+      await c.make(dst);
+      await symlink(elsewhere, join(dst, c.link));
+      const r = await s.run(['image', 'convert', '--zstd', '--oci', `oci:${src}`, `oci:${dst}:x`]);
+      expectOneErrorLine(r, new RegExp(`${dst}/${c.link.replace('.', '\\.')}.*symbolic link`));
+      expect(await listTree(elsewhere)).toEqual([]);
+      expect(await readdir(s.tmp)).toEqual([]);
+    });
+  }
 });
