@@ -96,7 +96,7 @@ export class OciLayoutBackend implements ImageBackend {
     this.#tempRoot = archive?.tempRoot;
     this.#lock = archive?.lock;
     this.#logger = logger ?? silentLogger;
-    this.content = new LayoutContentStore(root, mode === 'read');
+    this.content = new LayoutContentStore(root, mode === 'read', this.#logger);
     this.images = new LayoutImageStore(root, mode === 'read');
   }
 

@@ -15,6 +15,7 @@ import type {
   WriterOptions,
 } from '../store/content-store.js';
 import { fileChunks, readRange } from '../store/file-range.js';
+import { silentLogger, type Logger } from '../util/log.js';
 import { fsError, isENOENT, notRegular, openRegularFile, readRegularFile } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
 import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
@@ -23,9 +24,12 @@ export class LayoutContentStore implements ContentStore {
   readonly #root: string;
   readonly #readOnly: boolean;
 
-  constructor(root: string, readOnly: boolean) {
+  readonly #logger: Logger;
+
+  constructor(root: string, readOnly: boolean, logger: Logger = silentLogger) {
     this.#root = root;
     this.#readOnly = readOnly;
+    this.#logger = logger;
   }
 
   #writable(): void {
@@ -71,7 +75,7 @@ export class LayoutContentStore implements ContentStore {
 
   async openWriter(options: WriterOptions): Promise<ContentWriter> {
     this.#writable();
-    return openLayoutWriter(this.#root, options);
+    return openLayoutWriter(this.#root, options, this.#logger);
   }
 
   async abortIngest(ref: string, options: CallOptions): Promise<void> {

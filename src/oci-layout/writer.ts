@@ -2,7 +2,8 @@
 // hashed as they are written; an existing ingest is resumed (its bytes re-hashed, offset = its size).
 // A lock file in the ingest directory keeps two writers (in any process) off the same ref. Commit checks
 // size and digest, then hard-links the data into blobs/sha256/<hex> (link fails if the blob exists, so a
-// concurrent identical commit reports `existed`), so a blob name never points at unchecked or partial bytes.
+// concurrent identical commit reports `existed`; a damaged blob already there is replaced: blob-files.ts),
+// so a blob name never points at unchecked or partial bytes.
 //
 // When the writer's signal fires, the writer closes its file and releases the lock but keeps the ingest on
 // disk (a later open resumes it); abort(), also after that, removes the ingest, so a run that gives up
@@ -10,12 +11,14 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, open, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
-import { atomicWriteFile, errnoCode, fsyncDir, isENOENT, readRegularFile, realDir } from './fs-util.js';
+import type { Logger } from '../util/log.js';
+import { checkExistingBlob, publishBlob } from './blob-files.js';
+import { atomicWriteFile, fsyncDir, isENOENT, readRegularFile, realDir } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -29,16 +32,6 @@ export interface IngestMeta {
 }
 
 const failed = (message: string): TsconvertError => new TsconvertError('FAILED_PRECONDITION', message);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isENOENT(err)) return false;
-    throw err;
-  }
-}
 
 async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
   for (let attempt = 0; ; attempt++) {
@@ -75,11 +68,23 @@ async function hashFile(fh: FileHandle, size: number, signal: AbortSignal): Prom
 }
 
 /** Opens or resumes the ingest for `options.ref` in the layout at `root`. */
-export async function openLayoutWriter(root: string, options: WriterOptions): Promise<ContentWriter> {
+export async function openLayoutWriter(
+  root: string,
+  options: WriterOptions,
+  logger: Logger,
+): Promise<ContentWriter> {
   const { ref, signal } = options;
   throwIfAborted(signal);
-  if (options.expected !== undefined && (await exists(blobPath(root, options.expected)))) {
-    throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
+  if (options.expected !== undefined) {
+    const existing = await checkExistingBlob(
+      blobPath(root, options.expected),
+      options.expected,
+      options.total,
+      signal,
+    );
+    if (existing.state === 'sound') {
+      throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
+    }
   }
   const dir = ingestDir(root, ref);
   const lock = await lockIngest(dir, ref, signal).catch(async (err: unknown) => {
@@ -101,7 +106,7 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
     try {
       const { size } = await fh.stat();
       const hash = await hashFile(fh, size, signal);
-      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal });
+      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal, logger });
     } catch (err) {
       await fh.close();
       throw err;
@@ -136,6 +141,7 @@ interface WriterState {
   offset: number;
   meta: IngestMeta;
   signal: AbortSignal;
+  logger: Logger;
 }
 
 class LayoutWriter implements ContentWriter {
@@ -218,7 +224,13 @@ class LayoutWriter implements ContentWriter {
         throw failed(`ingest ${JSON.stringify(this.ref)}: unexpected digest ${digest}, want ${expected}`);
       }
       await s.fh.datasync();
-      const existed = await publish(join(s.dir, INGEST_DATA), blobPath(s.root, digest));
+      const existed = await publishBlob(join(s.dir, INGEST_DATA), blobPath(s.root, digest), {
+        digest,
+        size,
+        signal: s.signal,
+        onReplaced: (why) =>
+          s.logger.warn(`blob ${digest} in OCI layout ${s.root} was damaged (${why}); replaced it`),
+      });
       await fsyncDir(blobsDir(s.root));
       this.#state = 'committed';
       await this.#release(true);
@@ -283,22 +295,4 @@ async function dropIfPublished(dataPath: string): Promise<void> {
 export async function removeIngestDir(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
   await rmdir(dirname(dir)).catch(() => undefined);
-}
-
-/** Makes `data` the blob at `target` without ever replacing one; returns whether it already existed. */
-async function publish(data: string, target: string): Promise<boolean> {
-  await realDir(dirname(dirname(target)), 'directory');
-  await realDir(dirname(target), 'directory');
-  try {
-    await link(data, target);
-    return false;
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EEXIST') return true;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-  }
-  // File systems without hard links: rename (may replace an identical blob, which is harmless).
-  if (await exists(target)) return true;
-  await rename(data, target);
-  return false;
 }

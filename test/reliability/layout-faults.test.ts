@@ -4,7 +4,7 @@
 // behind in $TMPDIR or beside the target, with the source intact.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packArchive } from '../../src/oci-layout/archive.js';
@@ -196,4 +196,46 @@ describe('symbolic links inside an existing oci: destination (F5)', () => {
       expect(await readdir(s.tmp)).toEqual([]);
     });
   }
+});
+
+/** Every blob of the layout is a regular file whose bytes hash to its name. */
+async function expectSoundBlobs(layout: string): Promise<void> {
+  const dir = join(layout, 'blobs', 'sha256');
+  for (const name of await readdir(dir)) {
+    const st = await lstat(join(dir, name));
+    expect(st.isFile(), `${name} is a regular file`).toBe(true);
+    expect(sha256(await readFile(join(dir, name))), `blob ${name}`).toBe(name);
+  }
+}
+
+describe('damaged blobs already in an oci: destination (F10)', () => {
+  it('replaces garbage and symlinks under the right digest names, and the image verifies', async () => {
+    const s = await fresh();
+    const src = await sampleLayout(s);
+    const args = ['image', 'convert', '--zstd', '--oci', `oci:${src}`];
+    const first = join(s.dir, 'first');
+    const r1 = await s.run([...args, `oci:${first}:x`]);
+    expect(r1.code, r1.stderr).toBe(0);
+    const names = await readdir(join(first, 'blobs', 'sha256'));
+    expect(names.length).toBeGreaterThan(2);
+    // The same blob names in a new layout, each damaged: 8 bytes of garbage, a link to garbage outside, or
+    // zeros of the right size.
+    const dst = join(s.dir, 'dst');
+    const outside = join(s.dir, 'outside');
+    await mkdir(join(dst, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(outside, 'garbage!');
+    for (const [i, name] of names.entries()) {
+      const at = join(dst, 'blobs', 'sha256', name);
+      if (i % 3 === 0) await writeFile(at, 'garbage!');
+      else if (i % 3 === 1) await symlink(outside, at);
+      else await writeFile(at, Buffer.alloc((await stat(join(first, 'blobs', 'sha256', name))).size));
+    }
+    const r2 = await s.run([...args, `oci:${dst}:x`]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).toBe(r1.stdout);
+    await expectSoundBlobs(dst);
+    expect(await readFile(outside, 'utf8')).toBe('garbage!');
+    skopeo(['copy', `oci:${dst}:x`, `dir:${join(s.dir, 'copy')}`]);
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
 });
