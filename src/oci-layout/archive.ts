@@ -11,7 +11,8 @@ import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Extract, type Pack } from 'tar-stream';
 import { abortError, malformed, throwIfAborted, TsconvertError } from '../errors.js';
-import { errnoCode, fsyncDir, openRegularFile, tempName } from './fs-util.js';
+import { errnoCode, fsyncDir, openRegularFile } from './fs-util.js';
+import { tempName } from './temp-names.js';
 import { INDEX_FILE, OCI_LAYOUT_FILE } from './paths.js';
 
 type Entry = Extract extends AsyncIterable<infer T> ? T : never;

@@ -29,7 +29,9 @@ import {
   realFileIfPresent,
 } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
+import { cleanupArchiveDir, cleanupLayout, cleanupTempDirs } from './dead-runs.js';
 import { acquireFileLock, type FileLock } from './lock.js';
+import { tempDirPrefix } from './temp-names.js';
 import {
   blobsDir,
   IMAGE_LAYOUT_VERSION,
@@ -81,6 +83,10 @@ export class OciLayoutBackend implements ImageBackend {
   readonly mode: 'read' | 'write';
   readonly #tempRoot: string | undefined;
   readonly #lock: FileLock | undefined;
+  /** Where archive work directories are made (and dead runs' ones are looked for). */
+  readonly #tempParent: string;
+  /** What the clean-up at open removed, until cleanupDeadRuns() reports it. */
+  #removedAtOpen: string[] = [];
   readonly #logger: Logger;
   #closed = false;
 
@@ -89,12 +95,14 @@ export class OciLayoutBackend implements ImageBackend {
     mode: 'read' | 'write',
     archive?: { file: string; tempRoot: string; lock?: FileLock },
     logger?: Logger,
+    tempParent: string = tmpdir(),
   ) {
     this.root = root;
     this.mode = mode;
     this.archive = archive?.file;
     this.#tempRoot = archive?.tempRoot;
     this.#lock = archive?.lock;
+    this.#tempParent = tempParent;
     this.#logger = logger ?? silentLogger;
     this.content = new LayoutContentStore(root, mode === 'read', this.#logger);
     this.images = new LayoutImageStore(root, mode === 'read');
@@ -114,6 +122,27 @@ export class OciLayoutBackend implements ImageBackend {
     if (this.archive === undefined || this.mode === 'read') return;
     this.#logger.debug({ archive: this.archive }, 'writing OCI archive');
     await packArchive(this.root, this.archive, options.signal);
+  }
+
+  /**
+   * Removes dead runs' temp files and ingests of this destination (dead-runs.ts), and their archive work
+   * directories in the temp directory. Opening a destination already did this once; its lines come first.
+   */
+  async cleanupDeadRuns(options: CallOptions): Promise<string[]> {
+    throwIfAborted(options.signal);
+    if (this.mode === 'read') return [];
+    const here =
+      this.archive === undefined
+        ? await cleanupLayout(this.root, options.signal)
+        : await cleanupArchiveDir(this.archive);
+    return [...this.#removedAtOpen.splice(0), ...here, ...(await cleanupTempDirs(this.#tempParent))];
+  }
+
+  /** Runs cleanupDeadRuns when a destination is opened, keeping its lines for the caller's first call. */
+  async cleanupAtOpen(signal: AbortSignal): Promise<void> {
+    const lines = await this.cleanupDeadRuns({ signal });
+    this.#removedAtOpen = lines;
+    for (const line of lines) this.#logger.debug(line);
   }
 
   /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
@@ -216,14 +245,26 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
   const lock = options.mode === 'write' ? await lockArchive(file, options) : undefined;
   let tempRoot: string | undefined;
   try {
-    tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
+    const tempParent = options.tempDir ?? tmpdir();
+    if (options.mode === 'read') {
+      for (const line of await cleanupTempDirs(tempParent)) options.logger?.info(line);
+    }
+    tempRoot = await mkdtemp(tempDirPrefix(tempParent));
     const root = join(tempRoot, 'layout');
     await mkdir(root);
     // Looked at again under the lock: the run before us may have just created it.
     if (await exists(file)) await extractArchive(file, root, signal);
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root);
-    return new OciLayoutBackend(root, options.mode, { file, tempRoot, lock }, options.logger);
+    const backend = new OciLayoutBackend(
+      root,
+      options.mode,
+      { file, tempRoot, lock },
+      options.logger,
+      tempParent,
+    );
+    if (options.mode === 'write') await backend.cleanupAtOpen(signal);
+    return backend;
   } catch (err) {
     if (tempRoot !== undefined) await rm(tempRoot, { recursive: true, force: true });
     await lock?.release();
@@ -242,5 +283,7 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
     await checkLayoutFile(path);
   }
-  return new OciLayoutBackend(path, options.mode, undefined, options.logger);
+  const backend = new OciLayoutBackend(path, options.mode, undefined, options.logger, options.tempDir);
+  if (options.mode === 'write') await backend.cleanupAtOpen(options.signal);
+  return backend;
 }

@@ -2,11 +2,11 @@
 // atomic file replacement (temp file + fsync + rename + directory fsync), opening only regular files, and
 // errno → TsconvertError mapping.
 
-import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { tempName } from './temp-names.js';
 import { abortError, malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 
 export function errnoCode(err: unknown): string | undefined {
@@ -25,11 +25,6 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw abortError(signal);
     throw err;
   }
-}
-
-/** A name unique to this process and call, for temp files next to their target. */
-export function tempName(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
 /** fsync a directory so a rename inside it survives a power loss; best effort where unsupported. */

@@ -8,7 +8,8 @@ import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
 import { currentOwner, formatOwner, ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
-import { errnoCode, isENOENT, readRegularFile, sleep, tempName } from './fs-util.js';
+import { errnoCode, isENOENT, readRegularFile, sleep } from './fs-util.js';
+import { tempName } from './temp-names.js';
 
 export interface LockOptions {
   signal: AbortSignal;
@@ -30,7 +31,7 @@ export interface FileLock {
 const heldHere = new Set<string>();
 
 /** The lock holder's run-owner token (src/util/run-owner.ts); undefined for a foreign or damaged file. */
-function lockOwner(text: string): RunOwner | undefined {
+export function lockOwner(text: string): RunOwner | undefined {
   try {
     const v = JSON.parse(text) as { owner?: unknown };
     if (typeof v.owner === 'string') return parseOwner(v.owner);
@@ -77,7 +78,7 @@ async function breakStale(path: string, seen: string): Promise<void> {
   await rm(aside, { force: true });
 }
 
-async function readOwnerText(path: string): Promise<string | undefined> {
+export async function readLockText(path: string): Promise<string | undefined> {
   try {
     return await readRegularFile(path, 'lock file', true);
   } catch (err) {
@@ -111,7 +112,7 @@ export async function acquireFileLock(path: string, options: LockOptions): Promi
         if (!created) heldHere.delete(abs);
       }
       if (created) return makeLock(abs);
-      const text = await readOwnerText(abs);
+      const text = await readLockText(abs);
       const owner = text === undefined ? undefined : lockOwner(text);
       if (text === undefined) continue;
       if (owner !== undefined && ownerIsDead(owner, abs)) {

@@ -17,6 +17,7 @@ import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
 import type { Logger } from '../util/log.js';
+import { currentOwner, formatOwner } from '../util/run-owner.js';
 import { checkExistingBlob, publishBlob } from './blob-files.js';
 import { atomicWriteFile, fsyncDir, isENOENT, readRegularFile, realDir } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
@@ -27,6 +28,8 @@ export const INGEST_LOCK_TIMEOUT_MS = 30_000;
 
 export interface IngestMeta {
   ref: string;
+  /** The run that last opened the ingest (formatOwner), so a dead run's ingest can be told apart. */
+  owner?: string;
   expected?: Digest;
   total?: number;
 }
@@ -50,7 +53,7 @@ async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promis
   }
 }
 
-async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
+export async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   try {
     return JSON.parse(await readRegularFile(join(dir, INGEST_META), 'ingest', true)) as Partial<IngestMeta>;
   } catch {
@@ -96,6 +99,7 @@ export async function openLayoutWriter(
     const prev = await readMeta(dir);
     const meta: IngestMeta = {
       ref,
+      owner: formatOwner(currentOwner()),
       expected: options.expected ?? prev.expected,
       total: options.total ?? prev.total,
     };
