@@ -132,7 +132,8 @@ export async function readRegularFile(path: string, what: string, noFollow = fal
   }
 }
 
-const linkRefused = (what: string, path: string): TsconvertError =>
+/** The error for a symbolic link met inside a destination layout. */
+export const linkRefused = (what: string, path: string): TsconvertError =>
   malformed(`${what} ${path} is a symbolic link; tsconvert follows no links inside a destination layout`, {
     hint: 'replace it with a real directory or file, or write to another layout',
   });

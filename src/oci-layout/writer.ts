@@ -19,7 +19,15 @@ import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '
 import type { Logger } from '../util/log.js';
 import { currentOwner, formatOwner } from '../util/run-owner.js';
 import { checkExistingBlob, publishBlob } from './blob-files.js';
-import { atomicWriteFile, fsyncDir, isENOENT, readRegularFile, realDir } from './fs-util.js';
+import {
+  atomicWriteFile,
+  errnoCode,
+  fsyncDir,
+  isENOENT,
+  linkRefused,
+  readRegularFile,
+  realDir,
+} from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -106,7 +114,11 @@ export async function openLayoutWriter(
     await atomicWriteFile(join(dir, INGEST_META), JSON.stringify(meta), signal);
     const dataPath = join(dir, INGEST_DATA);
     await dropIfPublished(dataPath);
-    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644).catch(
+      (err: unknown) => {
+        throw errnoCode(err) === 'ELOOP' ? linkRefused('ingest data', dataPath) : err;
+      },
+    );
     try {
       const { size } = await fh.stat();
       const hash = await hashFile(fh, size, signal);

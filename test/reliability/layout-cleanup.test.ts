@@ -2,35 +2,19 @@
 // archive work directories whose owner src/util/run-owner.ts calls 'dead'. Leftovers of a live run, of
 // another PID namespace (unknown) and files without an owner token are kept. Owners are real processes
 // (a running `sleep`) or PIDs that have exited.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openOciLayout } from '../../src/oci-layout/backend.js';
 import { currentOwner, formatOwner, type RunOwner } from '../../src/util/run-owner.js';
+import { deadPid, sleeper, startTimeOf } from './layout-env.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 const signal = new AbortController().signal;
-
-async function deadPid(): Promise<number> {
-  const child = spawn('true', { stdio: 'ignore' });
-  await new Promise((r) => child.on('close', r));
-  return child.pid ?? 0;
-}
-
-function sleeper(): ChildProcess {
-  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
-  cleanups.push(async () => void child.kill('SIGKILL'));
-  return child;
-}
-
-async function startOf(pid: number): Promise<string> {
-  return (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ')[19] ?? '';
-}
 
 /** An ingest directory as a run `owner` leaves it: data, meta.json and (when `locked`) the lock. */
 async function leaveIngest(root: string, name: string, owner: RunOwner, locked: boolean): Promise<string> {
@@ -51,10 +35,14 @@ describe('OCI layout cleanupDeadRuns', () => {
     await mkdir(temp);
     const layout = await openOciLayout({ path: root, mode: 'write', signal, tempDir: temp });
     cleanups.push(() => layout.close());
-    const live = sleeper();
+    const live = sleeper(cleanups);
     const dead: RunOwner = { ...currentOwner(), pid: await deadPid(), start: '1' };
     const reused: RunOwner = { ...currentOwner(), pid: live.pid ?? 0, start: '1' };
-    const alive: RunOwner = { ...currentOwner(), pid: live.pid ?? 0, start: await startOf(live.pid ?? 0) };
+    const alive: RunOwner = {
+      ...currentOwner(),
+      pid: live.pid ?? 0,
+      start: await startTimeOf(live.pid ?? 0),
+    };
     const otherNs: RunOwner = { ...dead, pidNamespace: '1' };
     const tok = (o: RunOwner): string => formatOwner(o);
     await writeFile(join(root, `.index.json.tmp-${tok(dead)}-0123456789ab`), 'x');

@@ -1,8 +1,8 @@
 // Shared steps of the OCI-layout fault scenarios: a fresh work directory and $TMPDIR per test, the binary
 // run with that $TMPDIR, read-only mounts made with the real mount(8), and the checks every scenario ends
 // with (one clear error line, nothing left in $TMPDIR or beside the target).
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -98,4 +98,30 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** skopeo, as the e2e tests run it (the fixtures are linux/amd64 whatever the host). */
+export function skopeo(args: string[]): string {
+  return execFileSync('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', ...args], {
+    encoding: 'utf8',
+  });
+}
+
+/** A PID that no process holds now: a child that has exited (and been reaped). */
+export async function deadPid(): Promise<number> {
+  const child = spawn('true', { stdio: 'ignore' });
+  await new Promise((r) => child.on('close', r));
+  return child.pid ?? 0;
+}
+
+/** A live process to stand for another run (or for a reused PID); `later` gets its kill. */
+export function sleeper(later: Array<() => Promise<void>>): ChildProcess {
+  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  later.push(async () => void child.kill('SIGKILL'));
+  return child;
+}
+
+/** A process's start time as run-owner records it (field 22 of /proc/PID/stat). */
+export async function startTimeOf(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ')[19] ?? '';
 }

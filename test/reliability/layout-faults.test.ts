@@ -9,9 +9,21 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packArchive } from '../../src/oci-layout/archive.js';
 import type { CliResult } from '../helpers/cli.js';
-import { expectOneErrorLine, listTree, SAMPLE, scenario, type Scenario } from './layout-env.js';
+import { currentOwner, formatOwner } from '../../src/util/run-owner.js';
+import {
+  expectOneErrorLine,
+  listTree,
+  SAMPLE,
+  scenario,
+  skopeo,
+  sleeper,
+  startTimeOf,
+  waitFor,
+  type Scenario,
+} from './layout-env.js';
 
 const scenarios: Scenario[] = [];
+const later: Array<() => Promise<void>> = [];
 async function fresh(): Promise<Scenario> {
   const s = await scenario();
   scenarios.push(s);
@@ -19,6 +31,7 @@ async function fresh(): Promise<Scenario> {
 }
 afterEach(async () => {
   for (const s of scenarios.splice(0)) await s.cleanup();
+  for (const c of later.splice(0)) await c();
 });
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -56,12 +69,6 @@ describe('oci-archive destination that cannot be created (F1)', () => {
     expect(await readdir(ro)).toEqual([]);
   });
 });
-
-function skopeo(args: string[]): string {
-  return execFileSync('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', ...args], {
-    encoding: 'utf8',
-  });
-}
 
 describe('two runs writing one oci-archive (F4)', () => {
   it('the second waits for the first, and both images are in the archive at the end', async () => {
@@ -126,6 +133,39 @@ async function runBounded(s: Scenario, args: string[], ms = 15_000): Promise<Cli
   clearTimeout(timer);
   return { ...r, hung };
 }
+
+describe('a run waiting for an archive another run writes (F4, F8)', () => {
+  it('says it waits, and SIGTERM ends the wait with nothing left behind', async () => {
+    const s = await fresh();
+    const out = join(s.dir, 'out');
+    await mkdir(out);
+    const holder = sleeper(later);
+    const owner = formatOwner({
+      ...currentOwner(),
+      pid: holder.pid ?? 0,
+      start: await startTimeOf(holder.pid ?? 0),
+    });
+    const lock = join(out, '.images.tar.lock');
+    await writeFile(lock, JSON.stringify({ owner }));
+    const run = s.start([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      `oci-archive:${SAMPLE}`,
+      `oci-archive:${out}/images.tar`,
+    ]);
+    await waitFor('the waiting message', async () =>
+      /being written by another run; waiting/.test(run.stderr()),
+    );
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(143);
+    expect(await readdir(out)).toEqual(['.images.tar.lock']);
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toEqual({ owner });
+    expect(await readdir(s.tmp)).toEqual([]);
+  });
+});
 
 describe('non-regular files in a source layout (F8)', () => {
   it('refuses a FIFO as index.json with one line, without waiting for a writer', async () => {

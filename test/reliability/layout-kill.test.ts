@@ -1,13 +1,12 @@
 // SIGKILL into OCI-layout destinations (issue 17, F9): a run killed once it has written temporary data
 // leaves it behind (nothing can clean up after SIGKILL); the next run into the same destination removes
 // what the dead run left, and succeeds. Real processes, a real ~160 MB image, real kill -9.
-import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBigImage, type BigImage } from '../helpers/big-image.js';
 import type { CliRun } from '../helpers/cli.js';
-import { scenario, treeBytes, waitFor, type Scenario } from './layout-env.js';
+import { scenario, skopeo, treeBytes, waitFor, type Scenario } from './layout-env.js';
 
 let big: BigImage;
 beforeAll(async () => {
@@ -23,10 +22,7 @@ afterEach(async () => {
 });
 
 function skopeoDigest(ref: string): string {
-  const out = execFileSync('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', 'inspect', ref], {
-    encoding: 'utf8',
-  });
-  return (JSON.parse(out) as { Digest: string }).Digest;
+  return (JSON.parse(skopeo(['inspect', ref])) as { Digest: string }).Digest;
 }
 
 async function killNineWhen(run: CliRun, what: string, probe: () => Promise<boolean>): Promise<void> {

@@ -1,13 +1,13 @@
 // The layout lock's stale-lock rule (src/oci-layout/lock.ts): a lock is broken only when its holder is surely
 // dead by src/util/run-owner.ts. Lock files are written as a holder would have left them; the holders are
 // real processes (a `sleep` whose PID stands for "the PID was reused") or PIDs that no longer exist.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireFileLock } from '../../src/oci-layout/lock.js';
 import { currentOwner, formatOwner, type RunOwner } from '../../src/util/run-owner.js';
+import { deadPid, sleeper, startTimeOf } from './layout-env.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -18,19 +18,6 @@ async function lockPath(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsc-rel-lock-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return join(dir, '.tsconvert.lock');
-}
-
-function sleeper(): ChildProcess {
-  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
-  cleanups.push(async () => void child.kill('SIGKILL'));
-  return child;
-}
-
-/** A PID that no process holds now: a child that has exited (and been reaped). */
-async function deadPid(): Promise<number> {
-  const child = spawn('true', { stdio: 'ignore' });
-  await new Promise((r) => child.on('close', r));
-  return child.pid ?? 0;
 }
 
 /** A lock file as a holder `owner` leaves it (pid and host too, as earlier versions wrote them). */
@@ -49,7 +36,7 @@ const signal = new AbortController().signal;
 describe('layout lock stale check', () => {
   it('breaks a lock whose PID now belongs to another process (start time differs)', async () => {
     const path = await lockPath();
-    const reused = sleeper();
+    const reused = sleeper(cleanups);
     await leaveLock(path, { ...currentOwner(), pid: reused.pid ?? 0, start: '1' });
     const lock = await acquireFileLock(path, { signal, timeoutMs: 3000 });
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ owner: formatOwner(currentOwner()) });
@@ -73,8 +60,8 @@ describe('layout lock stale check', () => {
 
   it('keeps a lock whose holder is alive', async () => {
     const path = await lockPath();
-    const holder = sleeper();
-    const start = (await readFile(`/proc/${holder.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ')[19] ?? '';
+    const holder = sleeper(cleanups);
+    const start = await startTimeOf(holder.pid ?? 0);
     await leaveLock(path, { ...currentOwner(), pid: holder.pid ?? 0, start });
     await expect(acquireFileLock(path, { signal, timeoutMs: 1000 })).rejects.toThrow(
       /locked by another writer/,
