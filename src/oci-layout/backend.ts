@@ -140,9 +140,16 @@ export class OciLayoutBackend implements ImageBackend {
 
   /** Runs cleanupDeadRuns when a destination is opened, keeping its lines for the caller's first call. */
   async cleanupAtOpen(signal: AbortSignal): Promise<void> {
-    const lines = await this.cleanupDeadRuns({ signal });
-    this.#removedAtOpen = lines;
-    for (const line of lines) this.#logger.debug(line);
+    try {
+      const lines = await this.cleanupDeadRuns({ signal });
+      this.#removedAtOpen = lines;
+      for (const line of lines) this.#logger.debug(line);
+    } catch (err) {
+      // Best effort: leftovers of dead runs cost space, not correctness; the run goes on.
+      throwIfAborted(signal);
+      const what = this.archive ?? this.root;
+      this.#logger.warn(`could not remove what dead runs left around ${what}: ${(err as Error).message}`);
+    }
   }
 
   /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
