@@ -34,6 +34,16 @@ afterEach(async () => {
   for (const c of later.splice(0)) await c();
 });
 
+/** Arguments converting the sample archive to zstd into `destination`. */
+const sampleToZstd = (destination: string): string[] => [
+  'image',
+  'convert',
+  '--zstd',
+  '--oci',
+  `oci-archive:${SAMPLE}`,
+  destination,
+];
+
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('oci-archive destination that cannot be created (F1)', () => {
@@ -41,14 +51,7 @@ describe('oci-archive destination that cannot be created (F1)', () => {
     const s = await fresh();
     const ro = await s.readOnlyDir('ro');
     const before = sha256(await readFile(SAMPLE));
-    const r = await s.run([
-      'image',
-      'convert',
-      '--zstd',
-      '--oci',
-      `oci-archive:${SAMPLE}`,
-      `oci-archive:${ro}/out.tar`,
-    ]);
+    const r = await s.run(sampleToZstd(`oci-archive:${ro}/out.tar`));
     expectOneErrorLine(r, new RegExp(`${ro}/out\\.tar.*(read-only|EROFS)`));
     expect(await readdir(s.tmp)).toEqual([]);
     expect(await readdir(ro)).toEqual([]);
@@ -76,16 +79,7 @@ describe('two runs writing one oci-archive (F4)', () => {
     const out = join(s.dir, 'out');
     await mkdir(out);
     const archive = join(out, 'images.tar');
-    const runs = ['a', 'b'].map((ref) =>
-      s.run([
-        'image',
-        'convert',
-        '--zstd',
-        '--oci',
-        `oci-archive:${SAMPLE}`,
-        `oci-archive:${archive}:${ref}`,
-      ]),
-    );
+    const runs = ['a', 'b'].map((ref) => s.run(sampleToZstd(`oci-archive:${archive}:${ref}`)));
     const results = await Promise.all(runs);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const index = JSON.parse(execFileSync('tar', ['-xOf', archive, 'index.json'], { encoding: 'utf8' })) as {
@@ -147,14 +141,7 @@ describe('a run waiting for an archive another run writes (F4, F8)', () => {
     });
     const lock = join(out, '.images.tar.lock');
     await writeFile(lock, JSON.stringify({ owner }));
-    const run = s.start([
-      'image',
-      'convert',
-      '--zstd',
-      '--oci',
-      `oci-archive:${SAMPLE}`,
-      `oci-archive:${out}/images.tar`,
-    ]);
+    const run = s.start(sampleToZstd(`oci-archive:${out}/images.tar`));
     await waitFor('the waiting message', async () =>
       /being written by another run; waiting/.test(run.stderr()),
     );
