@@ -10,8 +10,9 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Extract, type Pack } from 'tar-stream';
-import { abortError, malformed, throwIfAborted } from '../errors.js';
-import { fsyncDir, tempName } from './fs-util.js';
+import { abortError, malformed, throwIfAborted, TsconvertError } from '../errors.js';
+import { errnoCode, fsyncDir, openRegularFile } from './fs-util.js';
+import { tempName } from './temp-names.js';
 import { INDEX_FILE, OCI_LAYOUT_FILE } from './paths.js';
 
 type Entry = Extract extends AsyncIterable<infer T> ? T : never;
@@ -53,7 +54,7 @@ async function extractEntry(entry: Entry, dest: string, archive: string, signal:
 /** Extracts the oci-archive `file` into the existing empty directory `dest`. */
 export async function extractArchive(file: string, dest: string, signal: AbortSignal): Promise<void> {
   throwIfAborted(signal);
-  const source = createReadStream(file, { signal });
+  const source = (await openRegularFile(file, 'OCI archive')).createReadStream({ signal });
   const ex = tarExtract();
   const feed = pipeline(source, ex);
   feed.catch(() => undefined); // may reject while the loop below awaits; it is awaited (or swallowed) below
@@ -69,6 +70,26 @@ export async function extractArchive(file: string, dest: string, signal: AbortSi
   }
 }
 
+/** `p`, or a rejection with the signal's reason as soon as it fires (`p` is left to settle unobserved). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
+/** Adds one file; every wait ends when `signal` fires (the caller fires it when the output fails too). */
 async function addFile(pack: Pack, name: string, path: string, signal: AbortSignal): Promise<void> {
   const st = await stat(path);
   let settle!: (err?: Error | null) => void;
@@ -83,7 +104,7 @@ async function addFile(pack: Pack, name: string, path: string, signal: AbortSign
     if (!entry.write(chunk)) await once(entry, 'drain', { signal });
   }
   entry.end(undefined);
-  await done;
+  await unlessAborted(done, signal);
 }
 
 /** Files of the blobs tree, depth-first and sorted, as archive-relative names. */
@@ -105,21 +126,28 @@ async function blobEntries(root: string, rel = 'blobs'): Promise<{ dirs: string[
 }
 
 async function writeTar(dir: string, out: string, signal: AbortSignal): Promise<void> {
+  // Opened here, not by the stream, so a file that cannot be created fails at once with its own error.
+  const fh = await open(out, 'wx', 0o644);
   const pack = tarPack();
-  const written = pipeline(pack, createWriteStream(out, { flags: 'wx', mode: 0o644 }), { signal });
-  written.catch(() => undefined); // may reject while an entry is being added; awaited below
+  // A failing output (EROFS, ENOSPC, ...) ends every wait of the packing side, which would otherwise wait
+  // for a 'drain' that never comes.
+  const broken = new AbortController();
+  const written = pipeline(pack, fh.createWriteStream(), { signal });
+  written.catch((err: unknown) => broken.abort(err));
+  const inner = AbortSignal.any([signal, broken.signal]);
   try {
-    await addFile(pack, OCI_LAYOUT_FILE, join(dir, OCI_LAYOUT_FILE), signal);
-    await addFile(pack, INDEX_FILE, join(dir, INDEX_FILE), signal);
+    await addFile(pack, OCI_LAYOUT_FILE, join(dir, OCI_LAYOUT_FILE), inner);
+    await addFile(pack, INDEX_FILE, join(dir, INDEX_FILE), inner);
     const { dirs, files } = await blobEntries(dir);
     for (const d of dirs) pack.entry({ name: `${d}/`, type: 'directory', mode: 0o755 });
-    for (const f of files) await addFile(pack, f, join(dir, f), signal);
+    for (const f of files) await addFile(pack, f, join(dir, f), inner);
     pack.finalize();
     await written;
   } catch (err) {
     pack.destroy();
     await written.catch(() => undefined);
-    throw signal.aborted ? abortError(signal) : err;
+    if (signal.aborted) throw abortError(signal);
+    throw broken.signal.aborted ? (broken.signal.reason as Error) : err;
   }
 }
 
@@ -138,7 +166,17 @@ export async function packArchive(dir: string, file: string, signal: AbortSignal
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw archiveWriteError(err, file);
   }
   await fsyncDir(dirname(file));
+}
+
+/** A file-system error met while writing next to the archive `file`, as one line naming the archive. */
+export function archiveWriteError(err: unknown, file: string): unknown {
+  if (err instanceof TsconvertError || errnoCode(err) === undefined) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TsconvertError('FAILED_PRECONDITION', `cannot write OCI archive ${file}: ${message}`, {
+    cause: err,
+    hint: `check that ${dirname(file)} is writable and has free space`,
+  });
 }

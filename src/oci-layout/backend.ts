@@ -2,27 +2,44 @@
 // (`oci-archive:FILE`). A directory is used in place. An archive source is extracted into a private temp
 // directory; an archive destination is built in one (starting from the existing archive, so its other
 // images are kept) and only written, atomically, when the caller calls finish() after a successful run.
-// close() always removes the temp directory, so an abandoned run leaves the target untouched. Unlike a
-// directory, an archive is not merged between concurrent tsconvert processes: the last finish() wins.
+// close() always removes the temp directory, so an abandoned run leaves the target untouched. A destination
+// archive is locked (.NAME.lock beside it) from open to close, so concurrent runs writing one archive take
+// turns and each adds its image to what the one before wrote.
 //
 //   const src = await openOciLayout({ path: 'in', mode: 'read', signal });
 //   const dst = await openOciLayout({ path: 'out.tar', archive: true, mode: 'write', signal });
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import type { CallOptions, Labels } from '../store/content-store.js';
 import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { extractArchive, packArchive } from './archive.js';
+import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import { atomicWriteFile, isENOENT } from './fs-util.js';
+import {
+  atomicWriteFile,
+  isENOENT,
+  readRegularFile,
+  realDir,
+  realDirIfPresent,
+  realFileIfPresent,
+} from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
-import { acquireFileLock } from './lock.js';
-import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
+import { cleanupArchiveDir, cleanupLayout, cleanupTempDirs } from './dead-runs.js';
+import { acquireFileLock, type FileLock } from './lock.js';
+import { tempDirPrefix } from './temp-names.js';
+import {
+  blobsDir,
+  IMAGE_LAYOUT_VERSION,
+  INDEX_FILE,
+  INDEX_LOCK_FILE,
+  INGEST_DIR,
+  OCI_LAYOUT_FILE,
+} from './paths.js';
 
 export interface OpenOciLayoutOptions {
   /** The layout directory, or the tar file when `archive` is true. */
@@ -36,6 +53,9 @@ export interface OpenOciLayoutOptions {
   tempDir?: string;
   logger?: Logger;
 }
+
+/** How long a run waits for another run writing the same archive (a whole conversion) before giving up. */
+export const ARCHIVE_LOCK_TIMEOUT_MS = 30 * 60_000;
 
 /** Leases protect content from a garbage collector; a layout has none, so they do nothing. */
 const noLeases: LeaseManager = {
@@ -62,21 +82,29 @@ export class OciLayoutBackend implements ImageBackend {
   readonly archive: string | undefined;
   readonly mode: 'read' | 'write';
   readonly #tempRoot: string | undefined;
+  readonly #lock: FileLock | undefined;
+  /** Where archive work directories are made (and dead runs' ones are looked for). */
+  readonly #tempParent: string;
+  /** What the clean-up at open removed, until cleanupDeadRuns() reports it. */
+  #removedAtOpen: string[] = [];
   readonly #logger: Logger;
   #closed = false;
 
   constructor(
     root: string,
     mode: 'read' | 'write',
-    archive?: { file: string; tempRoot: string },
+    archive?: { file: string; tempRoot: string; lock?: FileLock },
     logger?: Logger,
+    tempParent: string = tmpdir(),
   ) {
     this.root = root;
     this.mode = mode;
     this.archive = archive?.file;
     this.#tempRoot = archive?.tempRoot;
+    this.#lock = archive?.lock;
+    this.#tempParent = tempParent;
     this.#logger = logger ?? silentLogger;
-    this.content = new LayoutContentStore(root, mode === 'read');
+    this.content = new LayoutContentStore(root, mode === 'read', this.#logger);
     this.images = new LayoutImageStore(root, mode === 'read');
   }
 
@@ -96,11 +124,43 @@ export class OciLayoutBackend implements ImageBackend {
     await packArchive(this.root, this.archive, options.signal);
   }
 
+  /**
+   * Removes dead runs' temp files and ingests of this destination (dead-runs.ts), and their archive work
+   * directories in the temp directory. Opening a destination already did this once; its lines come first.
+   */
+  async cleanupDeadRuns(options: CallOptions): Promise<string[]> {
+    throwIfAborted(options.signal);
+    if (this.mode === 'read') return [];
+    const here =
+      this.archive === undefined
+        ? await cleanupLayout(this.root, options.signal)
+        : await cleanupArchiveDir(this.archive);
+    return [...this.#removedAtOpen.splice(0), ...here, ...(await cleanupTempDirs(this.#tempParent))];
+  }
+
+  /** Runs cleanupDeadRuns when a destination is opened, keeping its lines for the caller's first call. */
+  async cleanupAtOpen(signal: AbortSignal): Promise<void> {
+    try {
+      const lines = await this.cleanupDeadRuns({ signal });
+      this.#removedAtOpen = lines;
+      for (const line of lines) this.#logger.debug(line);
+    } catch (err) {
+      // Best effort: leftovers of dead runs cost space, not correctness; the run goes on.
+      throwIfAborted(signal);
+      const what = this.archive ?? this.root;
+      this.#logger.warn(`could not remove what dead runs left around ${what}: ${(err as Error).message}`);
+    }
+  }
+
   /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tempRoot !== undefined) await rm(this.#tempRoot, { recursive: true, force: true });
+    try {
+      if (this.#tempRoot !== undefined) await rm(this.#tempRoot, { recursive: true, force: true });
+    } finally {
+      await this.#lock?.release();
+    }
   }
 }
 
@@ -109,7 +169,7 @@ async function hasLayoutFile(root: string): Promise<boolean> {
   const where = join(root, OCI_LAYOUT_FILE);
   let text: string;
   try {
-    text = await readFile(where, 'utf8');
+    text = await readRegularFile(where, 'layout marker');
   } catch (err) {
     if (isENOENT(err)) return false;
     throw err;
@@ -134,7 +194,13 @@ async function checkLayoutFile(root: string): Promise<void> {
 
 /** Creates whatever of the layout at `root` is missing: directory, marker file, blobs/, empty index.json. */
 async function initLayout(root: string, signal: AbortSignal): Promise<void> {
-  await mkdir(blobsDir(root), { recursive: true });
+  await mkdir(root, { recursive: true });
+  await realDir(join(root, 'blobs'), 'directory');
+  await realDir(blobsDir(root), 'directory');
+  await realDirIfPresent(join(root, INGEST_DIR), 'ingest directory');
+  for (const file of [OCI_LAYOUT_FILE, INDEX_FILE, INDEX_LOCK_FILE]) {
+    await realFileIfPresent(join(root, file), 'layout file');
+  }
   if (!(await hasLayoutFile(root))) {
     const marker = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
     await atomicWriteFile(join(root, OCI_LAYOUT_FILE), marker, signal);
@@ -159,22 +225,56 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Takes the lock of a destination archive, held from before its images are read until close(), so a second
+ * run writing it waits and then adds its image to the first one's result instead of replacing it.
+ */
+async function lockArchive(file: string, options: OpenOciLayoutOptions): Promise<FileLock> {
+  const path = join(dirname(file), `.${basename(file)}.lock`);
+  try {
+    return await acquireFileLock(path, {
+      signal: options.signal,
+      timeoutMs: ARCHIVE_LOCK_TIMEOUT_MS,
+      what: `OCI archive ${file}`,
+      onWait: () =>
+        options.logger?.info(`OCI archive ${file} is being written by another run; waiting for it`),
+    });
+  } catch (err) {
+    throw archiveWriteError(err, file);
+  }
+}
+
 async function openArchive(options: OpenOciLayoutOptions, file: string): Promise<OciLayoutBackend> {
   const { signal } = options;
-  const present = await exists(file);
-  if (!present && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
+  if (!(await exists(file)) && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
   if (!(await exists(dirname(file))))
     throw notFound(`directory ${dirname(file)} of OCI archive ${file} not found`);
-  const tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
+  const lock = options.mode === 'write' ? await lockArchive(file, options) : undefined;
+  let tempRoot: string | undefined;
   try {
+    const tempParent = options.tempDir ?? tmpdir();
+    if (options.mode === 'read') {
+      for (const line of await cleanupTempDirs(tempParent)) options.logger?.info(line);
+    }
+    tempRoot = await mkdtemp(tempDirPrefix(tempParent));
     const root = join(tempRoot, 'layout');
     await mkdir(root);
-    if (present) await extractArchive(file, root, signal);
+    // Looked at again under the lock: the run before us may have just created it.
+    if (await exists(file)) await extractArchive(file, root, signal);
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root);
-    return new OciLayoutBackend(root, options.mode, { file, tempRoot }, options.logger);
+    const backend = new OciLayoutBackend(
+      root,
+      options.mode,
+      { file, tempRoot, lock },
+      options.logger,
+      tempParent,
+    );
+    if (options.mode === 'write') await backend.cleanupAtOpen(signal);
+    return backend;
   } catch (err) {
-    await rm(tempRoot, { recursive: true, force: true });
+    if (tempRoot !== undefined) await rm(tempRoot, { recursive: true, force: true });
+    await lock?.release();
     throw err;
   }
 }
@@ -190,5 +290,7 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
     await checkLayoutFile(path);
   }
-  return new OciLayoutBackend(path, options.mode, undefined, options.logger);
+  const backend = new OciLayoutBackend(path, options.mode, undefined, options.logger, options.tempDir);
+  if (options.mode === 'write') await backend.cleanupAtOpen(options.signal);
+  return backend;
 }

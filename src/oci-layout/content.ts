@@ -1,7 +1,7 @@
 // The ContentStore of an OCI image layout: blobs are files under blobs/sha256, named by digest. Labels
 // have no home in a layout, so they are always empty and label updates are accepted and ignored.
 
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
@@ -15,7 +15,8 @@ import type {
   WriterOptions,
 } from '../store/content-store.js';
 import { fileChunks, readRange } from '../store/file-range.js';
-import { fsError, isENOENT } from './fs-util.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { fsError, isENOENT, notRegular, openRegularFile, readRegularFile } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
 import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
 
@@ -23,9 +24,12 @@ export class LayoutContentStore implements ContentStore {
   readonly #root: string;
   readonly #readOnly: boolean;
 
-  constructor(root: string, readOnly: boolean) {
+  readonly #logger: Logger;
+
+  constructor(root: string, readOnly: boolean, logger: Logger = silentLogger) {
     this.#root = root;
     this.#readOnly = readOnly;
+    this.#logger = logger;
   }
 
   #writable(): void {
@@ -37,8 +41,10 @@ export class LayoutContentStore implements ContentStore {
   async info(digest: Digest, options: CallOptions): Promise<ContentInfo> {
     throwIfAborted(options.signal);
     const d = parseDigest(digest);
+    const path = blobPath(this.#root, d);
     try {
-      const st = await stat(blobPath(this.#root, d));
+      const st = await stat(path);
+      if (!st.isFile()) throw notRegular('blob', path, st);
       return { digest: d, size: st.size, labels: {} };
     } catch (err) {
       if (isENOENT(err)) throw notFound(`content ${d} not found in OCI layout ${this.#root}`, { cause: err });
@@ -50,7 +56,9 @@ export class LayoutContentStore implements ContentStore {
     const { size } = await this.info(digest, options);
     const range = readRange(digest, size, options.offset, options.size);
     try {
-      yield* fileChunks(blobPath(this.#root, digest), range, options.signal);
+      // Opened as a regular file again: the name may have been replaced since info() looked at it.
+      const fh = await openRegularFile(blobPath(this.#root, digest), 'blob');
+      yield* fileChunks(fh, range, options.signal);
     } catch (err) {
       if (err instanceof TsconvertError) throw err;
       throw fsError(err, `blob ${digest}`);
@@ -67,7 +75,7 @@ export class LayoutContentStore implements ContentStore {
 
   async openWriter(options: WriterOptions): Promise<ContentWriter> {
     this.#writable();
-    return openLayoutWriter(this.#root, options);
+    return openLayoutWriter(this.#root, options, this.#logger);
   }
 
   async abortIngest(ref: string, options: CallOptions): Promise<void> {
@@ -105,7 +113,7 @@ export class LayoutContentStore implements ContentStore {
 
   async #ingestStatus(dir: string): Promise<IngestStatus | undefined> {
     try {
-      const meta = JSON.parse(await readFile(join(dir, INGEST_META), 'utf8')) as IngestMeta;
+      const meta = JSON.parse(await readRegularFile(join(dir, INGEST_META), 'ingest', true)) as IngestMeta;
       const { size } = await stat(join(dir, INGEST_DATA));
       const status: IngestStatus = { ref: meta.ref, offset: size, total: meta.total ?? 0 };
       if (meta.expected !== undefined) status.expected = meta.expected;

@@ -7,7 +7,7 @@
 // NOT_FOUND when there are several), and "an unnamed entry" for put/delete (as skopeo does for `oci:DIR`).
 // The ref.name annotation is carried by the record's name, not by its target descriptor.
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
@@ -15,7 +15,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Index } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
-import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { atomicWriteFile, isENOENT, readRegularFile } from './fs-util.js';
 import { acquireFileLock } from './lock.js';
 import { blobPath, INDEX_FILE, INDEX_LOCK_FILE } from './paths.js';
 import { isValidRefName } from './reference.js';
@@ -101,7 +101,7 @@ export class LayoutImageStore implements ImageStore {
     throwIfAborted(signal);
     let text: string;
     try {
-      text = await readFile(this.#indexPath, 'utf8');
+      text = await readRegularFile(this.#indexPath, 'image index');
     } catch (err) {
       if (isENOENT(err)) throw malformed(`${this.#root} is not an OCI image layout: it has no ${INDEX_FILE}`);
       throw err;

@@ -1,13 +1,15 @@
 // A lock file shared between processes: created with link(2) (atomic, never half-written, works where
-// O_EXCL does), holding {pid, host}. Waiting retries with capped exponential backoff and honours the
-// signal. A lock whose owner is a dead process on this host is stale and is broken safely: it is renamed
-// away first, so two processes breaking the same stale lock cannot remove a lock that a third one just took.
+// O_EXCL does), holding the holder's run-owner token (src/util/run-owner.ts). Waiting retries with capped
+// exponential backoff and honours the signal. A lock whose owner ownerState() calls dead is stale and is
+// broken safely: it is renamed away first, so two processes breaking the same stale lock cannot remove a
+// lock that a third one just took. A lock written without an owner token is never broken automatically.
 
-import { hostname } from 'node:os';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
-import { errnoCode, isENOENT, sleep, tempName } from './fs-util.js';
+import { currentOwner, formatOwner, ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
+import { errnoCode, isENOENT, readRegularFile, sleep } from './fs-util.js';
+import { tempName } from './temp-names.js';
 
 export interface LockOptions {
   signal: AbortSignal;
@@ -15,6 +17,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** What the lock protects, for the error message. */
   what?: string;
+  /** Called once, when the lock turns out to be held by a live writer and the wait begins. */
+  onWait?: () => void;
 }
 
 export interface FileLock {
@@ -26,30 +30,24 @@ export interface FileLock {
 /** Locks this process holds, so a second holder in the same process waits too. */
 const heldHere = new Set<string>();
 
-interface Owner {
-  pid: number;
-  host: string;
-}
-
-function parseOwner(text: string): Owner | undefined {
+/** The lock holder's run-owner token (src/util/run-owner.ts); undefined for a foreign or damaged file. */
+export function lockOwner(text: string): RunOwner | undefined {
   try {
-    const v = JSON.parse(text) as Partial<Owner>;
-    if (typeof v.pid === 'number' && typeof v.host === 'string') return { pid: v.pid, host: v.host };
+    const v = JSON.parse(text) as { owner?: unknown };
+    if (typeof v.owner === 'string') return parseOwner(v.owner);
   } catch {
     // A foreign or damaged lock file: treated as live, never broken automatically.
   }
   return undefined;
 }
 
-function ownerIsDead(owner: Owner, path: string): boolean {
-  if (owner.host !== hostname()) return false;
-  if (owner.pid === process.pid) return !heldHere.has(path);
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (err) {
-    return errnoCode(err) === 'ESRCH';
-  }
+/**
+ * Whether the holder is surely gone. A PID now used by another process does not keep the lock alive (the
+ * start time differs); a holder in another PID namespace or on another host is never judged dead.
+ */
+function ownerIsDead(owner: RunOwner, path: string): boolean {
+  if (formatOwner(owner) === formatOwner(currentOwner())) return !heldHere.has(path);
+  return ownerState(owner) === 'dead';
 }
 
 async function tryCreate(path: string, body: string): Promise<boolean> {
@@ -80,9 +78,9 @@ async function breakStale(path: string, seen: string): Promise<void> {
   await rm(aside, { force: true });
 }
 
-async function readOwnerText(path: string): Promise<string | undefined> {
+export async function readLockText(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readRegularFile(path, 'lock file', true);
   } catch (err) {
     if (isENOENT(err)) return undefined;
     throw err;
@@ -92,9 +90,16 @@ async function readOwnerText(path: string): Promise<string | undefined> {
 /** Takes the lock at `path`, waiting (with backoff) while another live holder has it. */
 export async function acquireFileLock(path: string, options: LockOptions): Promise<FileLock> {
   const abs = resolve(path);
-  const body = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  const me = currentOwner();
+  const body = JSON.stringify({
+    owner: formatOwner(me),
+    pid: me.pid,
+    host: me.host,
+    since: new Date().toISOString(),
+  });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let wait = 5;
+  let waiting = false;
   for (;;) {
     throwIfAborted(options.signal);
     if (!heldHere.has(abs)) {
@@ -107,14 +112,16 @@ export async function acquireFileLock(path: string, options: LockOptions): Promi
         if (!created) heldHere.delete(abs);
       }
       if (created) return makeLock(abs);
-      const text = await readOwnerText(abs);
-      const owner = text === undefined ? undefined : parseOwner(text);
+      const text = await readLockText(abs);
+      const owner = text === undefined ? undefined : lockOwner(text);
       if (text === undefined) continue;
       if (owner !== undefined && ownerIsDead(owner, abs)) {
         await breakStale(abs, text);
         continue;
       }
     }
+    if (!waiting) options.onWait?.();
+    waiting = true;
     if (Date.now() >= deadline) {
       throw new TsconvertError('UNAVAILABLE', `${options.what ?? abs} is locked by another writer`, {
         hint: `if no tsconvert process is running, remove ${abs}`,

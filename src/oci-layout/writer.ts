@@ -2,20 +2,32 @@
 // hashed as they are written; an existing ingest is resumed (its bytes re-hashed, offset = its size).
 // A lock file in the ingest directory keeps two writers (in any process) off the same ref. Commit checks
 // size and digest, then hard-links the data into blobs/sha256/<hex> (link fails if the blob exists, so a
-// concurrent identical commit reports `existed`), so a blob name never points at unchecked or partial bytes.
+// concurrent identical commit reports `existed`; a damaged blob already there is replaced: blob-files.ts),
+// so a blob name never points at unchecked or partial bytes.
 //
 // When the writer's signal fires, the writer closes its file and releases the lock but keeps the ingest on
 // disk (a later open resumes it); abort(), also after that, removes the ingest, so a run that gives up
 // leaves nothing behind.
 
 import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
-import { atomicWriteFile, errnoCode, fsyncDir, isENOENT } from './fs-util.js';
+import type { Logger } from '../util/log.js';
+import { currentOwner, formatOwner } from '../util/run-owner.js';
+import { checkExistingBlob, publishBlob } from './blob-files.js';
+import {
+  atomicWriteFile,
+  errnoCode,
+  fsyncDir,
+  isENOENT,
+  linkRefused,
+  readRegularFile,
+  realDir,
+} from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -24,26 +36,19 @@ export const INGEST_LOCK_TIMEOUT_MS = 30_000;
 
 export interface IngestMeta {
   ref: string;
+  /** The run that last opened the ingest (formatOwner), so a dead run's ingest can be told apart. */
+  owner?: string;
   expected?: Digest;
   total?: number;
 }
 
 const failed = (message: string): TsconvertError => new TsconvertError('FAILED_PRECONDITION', message);
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isENOENT(err)) return false;
-    throw err;
-  }
-}
-
 async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true });
     try {
+      await realDir(dirname(dir), 'ingest directory');
+      await realDir(dir, 'ingest directory');
       return await acquireFileLock(join(dir, INGEST_LOCK), {
         signal,
         timeoutMs: INGEST_LOCK_TIMEOUT_MS,
@@ -56,29 +61,41 @@ async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promis
   }
 }
 
-async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
+export async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   try {
-    return JSON.parse(await readFile(join(dir, INGEST_META), 'utf8')) as Partial<IngestMeta>;
+    return JSON.parse(await readRegularFile(join(dir, INGEST_META), 'ingest', true)) as Partial<IngestMeta>;
   } catch {
     return {};
   }
 }
 
-async function hashFile(path: string, size: number, signal: AbortSignal): Promise<Hash> {
+async function hashFile(fh: FileHandle, size: number, signal: AbortSignal): Promise<Hash> {
   const hash = createHash('sha256');
   if (size === 0) return hash;
-  for await (const chunk of createReadStream(path, { start: 0, end: size - 1, signal })) {
+  for await (const chunk of fh.createReadStream({ start: 0, end: size - 1, autoClose: false, signal })) {
     hash.update(chunk as Buffer);
   }
   return hash;
 }
 
 /** Opens or resumes the ingest for `options.ref` in the layout at `root`. */
-export async function openLayoutWriter(root: string, options: WriterOptions): Promise<ContentWriter> {
+export async function openLayoutWriter(
+  root: string,
+  options: WriterOptions,
+  logger: Logger,
+): Promise<ContentWriter> {
   const { ref, signal } = options;
   throwIfAborted(signal);
-  if (options.expected !== undefined && (await exists(blobPath(root, options.expected)))) {
-    throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
+  if (options.expected !== undefined) {
+    const existing = await checkExistingBlob(
+      blobPath(root, options.expected),
+      options.expected,
+      options.total,
+      signal,
+    );
+    if (existing.state === 'sound') {
+      throw new TsconvertError('ALREADY_EXISTS', `content ${options.expected} already exists`);
+    }
   }
   const dir = ingestDir(root, ref);
   const lock = await lockIngest(dir, ref, signal).catch(async (err: unknown) => {
@@ -90,17 +107,22 @@ export async function openLayoutWriter(root: string, options: WriterOptions): Pr
     const prev = await readMeta(dir);
     const meta: IngestMeta = {
       ref,
+      owner: formatOwner(currentOwner()),
       expected: options.expected ?? prev.expected,
       total: options.total ?? prev.total,
     };
     await atomicWriteFile(join(dir, INGEST_META), JSON.stringify(meta), signal);
     const dataPath = join(dir, INGEST_DATA);
     await dropIfPublished(dataPath);
-    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644).catch(
+      (err: unknown) => {
+        throw errnoCode(err) === 'ELOOP' ? linkRefused('ingest data', dataPath) : err;
+      },
+    );
     try {
       const { size } = await fh.stat();
-      const hash = await hashFile(dataPath, size, signal);
-      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal });
+      const hash = await hashFile(fh, size, signal);
+      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal, logger });
     } catch (err) {
       await fh.close();
       throw err;
@@ -135,6 +157,7 @@ interface WriterState {
   offset: number;
   meta: IngestMeta;
   signal: AbortSignal;
+  logger: Logger;
 }
 
 class LayoutWriter implements ContentWriter {
@@ -217,7 +240,13 @@ class LayoutWriter implements ContentWriter {
         throw failed(`ingest ${JSON.stringify(this.ref)}: unexpected digest ${digest}, want ${expected}`);
       }
       await s.fh.datasync();
-      const existed = await publish(join(s.dir, INGEST_DATA), blobPath(s.root, digest));
+      const existed = await publishBlob(join(s.dir, INGEST_DATA), blobPath(s.root, digest), {
+        digest,
+        size,
+        signal: s.signal,
+        onReplaced: (why) =>
+          s.logger.warn(`blob ${digest} in OCI layout ${s.root} was damaged (${why}); replaced it`),
+      });
       await fsyncDir(blobsDir(s.root));
       this.#state = 'committed';
       await this.#release(true);
@@ -272,7 +301,7 @@ async function removeIngestFiles(dir: string): Promise<void> {
  */
 async function dropIfPublished(dataPath: string): Promise<void> {
   try {
-    if ((await stat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
+    if ((await lstat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
   } catch (err) {
     if (!isENOENT(err)) throw err;
   }
@@ -282,21 +311,4 @@ async function dropIfPublished(dataPath: string): Promise<void> {
 export async function removeIngestDir(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
   await rmdir(dirname(dir)).catch(() => undefined);
-}
-
-/** Makes `data` the blob at `target` without ever replacing one; returns whether it already existed. */
-async function publish(data: string, target: string): Promise<boolean> {
-  await mkdir(dirname(target), { recursive: true });
-  try {
-    await link(data, target);
-    return false;
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EEXIST') return true;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-  }
-  // File systems without hard links: rename (may replace an identical blob, which is harmless).
-  if (await exists(target)) return true;
-  await rename(data, target);
-  return false;
 }

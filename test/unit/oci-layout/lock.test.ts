@@ -1,11 +1,12 @@
 // The layout lock file: serialises holders in one process and across processes, breaks a lock whose owner
-// died, waits (then fails with UNAVAILABLE) while a live process holds it, and stops waiting on abort.
+// died (by src/util/run-owner.ts; test/reliability/layout-locks.test.ts has the PID-reuse cases), waits (then fails with UNAVAILABLE) while a live process holds it, and stops waiting on abort.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireFileLock } from '../../../src/oci-layout/lock.js';
+import { currentOwner, formatOwner } from '../../../src/util/run-owner.js';
 import { sig } from '../../helpers/oci-sample.js';
 
 describe('layout lock file', () => {
@@ -40,7 +41,7 @@ describe('layout lock file', () => {
       '-e',
       'process.stdout.write(String(process.pid))',
     ]).stdout.toString();
-    await writeFile(path, JSON.stringify({ pid: Number(dead), host: hostname() }));
+    await writeFile(path, JSON.stringify({ owner: formatOwner({ ...currentOwner(), pid: Number(dead) }) }));
     const started = Date.now();
     const lock = await acquireFileLock(path, { signal: sig(), timeoutMs: 2000 });
     expect(Date.now() - started).toBeLessThan(1000);
@@ -52,7 +53,8 @@ describe('layout lock file', () => {
     const path = join(tmp, 'live.lock');
     const holder = spawn('sleep', ['30']);
     try {
-      await writeFile(path, JSON.stringify({ pid: holder.pid, host: hostname() }));
+      const owner = formatOwner({ ...currentOwner(), pid: holder.pid ?? 0, start: '' });
+      await writeFile(path, JSON.stringify({ owner }));
       await expect(acquireFileLock(path, { signal: sig(), timeoutMs: 300 })).rejects.toMatchObject({
         code: 'UNAVAILABLE',
         hint: expect.stringContaining(path),
