@@ -42,8 +42,7 @@ export function addConvertFlags(cmd: Command): Command {
   return cmd
     .option(
       '--format <format>',
-      'output format: "json" prints {"Image","ExtraImages","Layers"}; otherwise the digest',
-      '',
+      'output format: "json" prints {"Image","ExtraImages","Layers"}; without the flag, the digest',
     )
     .option('--uncompress', 'convert tar.gz / tar.zst layers to uncompressed tar', false)
     .option('--oci', 'convert Docker media types to OCI media types', false)
@@ -86,9 +85,26 @@ function parseIntFlag(name: string, value: string, min: number, max: number): nu
 function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
   if (raw.allPlatforms === true) return allPlatforms();
   const list = (raw.platform as string[] | undefined) ?? [];
-  const specs = list.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '');
   const host = nodePlatform(process.platform, process.arch);
-  return onlyPlatforms(specs.length > 0 ? specs.map((s) => parsePlatform(s, host)) : [host]);
+  if (list.length === 0) return onlyPlatforms([host]);
+  const specs = list.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '');
+  if (specs.length === 0) {
+    throw usageError(`--platform ${JSON.stringify(list.join(','))} names no platform (empty)`, {
+      hint: 'write os/arch[/variant], e.g. --platform linux/arm64, or leave the flag out for the host platform',
+    });
+  }
+  return onlyPlatforms(
+    specs.map((s) => parsePlatform(s, host)),
+    true,
+  );
+}
+
+function outputFormat(raw: Record<string, unknown>): 'text' | 'json' {
+  if (raw.format === undefined) return 'text';
+  if (raw.format === 'json') return 'json';
+  throw usageError(`--format ${JSON.stringify(raw.format)} is not supported: the only format is "json"`, {
+    hint: 'leave --format out to print the digest',
+  });
 }
 
 function layerFlag(raw: Record<string, unknown>): LayerFlag {
@@ -120,7 +136,7 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
   );
   const zstdLike = layer === 'zstd' || layer === 'zstdchunked';
   return {
-    format: raw.format === 'json' ? 'json' : 'text',
+    format: outputFormat(raw),
     layer,
     zstdLevel: parseIntFlag('zstd-compression-level', String(raw.zstdCompressionLevel), 1, 22),
     chunked: {

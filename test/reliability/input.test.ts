@@ -1,0 +1,95 @@
+// Issue 17, input scenarios: what a hostile image or a careless command line gets from the tsconvert binary.
+// Each scenario checks the exit code, the one stderr line, that nothing is left in $TMPDIR or the
+// destination, and that the source is untouched.
+
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  expectNothingLeft,
+  expectOneLineFailure,
+  LayoutBuilder,
+  scenario,
+  sha256,
+  tarOfOneFile,
+  treeDigest,
+  type Scenario,
+} from './input-layouts.js';
+
+const TAR = 'application/vnd.oci.image.layer.v1.tar';
+const TAR_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+const open: Scenario[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.dispose()));
+});
+
+async function newScenario(): Promise<Scenario> {
+  const s = await scenario();
+  open.push(s);
+  return s;
+}
+
+/** A valid linux/amd64 single-manifest image of one gzip layer, as layout `src` under the scenario. */
+async function plainImage(s: Scenario): Promise<{ root: string; before: Map<string, string> }> {
+  const b = await LayoutBuilder.create(s.dir);
+  const tar = tarOfOneFile('hello.txt', Buffer.from('hello\n'));
+  const layer = await b.blob(gzipSync(tar), TAR_GZIP);
+  const manifest = await b.manifest(await b.config([sha256(tar)]), [layer]);
+  const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+  return { root, before: await treeDigest(root) };
+}
+
+describe('F14: command lines that used to be accepted silently', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a third positional argument', ['extra'], /too many arguments|unexpected argument.*extra/i],
+    ['--platform ""', ['--platform', ''], /--platform.*empty|no platform/i],
+    ['--platform ",,,"', ['--platform', ',,,'], /--platform.*empty|no platform/i],
+    ['--format yaml', ['--format', 'yaml'], /--format.*"yaml".*json/],
+  ];
+  for (const [what, extra, pattern] of cases) {
+    it(`refuses ${what}`, async () => {
+      const s = await newScenario();
+      const src = await plainImage(s);
+      const dst = `${s.dir}/dst`;
+      const r = await s.run(['image', 'convert', '--oci', `oci:${src.root}:img`, `oci:${dst}:out`, ...extra]);
+      expectOneLineFailure(r, pattern);
+      await expectNothingLeft(s, src, dst);
+    });
+  }
+
+  it('refuses --platform windows/amd64 on a linux/amd64-only image, naming the platform it has', async () => {
+    const s = await newScenario();
+    const src = await plainImage(s);
+    const dst = `${s.dir}/dst`;
+    const r = await s.run([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      '--platform',
+      'windows/amd64',
+      `oci:${src.root}:img`,
+      `oci:${dst}:out`,
+    ]);
+    expectOneLineFailure(r, /windows\/amd64.*linux\/amd64/);
+    await expectNothingLeft(s, src, dst);
+  });
+
+  it('still converts a linux/amd64-only image with --platform linux/amd64', async () => {
+    const s = await newScenario();
+    const src = await plainImage(s);
+    const r = await s.run([
+      'image',
+      'convert',
+      '--zstd',
+      '--platform',
+      'linux/amd64',
+      `oci:${src.root}:img`,
+      `oci:${s.dir}/dst:out`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+  });
+});
+
+export { TAR };
