@@ -92,4 +92,41 @@ describe('F14: command lines that used to be accepted silently', () => {
   });
 });
 
+describe('F7: zstd:chunked chunk size', () => {
+  for (const size of ['1', '65535']) {
+    it(`refuses --zstdchunked-chunk-size ${size}, naming the smallest allowed`, async () => {
+      const s = await newScenario();
+      const src = await plainImage(s);
+      const dst = `${s.dir}/dst`;
+      const r = await s.run([
+        'image',
+        'convert',
+        '--zstdchunked',
+        '--zstdchunked-chunk-size',
+        size,
+        `oci:${src.root}:img`,
+        `oci:${dst}:out`,
+      ]);
+      expectOneLineFailure(r, /--zstdchunked-chunk-size.*65536/);
+      await expectNothingLeft(s, src, dst);
+    });
+  }
+
+  it('accepts the smallest chunk size, 64 KiB', async () => {
+    const s = await newScenario();
+    const src = await plainImage(s);
+    const r = await s.run([
+      'image',
+      'convert',
+      '--zstdchunked',
+      '--oci',
+      '--zstdchunked-chunk-size',
+      '65536',
+      `oci:${src.root}:img`,
+      `oci:${s.dir}/dst:out`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
 export { TAR };
