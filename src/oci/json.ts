@@ -32,7 +32,11 @@ export function parseJsonObject(bytes: Uint8Array, what: string): Record<string,
   try {
     value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
-    throw malformed(`${what} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    // The parser's message quotes the input; the input is untrusted, so only the position is kept.
+    const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw malformed(`${what} is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`, {
+      cause: err,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw malformed(`${what} is not a JSON object`);

@@ -129,4 +129,37 @@ describe('F7: zstd:chunked chunk size', () => {
   });
 });
 
+describe('F11: untrusted bytes never reach stderr raw', () => {
+  it('names an invalid config blob without echoing its bytes (terminal escapes included)', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('a\n'));
+    const layer = await b.blob(gzipSync(tar), TAR_GZIP);
+    const hostile = Buffer.concat([
+      Buffer.from('\x1b]0;owned\x07\x1b[2J\x1b[31m', 'latin1'),
+      Buffer.from('\u009b31m\u202e{"os":"linux"}'),
+    ]);
+    const config = await b.blob(hostile, 'application/vnd.oci.image.config.v1+json');
+    const manifest = await b.manifest(config, [layer]);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const src = { root, before: await treeDigest(root) };
+    const dst = `${s.dir}/dst`;
+    for (const logFormat of ['text', 'json']) {
+      const r = await s.run([
+        '--log-format',
+        logFormat,
+        'image',
+        'convert',
+        '--oci',
+        `oci:${root}:img`,
+        `oci:${dst}:out`,
+      ]);
+      expectOneLineFailure(r, new RegExp(`config ${config.digest} is not valid JSON`));
+      expect(r.stderr).not.toContain('owned');
+      expect(r.stderr).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    }
+    await expectNothingLeft(s, src, dst);
+  });
+});
+
 export { TAR };
