@@ -63,5 +63,8 @@ export async function convertManifest(
     configDesc.digest,
     layers.map((l) => l.digest),
   );
-  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels);
+  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels, {
+    kind: 'manifest',
+    source: desc,
+  });
 }

@@ -10,7 +10,7 @@
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
@@ -21,6 +21,7 @@ import { extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
 import { atomicWriteFile, isENOENT } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
+import { readJsonFileText } from './json-file.js';
 import { acquireFileLock } from './lock.js';
 import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
 
@@ -105,11 +106,11 @@ export class OciLayoutBackend implements ImageBackend {
 }
 
 /** Checks the `oci-layout` marker file of the layout at `root`; false when there is none. */
-async function hasLayoutFile(root: string): Promise<boolean> {
+async function hasLayoutFile(root: string, signal: AbortSignal): Promise<boolean> {
   const where = join(root, OCI_LAYOUT_FILE);
   let text: string;
   try {
-    text = await readFile(where, 'utf8');
+    text = await readJsonFileText(where, 'oci-layout', signal);
   } catch (err) {
     if (isENOENT(err)) return false;
     throw err;
@@ -126,8 +127,8 @@ async function hasLayoutFile(root: string): Promise<boolean> {
   return true;
 }
 
-async function checkLayoutFile(root: string): Promise<void> {
-  if (!(await hasLayoutFile(root))) {
+async function checkLayoutFile(root: string, signal: AbortSignal): Promise<void> {
+  if (!(await hasLayoutFile(root, signal))) {
     throw malformed(`${root} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`);
   }
 }
@@ -135,7 +136,7 @@ async function checkLayoutFile(root: string): Promise<void> {
 /** Creates whatever of the layout at `root` is missing: directory, marker file, blobs/, empty index.json. */
 async function initLayout(root: string, signal: AbortSignal): Promise<void> {
   await mkdir(blobsDir(root), { recursive: true });
-  if (!(await hasLayoutFile(root))) {
+  if (!(await hasLayoutFile(root, signal))) {
     const marker = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
     await atomicWriteFile(join(root, OCI_LAYOUT_FILE), marker, signal);
   }
@@ -171,7 +172,7 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
     await mkdir(root);
     if (present) await extractArchive(file, root, signal);
     if (options.mode === 'write') await initLayout(root, signal);
-    else await checkLayoutFile(root);
+    else await checkLayoutFile(root, signal);
     return new OciLayoutBackend(root, options.mode, { file, tempRoot }, options.logger);
   } catch (err) {
     await rm(tempRoot, { recursive: true, force: true });
@@ -188,7 +189,7 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
     await initLayout(path, options.signal);
   } else {
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
-    await checkLayoutFile(path);
+    await checkLayoutFile(path, options.signal);
   }
   return new OciLayoutBackend(path, options.mode, undefined, options.logger);
 }

@@ -2,8 +2,12 @@
 // Each scenario checks the exit code, the one stderr line, that nothing is left in $TMPDIR or the
 // destination, and that the source is untouched.
 
+import { symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testContainerd } from '../helpers/containerd.js';
+import { rows } from '../helpers/e2e.js';
 import {
   expectNothingLeft,
   expectOneLineFailure,
@@ -158,6 +162,143 @@ describe('F11: untrusted bytes never reach stderr raw', () => {
       expect(r.stderr).not.toContain('owned');
       expect(r.stderr).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
     }
+    await expectNothingLeft(s, src, dst);
+  });
+});
+
+describe('F6: every JSON document is read and written within its limit', () => {
+  for (const how of ['a link to /dev/zero', 'a 17 MiB file']) {
+    it(`refuses an index.json that is ${how}, reading no more than the limit`, async () => {
+      const s = await newScenario();
+      const src = await plainImage(s);
+      const index = join(src.root, 'index.json');
+      await unlink(index);
+      if (how.startsWith('a link')) await symlink('/dev/zero', index);
+      else {
+        await writeFile(index, '');
+        await truncate(index, 17 << 20);
+      }
+      src.before = await treeDigest(src.root);
+      const dst = `${s.dir}/dst`;
+      const r = await s.run(['image', 'convert', '--oci', `oci:${src.root}:img`, `oci:${dst}:out`]);
+      expectOneLineFailure(
+        r,
+        /index\.json (is larger than|is \d+ bytes, more than) the 16 MiB limit for a layout's index\.json/,
+      );
+      await expectNothingLeft(s, src, dst);
+    });
+  }
+
+  it("never grows a layout's index.json past its limit", async () => {
+    const s = await newScenario();
+    const src = await plainImage(s);
+    const dst = await LayoutBuilder.create(s.dir, 'dst');
+    const entry = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${'0'.repeat(64)}`,
+      size: 1,
+    };
+    // Entries up to 64 bytes short of the limit, the last one padded to land there exactly.
+    const count = Math.floor((16 << 20) / (JSON.stringify(entry).length + 1)) - 4;
+    const entries = Array.from({ length: count }, () => ({ desc: entry }));
+    const text = (pad: number): string =>
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [...entries.map((e) => e.desc), { ...entry, annotations: { pad: 'x'.repeat(pad) } }],
+      });
+    const pad = (16 << 20) - 64 - text(0).length;
+    await dst.finish([]);
+    await writeFile(join(dst.root, 'index.json'), text(pad));
+    const before = await treeDigest(dst.root);
+    const r = await s.run([
+      'image',
+      'convert',
+      '--oci',
+      `oci:${src.root}:img`,
+      `oci:${dst.root}:a-long-enough-name`,
+    ]);
+    expectOneLineFailure(
+      r,
+      /index\.json would be \d+ bytes, more than the 16 MiB limit for a layout's index\.json, so it was not written/,
+    );
+    expect((await treeDigest(dst.root)).get('index.json')).toBe(before.get('index.json'));
+    await expectNothingLeft(s, src);
+  });
+
+  it('refuses a manifest over 4 MiB before converting anything into containerd', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('a\n'));
+    const layer = await b.blob(gzipSync(tar), TAR_GZIP);
+    const config = await b.config([sha256(tar)]);
+    const body = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config,
+      layers: [layer],
+      annotations: { padding: 'x'.repeat((4 << 20) + 1) },
+    };
+    const manifest = await b.json(body, body.mediaType);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const src = { root, before: await treeDigest(root) };
+    const { address, newNamespace } = testContainerd();
+    const namespace = newNamespace('f6');
+    const r = await s.run([
+      '-a',
+      address,
+      '-n',
+      namespace,
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      `oci:${root}:img`,
+      'f6:out',
+    ]);
+    expectOneLineFailure(
+      r,
+      new RegExp(
+        `manifest ${manifest.digest} is ${manifest.size} bytes, more than the 4 MiB limit for manifests`,
+      ),
+    );
+    await expectNothingLeft(s, src);
+    for (const what of [
+      ['images', 'ls'],
+      ['leases', 'ls'],
+      ['content', 'active'],
+    ]) {
+      expect(await rows(what, namespace), what.join(' ')).toEqual([]);
+    }
+  });
+
+  it('never writes a manifest it would refuse: zstd:chunked annotations growing one past 4 MiB', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('a\n'));
+    const layer = await b.blob(gzipSync(tar), TAR_GZIP);
+    // The same layer 20 000 times: ~3 MB of manifest, ~10 MB once each entry carries its TOC annotations.
+    const manifest = await b.manifest(
+      await b.config(),
+      Array.from({ length: 20_000 }, () => layer),
+    );
+    expect(manifest.size).toBeLessThan(4 << 20);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const src = { root, before: await treeDigest(root) };
+    const dst = `${s.dir}/dst`;
+    const r = await s.run([
+      'image',
+      'convert',
+      '--zstdchunked',
+      '--oci',
+      `oci:${root}:img`,
+      `oci:${dst}:out`,
+    ]);
+    expectOneLineFailure(
+      r,
+      new RegExp(
+        `converted manifest of ${manifest.digest} would be \\d+ bytes, more than the 4 MiB limit for manifests`,
+      ),
+    );
     await expectNothingLeft(s, src, dst);
   });
 });
