@@ -7,6 +7,9 @@
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
+/** The same, less C0: JSON.stringify escapes those in strings, so any left are indentation and line breaks. */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
 const hex = (c: string, width: number): string => (c.codePointAt(0) ?? 0).toString(16).padStart(width, '0');
 
 /** One line of text for a terminal: every unsafe character as \xHH or \u{HHHH}. */
@@ -15,9 +18,10 @@ export function escapeForTerminal(text: string): string {
 }
 
 /**
- * A JSON text with the unsafe characters JSON.stringify leaves raw (DEL, C1, separators, bidi) written as
- * \uXXXX escapes; valid JSON in, the same JSON value out, since those characters only occur inside strings.
+ * A JSON text (indented or not) with the unsafe characters JSON.stringify leaves raw (DEL, C1, separators,
+ * bidi) written as \uXXXX escapes: valid JSON in, the same JSON value out, since those characters only occur
+ * inside strings.
  */
 export function escapeJsonForTerminal(json: string): string {
-  return json.replace(UNSAFE, (c) => `\\u${hex(c, 4)}`);
+  return json.replace(UNSAFE_IN_JSON, (c) => `\\u${hex(c, 4)}`);
 }

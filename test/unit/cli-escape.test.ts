@@ -25,6 +25,13 @@ describe('escapeJsonForTerminal', () => {
     expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028-\u202e]/);
     expect(JSON.parse(out)).toEqual(value);
   });
+
+  it('keeps the line breaks and indentation of an indented JSON text', () => {
+    const value = { Layers: [{ Reason: 'x\u009by' }] };
+    const out = escapeJsonForTerminal(JSON.stringify(value, null, 4));
+    expect(out).toBe('{\n    "Layers": [\n        {\n            "Reason": "x\\u009by"\n        }\n    ]\n}');
+    expect(JSON.parse(out)).toEqual(value);
+  });
 });
 
 describe('renderTextLine', () => {
