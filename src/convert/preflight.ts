@@ -37,6 +37,13 @@ export async function preflight(
   imageName: string,
   target: Descriptor,
 ): Promise<string[]> {
+  if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
+    throw new TsconvertError(
+      'FAILED_PRECONDITION',
+      `image "${imageName}": its target ${target.digest} has media type ${target.mediaType}, which is not an image (an OCI or Docker manifest or index)`,
+      { hint: 'tsconvert converts container images only; nothing was written' },
+    );
+  }
   const found = await visit(ctx, target, '', 0);
   if (found.missing.length > 0) throw missingContentError(imageName, found.missing);
   return found.layers;

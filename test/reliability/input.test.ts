@@ -2,7 +2,7 @@
 // Each scenario checks the exit code, the one stderr line, that nothing is left in $TMPDIR or the
 // destination, and that the source is untouched.
 
-import { symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { readFile, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -299,6 +299,101 @@ describe('F6: every JSON document is read and written within its limit', () => {
         `converted manifest of ${manifest.digest} would be \\d+ bytes, more than the 4 MiB limit for manifests`,
       ),
     );
+    await expectNothingLeft(s, src, dst);
+  });
+});
+
+interface JsonResult {
+  Image: string;
+  Layers: Array<{ Source: string; Result: string; MediaType: string; Converted: boolean; Reason?: string }>;
+}
+
+describe('F12: nothing is kept unconverted without a word', () => {
+  it('refuses a top-level media type that is not an image, naming it', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const thing = await b.json({ hello: 'world' }, 'application/vnd.example.thing.v1+json');
+    const root = await b.finish([{ desc: thing, ref: 'img' }]);
+    const src = { root, before: await treeDigest(root) };
+    const dst = `${s.dir}/dst`;
+    const r = await s.run(['image', 'convert', '--zstd', '--oci', `oci:${root}:img`, `oci:${dst}:out`]);
+    expectOneLineFailure(r, /application\/vnd\.example\.thing\.v1\+json.*not an image/);
+    await expectNothingLeft(s, src, dst);
+  });
+
+  it('warns about and lists a layer whose media type it does not know', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('a\n'));
+    const layer = await b.blob(gzipSync(tar), TAR_GZIP);
+    const odd = await b.blob('not a tar', 'application/vnd.example.odd.v1');
+    const manifest = await b.manifest(await b.config(), [layer, odd]);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const r = await s.run([
+      'image',
+      'convert',
+      '--zstd',
+      '--oci',
+      '--format',
+      'json',
+      `oci:${root}:img`,
+      `oci:${s.dir}/dst:out`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l !== '');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`warning: .*${odd.digest}.*application/vnd\\.example\\.odd\\.v1`));
+    const out = JSON.parse(r.stdout) as JsonResult;
+    expect(out.Layers.map((l) => [l.Source, l.Converted])).toEqual([
+      [layer.digest, true],
+      [odd.digest, false],
+    ]);
+    expect(out.Layers[1]?.Reason).toMatch(/not a layer media type/);
+    expect(out.Layers[1]?.Result).toBe(odd.digest);
+  });
+
+  it('--uncompress decompresses a gzip layer labelled as plain tar, keeping the DiffID', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('mislabelled\n'));
+    const layer = await b.blob(gzipSync(tar), TAR);
+    const manifest = await b.manifest(await b.config([sha256(tar)]), [layer]);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const dst = `${s.dir}/dst`;
+    const r = await s.run([
+      'image',
+      'convert',
+      '--uncompress',
+      '--format',
+      'json',
+      `oci:${root}:img`,
+      `oci:${dst}:out`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`warning: .*${layer.digest}.*labelled.*tar.*gzip`));
+    const out = JSON.parse(r.stdout) as JsonResult;
+    expect(out.Layers).toHaveLength(1);
+    expect(out.Layers[0]).toMatchObject({
+      Source: layer.digest,
+      Result: sha256(tar),
+      MediaType: TAR,
+      Converted: true,
+    });
+    const written = await readFile(join(dst, 'blobs', 'sha256', sha256(tar).slice(7)));
+    expect(sha256(written)).toBe(sha256(tar));
+  });
+
+  it('--uncompress refuses a mislabelled layer whose config DiffID names the compressed bytes', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const tar = tarOfOneFile('a.txt', Buffer.from('mislabelled\n'));
+    const layer = await b.blob(gzipSync(tar), TAR);
+    const manifest = await b.manifest(await b.config([layer.digest]), [layer]);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const src = { root, before: await treeDigest(root) };
+    const dst = `${s.dir}/dst`;
+    const r = await s.run(['image', 'convert', '--uncompress', `oci:${root}:img`, `oci:${dst}:out`]);
+    expectOneLineFailure(r, new RegExp(`layer ${layer.digest}.*gzip.*${layer.digest}`));
     await expectNothingLeft(s, src, dst);
   });
 });
