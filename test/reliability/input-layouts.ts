@@ -110,6 +110,8 @@ export interface Scenario {
   dir: string;
   tmp: string;
   run(args: readonly string[]): Promise<CliResult>;
+  /** `tsconvert image convert ARGS…` with the scenario's $TMPDIR. */
+  convert(args: readonly string[]): Promise<CliResult>;
   dispose(): Promise<void>;
 }
 
@@ -121,6 +123,7 @@ export async function scenario(): Promise<Scenario> {
     dir,
     tmp,
     run: (args) => tsconvert(args, { TMPDIR: tmp }),
+    convert: (args) => tsconvert(['image', 'convert', ...args], { TMPDIR: tmp }),
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }

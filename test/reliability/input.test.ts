@@ -55,7 +55,7 @@ describe('F14: command lines that used to be accepted silently', () => {
       const s = await newScenario();
       const src = await plainImage(s);
       const dst = `${s.dir}/dst`;
-      const r = await s.run(['image', 'convert', '--oci', `oci:${src.root}:img`, `oci:${dst}:out`, ...extra]);
+      const r = await s.convert(['--oci', `oci:${src.root}:img`, `oci:${dst}:out`, ...extra]);
       expectOneLineFailure(r, pattern);
       await expectNothingLeft(s, src, dst);
     });
@@ -65,9 +65,7 @@ describe('F14: command lines that used to be accepted silently', () => {
     const s = await newScenario();
     const src = await plainImage(s);
     const dst = `${s.dir}/dst`;
-    const r = await s.run([
-      'image',
-      'convert',
+    const r = await s.convert([
       '--zstd',
       '--oci',
       '--platform',
@@ -82,9 +80,7 @@ describe('F14: command lines that used to be accepted silently', () => {
   it('still converts a linux/amd64-only image with --platform linux/amd64', async () => {
     const s = await newScenario();
     const src = await plainImage(s);
-    const r = await s.run([
-      'image',
-      'convert',
+    const r = await s.convert([
       '--zstd',
       '--platform',
       'linux/amd64',
@@ -102,9 +98,7 @@ describe('F7: zstd:chunked chunk size', () => {
       const s = await newScenario();
       const src = await plainImage(s);
       const dst = `${s.dir}/dst`;
-      const r = await s.run([
-        'image',
-        'convert',
+      const r = await s.convert([
         '--zstdchunked',
         '--zstdchunked-chunk-size',
         size,
@@ -119,9 +113,7 @@ describe('F7: zstd:chunked chunk size', () => {
   it('accepts the smallest chunk size, 64 KiB', async () => {
     const s = await newScenario();
     const src = await plainImage(s);
-    const r = await s.run([
-      'image',
-      'convert',
+    const r = await s.convert([
       '--zstdchunked',
       '--oci',
       '--zstdchunked-chunk-size',
@@ -180,7 +172,7 @@ describe('F6: every JSON document is read and written within its limit', () => {
       }
       src.before = await treeDigest(src.root);
       const dst = `${s.dir}/dst`;
-      const r = await s.run(['image', 'convert', '--oci', `oci:${src.root}:img`, `oci:${dst}:out`]);
+      const r = await s.convert(['--oci', `oci:${src.root}:img`, `oci:${dst}:out`]);
       expectOneLineFailure(
         r,
         /index\.json (is larger than|is \d+ bytes, more than) the 16 MiB limit for a layout's index\.json/,
@@ -210,13 +202,7 @@ describe('F6: every JSON document is read and written within its limit', () => {
     await dst.finish([]);
     await writeFile(join(dst.root, 'index.json'), text(pad));
     const before = await treeDigest(dst.root);
-    const r = await s.run([
-      'image',
-      'convert',
-      '--oci',
-      `oci:${src.root}:img`,
-      `oci:${dst.root}:a-long-enough-name`,
-    ]);
+    const r = await s.convert(['--oci', `oci:${src.root}:img`, `oci:${dst.root}:a-long-enough-name`]);
     expectOneLineFailure(
       r,
       /index\.json would be \d+ bytes, more than the 16 MiB limit for a layout's index\.json, so it was not written/,
@@ -285,14 +271,7 @@ describe('F6: every JSON document is read and written within its limit', () => {
     const root = await b.finish([{ desc: manifest, ref: 'img' }]);
     const src = { root, before: await treeDigest(root) };
     const dst = `${s.dir}/dst`;
-    const r = await s.run([
-      'image',
-      'convert',
-      '--zstdchunked',
-      '--oci',
-      `oci:${root}:img`,
-      `oci:${dst}:out`,
-    ]);
+    const r = await s.convert(['--zstdchunked', '--oci', `oci:${root}:img`, `oci:${dst}:out`]);
     expectOneLineFailure(
       r,
       new RegExp(
@@ -316,7 +295,7 @@ describe('F12: nothing is kept unconverted without a word', () => {
     const root = await b.finish([{ desc: thing, ref: 'img' }]);
     const src = { root, before: await treeDigest(root) };
     const dst = `${s.dir}/dst`;
-    const r = await s.run(['image', 'convert', '--zstd', '--oci', `oci:${root}:img`, `oci:${dst}:out`]);
+    const r = await s.convert(['--zstd', '--oci', `oci:${root}:img`, `oci:${dst}:out`]);
     expectOneLineFailure(r, /application\/vnd\.example\.thing\.v1\+json.*not an image/);
     await expectNothingLeft(s, src, dst);
   });
@@ -329,9 +308,7 @@ describe('F12: nothing is kept unconverted without a word', () => {
     const odd = await b.blob('not a tar', 'application/vnd.example.odd.v1');
     const manifest = await b.manifest(await b.config(), [layer, odd]);
     const root = await b.finish([{ desc: manifest, ref: 'img' }]);
-    const r = await s.run([
-      'image',
-      'convert',
+    const r = await s.convert([
       '--zstd',
       '--oci',
       '--format',
@@ -360,15 +337,7 @@ describe('F12: nothing is kept unconverted without a word', () => {
     const manifest = await b.manifest(await b.config([sha256(tar)]), [layer]);
     const root = await b.finish([{ desc: manifest, ref: 'img' }]);
     const dst = `${s.dir}/dst`;
-    const r = await s.run([
-      'image',
-      'convert',
-      '--uncompress',
-      '--format',
-      'json',
-      `oci:${root}:img`,
-      `oci:${dst}:out`,
-    ]);
+    const r = await s.convert(['--uncompress', '--format', 'json', `oci:${root}:img`, `oci:${dst}:out`]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`warning: .*${layer.digest}.*labelled.*tar.*gzip`));
     const out = JSON.parse(r.stdout) as JsonResult;
@@ -392,7 +361,7 @@ describe('F12: nothing is kept unconverted without a word', () => {
     const root = await b.finish([{ desc: manifest, ref: 'img' }]);
     const src = { root, before: await treeDigest(root) };
     const dst = `${s.dir}/dst`;
-    const r = await s.run(['image', 'convert', '--uncompress', `oci:${root}:img`, `oci:${dst}:out`]);
+    const r = await s.convert(['--uncompress', `oci:${root}:img`, `oci:${dst}:out`]);
     expectOneLineFailure(r, new RegExp(`layer ${layer.digest}.*gzip.*${layer.digest}`));
     await expectNothingLeft(s, src, dst);
   });
