@@ -184,26 +184,35 @@ export function ensureCopied(
   labelsFor: (source: Labels) => Labels = (source) => source,
 ): Promise<void> {
   if (ctx.sameStore) return Promise.resolve();
-  return ctx.copies.join(desc.digest, async (flight) => {
-    const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
-    const labels = labelsFor(info.labels);
-    const ingest = await openIngest(ctx, flight, `tsconvert-copy-${desc.digest}`, desc);
-    if (ingest === undefined) {
-      await adoptExisting(ctx, desc.digest, labels);
-      return;
-    }
-    const counter = new DigestCounter();
-    await streamInto(
-      ctx,
-      tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
-      ingest.writer,
-    );
-    if (counter.digest() !== desc.digest) {
-      throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
-        hint: 'pull the image again',
-      });
-    }
-    const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
-    if (result.existed) await adoptExisting(ctx, desc.digest, labels);
-  });
+  // A copy holds a job slot like a layer's encoding: a manifest of 27 000 small layers opened them all at
+  // once (EMFILE, 950 MB). It is leaf work, so the one limiter is never nested.
+  return ctx.copies.join(desc.digest, (flight) => ctx.limit(() => copyBlob(ctx, flight, desc, labelsFor)));
+}
+
+async function copyBlob(
+  ctx: ConvertContext,
+  flight: Flight,
+  desc: Descriptor,
+  labelsFor: (source: Labels) => Labels,
+): Promise<void> {
+  const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+  const labels = labelsFor(info.labels);
+  const ingest = await openIngest(ctx, flight, `tsconvert-copy-${desc.digest}`, desc);
+  if (ingest === undefined) {
+    await adoptExisting(ctx, desc.digest, labels);
+    return;
+  }
+  const counter = new DigestCounter();
+  await streamInto(
+    ctx,
+    tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
+    ingest.writer,
+  );
+  if (counter.digest() !== desc.digest) {
+    throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
+      hint: 'pull the image again',
+    });
+  }
+  const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
+  if (result.existed) await adoptExisting(ctx, desc.digest, labels);
 }

@@ -2,10 +2,14 @@
 // Each scenario checks the exit code, the one stderr line, that nothing is left in $TMPDIR or the
 // destination, and that the source is untouched.
 
-import { readFile, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, readFile, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { binNodeFlags } from '../../scripts/bin-flags.js';
+import { BIN, NODE } from '../helpers/cli.js';
 import { testContainerd } from '../helpers/containerd.js';
 import { rows } from '../helpers/e2e.js';
 import {
@@ -210,6 +214,41 @@ describe('F6: every JSON document is read and written within its limit', () => {
     expect((await treeDigest(dst.root)).get('index.json')).toBe(before.get('index.json'));
     await expectNothingLeft(s, src);
   });
+
+  it('copies a manifest of 2 000 distinct layers a few at a time, within 256 open files', async () => {
+    const s = await newScenario();
+    const b = await LayoutBuilder.create(s.dir);
+    const layers = [];
+    for (let i = 0; i < 2000; i++)
+      layers.push(await b.blob(gzipSync(tarOfOneFile(`f${i}`, Buffer.from(`${i}`))), TAR_GZIP));
+    const manifest = await b.manifest(await b.config(), layers);
+    const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+    const dst = `${s.dir}/dst`;
+    const child = spawn(
+      'prlimit',
+      [
+        '--nofile=256',
+        NODE,
+        ...binNodeFlags(BIN),
+        BIN,
+        'image',
+        'convert',
+        '--oci',
+        '--jobs',
+        '8',
+        `oci:${root}:img`,
+        `oci:${dst}:out`,
+      ],
+      { env: { ...process.env, TMPDIR: s.tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code, stderr).toBe(0);
+    expect(stderr).toBe('');
+    expect((await readdir(join(dst, 'blobs', 'sha256'))).length).toBe(2000 + 2);
+  }, 300_000);
 
   it('refuses a manifest over 4 MiB before converting anything into containerd', async () => {
     const s = await newScenario();
