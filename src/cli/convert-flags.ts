@@ -73,7 +73,10 @@ export function addConvertFlags(cmd: Command): Command {
       [] as string[],
     )
     .option('--all-platforms', 'convert content for all platforms', false)
-    .option('--jobs <n>', 'how many layers convert at once (default: number of CPUs)')
+    .option(
+      '--jobs <n>',
+      'how many layers convert (or unchanged blobs copy) at once (default: number of CPUs)',
+    )
     .addOption(new Option('--estargz').hideHelp())
     .addOption(new Option('--nydus').hideHelp())
     .addOption(new Option('--overlaybd').hideHelp())
