@@ -3,6 +3,7 @@
 
 import { pino } from 'pino';
 import type { Logger } from '../util/log.js';
+import { escapeForTerminal, escapeJsonForTerminal } from './escape.js';
 
 export type LogFormat = 'text' | 'json';
 
@@ -22,7 +23,7 @@ export function renderTextLine(line: string, withFields: boolean): string {
   try {
     rec = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    return line.endsWith('\n') ? line : `${line}\n`;
+    return `${escapeForTerminal(line.endsWith('\n') ? line.slice(0, -1) : line)}\n`;
   }
   const level = LEVEL_WORDS[Number(rec.level)] ?? 'info';
   let text = `tsconvert: ${level === 'info' ? '' : `${level}: `}${String(rec.msg ?? '')}`;
@@ -31,7 +32,7 @@ export function renderTextLine(line: string, withFields: boolean): string {
       if (!HIDDEN_KEYS.has(k)) text += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
     }
   }
-  return `${text}\n`;
+  return `${escapeForTerminal(text)}\n`;
 }
 
 export function createCliLogger(
@@ -41,7 +42,10 @@ export function createCliLogger(
 ): Logger {
   const level = debug ? 'debug' : 'info';
   if (format === 'json') {
-    return pino({ level, base: { pid: process.pid } }, { write: (line: string) => void stderr.write(line) });
+    return pino(
+      { level, base: { pid: process.pid } },
+      { write: (line: string) => void stderr.write(escapeJsonForTerminal(line)) },
+    );
   }
   return pino(
     { level, base: null, timestamp: false },

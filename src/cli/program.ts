@@ -80,7 +80,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     )
     .argument('<source>', 'source image')
     .argument('<target>', 'target image (may equal the source: converts in place)')
-    .allowExcessArguments(true);
+    .allowExcessArguments(false);
   addConvertFlags(convert).action((src: string, dst: string, raw: Record<string, unknown>) => {
     const globals = globalFlags(program);
     const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);

@@ -3,6 +3,7 @@
 // each source layer.
 
 import type { ConvertResult } from '../convert/options.js';
+import { escapeJsonForTerminal } from './escape.js';
 
 export function renderResult(result: ConvertResult, format: 'text' | 'json'): string {
   if (format !== 'json') return `${result.digest}\n`;
@@ -18,5 +19,5 @@ export function renderResult(result: ConvertResult, format: 'text' | 'json'): st
       ...(l.reason === undefined ? {} : { Reason: l.reason }),
     })),
   };
-  return `${JSON.stringify(out, null, 4)}\n`;
+  return `${escapeJsonForTerminal(JSON.stringify(out, null, 4))}\n`;
 }

@@ -2,6 +2,7 @@
 // anything else prints its message (and with --debug, the stack). Returns the exit code.
 
 import { TsconvertError } from '../errors.js';
+import { escapeForTerminal, escapeJsonForTerminal } from './escape.js';
 
 export interface ErrorOutput {
   stderr: NodeJS.WritableStream;
@@ -19,13 +20,17 @@ export function reportError(err: unknown, out: ErrorOutput): number {
   const line = describeError(err);
   if (out.json) {
     const code = err instanceof TsconvertError ? err.code : 'INTERNAL';
-    out.stderr.write(`${JSON.stringify({ level: 50, time: Date.now(), code, msg: line })}\n`);
+    out.stderr.write(
+      `${escapeJsonForTerminal(JSON.stringify({ level: 50, time: Date.now(), code, msg: line }))}\n`,
+    );
   } else {
-    out.stderr.write(`tsconvert: error: ${line}\n`);
+    out.stderr.write(`tsconvert: error: ${escapeForTerminal(line)}\n`);
   }
-  if (out.debug && err instanceof Error && err.stack) out.stderr.write(`${err.stack}\n`);
+  // Stacks keep their line breaks; only what is inside each line is escaped.
+  const stack = (text: string): string => text.split('\n').map(escapeForTerminal).join('\n');
+  if (out.debug && err instanceof Error && err.stack) out.stderr.write(`${stack(err.stack)}\n`);
   if (out.debug && err instanceof Error && err.cause instanceof Error && err.cause.stack) {
-    out.stderr.write(`caused by: ${err.cause.stack}\n`);
+    out.stderr.write(`caused by: ${stack(err.cause.stack)}\n`);
   }
   return 1;
 }

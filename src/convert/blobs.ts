@@ -6,7 +6,8 @@ import { Buffer } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { isErrorCode, malformed, TsconvertError } from '../errors.js';
 import { sha256Digest, type Digest } from '../oci/digest.js';
-import { MAX_JSON_BLOB_BYTES, parseJsonObject } from '../oci/json.js';
+import { parseJsonObject } from '../oci/json.js';
+import { checkJsonWrite, JSON_LIMITS, jsonTooLarge } from '../oci/json-limits.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
@@ -14,37 +15,38 @@ import { readAhead } from '../stream/read-ahead.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
 
-/** Reads and parses a manifest, index or config from the source store, once per run per digest. */
+/** The JSON documents of an image the converter reads and rewrites. */
+export type ImageJsonKind = 'manifest' | 'index' | 'config';
+
+/**
+ * Reads and parses a manifest, index or config from the source store, once per run per digest. Reading
+ * stops at the kind's limit (src/oci/json-limits.ts) or one byte past the descriptor's size, whichever
+ * comes first, whatever the store.
+ */
 export function readJsonBlob(
   ctx: ConvertContext,
   desc: Descriptor,
-  what: string,
+  kind: ImageJsonKind,
 ): Promise<Record<string, unknown>> {
   return ctx.json.join(desc.digest, async () => {
-    if (desc.size > MAX_JSON_BLOB_BYTES) {
-      throw malformed(
-        `${what} ${desc.digest} is ${desc.size} bytes, more than the ${MAX_JSON_BLOB_BYTES}-byte limit`,
-      );
-    }
+    const what = `${kind} ${desc.digest}`;
+    if (desc.size > JSON_LIMITS[kind]) throw jsonTooLarge(kind, what, desc.size);
     const parts: Uint8Array[] = [];
     let total = 0;
     for await (const chunk of ctx.src.content.read(desc.digest, { signal: ctx.signal })) {
       total += chunk.byteLength;
-      if (total > MAX_JSON_BLOB_BYTES)
-        throw malformed(`${what} ${desc.digest} is larger than its descriptor says`);
+      if (total > desc.size)
+        throw malformed(`${what} is larger than its descriptor says (${desc.size} bytes)`);
       parts.push(chunk);
     }
     const bytes = Buffer.concat(parts);
     const actual = sha256Digest(bytes);
     if (actual !== desc.digest || bytes.byteLength !== desc.size) {
-      throw malformed(
-        `${what} ${desc.digest} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`,
-        {
-          hint: 'the local copy is damaged; pull the image again',
-        },
-      );
+      throw malformed(`${what} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`, {
+        hint: 'the local copy is damaged; pull the image again',
+      });
     }
-    return parseJsonObject(bytes, `${what} ${desc.digest}`);
+    return parseJsonObject(bytes, what);
   });
 }
 
@@ -118,13 +120,37 @@ export async function openIngest(
   };
 }
 
-/** Writes a small blob (rewritten JSON) with labels, once per digest; an existing identical blob is reused. */
+/** What a rewritten JSON blob is, for its size check: its kind, and the source blob it replaces. */
+export interface RewriteOf {
+  kind: ImageJsonKind;
+  source: Descriptor;
+}
+
+const GROWTH_HINT: Readonly<Record<ImageJsonKind, string>> = {
+  manifest:
+    'zstd:chunked adds four annotations to every layer; convert with --zstd, or rebuild the image with fewer layers',
+  index: 'convert fewer platforms (--platform)',
+  config: 'rebuild the image with a shorter history',
+};
+
+/**
+ * Writes a small blob (rewritten JSON) with labels, once per digest; an existing identical blob is reused.
+ * A document larger than its kind's limit is refused before anything is written: tsconvert would not read
+ * it back, and registries would not take it.
+ */
 export function writeBlob(
   ctx: ConvertContext,
   bytes: Uint8Array,
   mediaType: string,
   labels: Labels,
+  of: RewriteOf,
 ): Promise<Descriptor> {
+  checkJsonWrite(
+    of.kind,
+    `the converted ${of.kind} of ${of.source.digest}`,
+    bytes.byteLength,
+    GROWTH_HINT[of.kind],
+  );
   const desc: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.byteLength };
   return ctx.writes.join(desc.digest, (flight) => writeSmallBlob(ctx, flight, bytes, desc, labels));
 }
@@ -158,26 +184,35 @@ export function ensureCopied(
   labelsFor: (source: Labels) => Labels = (source) => source,
 ): Promise<void> {
   if (ctx.sameStore) return Promise.resolve();
-  return ctx.copies.join(desc.digest, async (flight) => {
-    const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
-    const labels = labelsFor(info.labels);
-    const ingest = await openIngest(ctx, flight, `tsconvert-copy-${desc.digest}`, desc);
-    if (ingest === undefined) {
-      await adoptExisting(ctx, desc.digest, labels);
-      return;
-    }
-    const counter = new DigestCounter();
-    await streamInto(
-      ctx,
-      tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
-      ingest.writer,
-    );
-    if (counter.digest() !== desc.digest) {
-      throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
-        hint: 'pull the image again',
-      });
-    }
-    const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
-    if (result.existed) await adoptExisting(ctx, desc.digest, labels);
-  });
+  // A copy holds a job slot like a layer's encoding: a manifest of 27 000 small layers opened them all at
+  // once (EMFILE, 950 MB). It is leaf work, so the one limiter is never nested.
+  return ctx.copies.join(desc.digest, (flight) => ctx.limit(() => copyBlob(ctx, flight, desc, labelsFor)));
+}
+
+async function copyBlob(
+  ctx: ConvertContext,
+  flight: Flight,
+  desc: Descriptor,
+  labelsFor: (source: Labels) => Labels,
+): Promise<void> {
+  const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
+  const labels = labelsFor(info.labels);
+  const ingest = await openIngest(ctx, flight, `tsconvert-copy-${desc.digest}`, desc);
+  if (ingest === undefined) {
+    await adoptExisting(ctx, desc.digest, labels);
+    return;
+  }
+  const counter = new DigestCounter();
+  await streamInto(
+    ctx,
+    tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
+    ingest.writer,
+  );
+  if (counter.digest() !== desc.digest) {
+    throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
+      hint: 'pull the image again',
+    });
+  }
+  const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
+  if (result.existed) await adoptExisting(ctx, desc.digest, labels);
 }

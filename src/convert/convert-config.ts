@@ -27,5 +27,8 @@ export async function convertConfig(
     if (section && typeof section === 'object') delete section.Image;
   }
   const info = await ctx.src.content.info(desc.digest, { signal: ctx.signal });
-  return writeBlob(ctx, Buffer.from(marshalGoJsonSortedTop(json)), desc.mediaType, info.labels);
+  return writeBlob(ctx, Buffer.from(marshalGoJsonSortedTop(json)), desc.mediaType, info.labels, {
+    kind: 'config',
+    source: desc,
+  });
 }

@@ -56,7 +56,7 @@ export async function convertIndex(
     info.labels,
     children.map((c) => c.digest),
   );
-  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels);
+  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels, { kind: 'index', source: desc });
 }
 
 /** Points a BuildKit attestation manifest's subject annotation at the converted image manifest. */

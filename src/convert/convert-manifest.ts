@@ -6,13 +6,32 @@ import { Buffer } from 'node:buffer';
 import { marshalGoJson } from '../oci/json.js';
 import { isLayerType } from '../oci/media-types.js';
 import { parseConfig, parseManifest } from '../oci/parse.js';
-import type { Descriptor, Manifest } from '../oci/types.js';
+import { isAttestation, type Descriptor, type Manifest } from '../oci/types.js';
 import { ensureCopied, readJsonBlob, writeBlob } from './blobs.js';
 import type { ConvertContext } from './context.js';
 import { convertConfig } from './convert-config.js';
 import { jsonMediaType, sameBlob, withOciType } from './descriptors.js';
 import { manifestLabels } from './gc-labels.js';
 import { convertLayer } from './layer-job.js';
+
+/**
+ * A blob a manifest lists with a media type that is not a layer's is copied as it is and reported, with a
+ * warning unless it is an attestation's statement (those are never layers).
+ */
+async function keepNonLayer(ctx: ConvertContext, blob: Descriptor, attestation: boolean): Promise<void> {
+  await ensureCopied(ctx, blob);
+  if (ctx.reports.has(blob.digest)) return;
+  const reason = `not a layer media type (${blob.mediaType})`;
+  ctx.reports.set(blob.digest, {
+    source: blob.digest,
+    result: blob.digest,
+    mediaType: blob.mediaType,
+    format: 'unknown',
+    outcome: 'unchanged',
+    reason,
+  });
+  if (!attestation) ctx.logger.warn({ layer: blob.digest }, `layer ${blob.digest} kept as it is: ${reason}`);
+}
 
 export async function convertManifest(
   ctx: ConvertContext,
@@ -31,7 +50,7 @@ export async function convertManifest(
   const layers = await Promise.all(
     manifest.layers.map(async (layer, i) => {
       if (isLayerType(layer.mediaType)) return withOciType(ctx, await convertLayer(ctx, layer, expected(i)));
-      await ensureCopied(ctx, layer);
+      await keepNonLayer(ctx, layer, isAttestation(desc));
       return layer;
     }),
   );
@@ -63,5 +82,8 @@ export async function convertManifest(
     configDesc.digest,
     layers.map((l) => l.digest),
   );
-  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels);
+  return writeBlob(ctx, Buffer.from(marshalGoJson(next)), mediaType, labels, {
+    kind: 'manifest',
+    source: desc,
+  });
 }

@@ -17,6 +17,7 @@ import { decode, sniff } from '../stream/decompress.js';
 import { ByteCounter, DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
+import { contentCompression, labelMismatch } from './layer-label.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
 
@@ -40,8 +41,13 @@ export async function convertLayer(
   expectedDiffId?: string,
 ): Promise<Descriptor> {
   const format = ctx.options.layerFormat;
-  const declared = layerCompression(desc.mediaType);
-  const reason = format === undefined ? 'no layer format requested' : format.skipReason(declared);
+  let declared = layerCompression(desc.mediaType);
+  let reason = format === undefined ? 'no layer format requested' : format.skipReason(declared);
+  if (format !== undefined && reason !== undefined) {
+    // A layer kept for its label must really be what the label says (a gzip blob labelled tar is not).
+    declared = await contentCompression(ctx, desc);
+    reason = format.skipReason(declared);
+  }
   if (format === undefined || reason !== undefined) {
     await ensureCopied(ctx, desc);
     if (!ctx.reports.has(desc.digest)) {
@@ -93,6 +99,8 @@ interface Attempt {
   annotations: Record<string, string>;
   /** Why the requested format was not used. */
   reason?: string;
+  /** How the media type's compression differs from the content's ('' when it does not). */
+  mislabel: string;
 }
 
 /** Where one layer's encoding goes: its ingest, and the flight's scratch space for what it must hold. */
@@ -130,16 +138,17 @@ async function runFormat(
     );
   }
   const diffId = diff.digest();
+  const mislabel = labelMismatch(desc, sniffed.compression);
   if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
     throw new TsconvertError(
       'FAILED_PRECONDITION',
-      `layer ${desc.digest} decompresses to ${diffId}, but the image config says ${expectedDiffId}`,
+      `layer ${desc.digest}${mislabel === '' ? '' : ` (${mislabel})`} decompresses to ${diffId}, but the image config says ${expectedDiffId}`,
       {
         hint: 'the image is inconsistent; rebuild or pull it again',
       },
     );
   }
-  return { format, diffId, outSize: out.size, annotations: encoded.annotations() };
+  return { format, diffId, outSize: out.size, annotations: encoded.annotations(), mislabel };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */
@@ -184,6 +193,11 @@ async function encodeLayer(
     const target = { ingest, scratch: flightScratch(flight) };
     return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
   });
+  if (done.mislabel !== '')
+    ctx.logger.warn(
+      { layer: desc.digest },
+      `layer ${desc.digest} is ${done.mislabel}; converted by its content`,
+    );
   const labels = { ...info.labels };
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;

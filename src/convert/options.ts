@@ -22,7 +22,7 @@ export interface ConvertOptions {
   /** Map Docker media types to OCI ones, in descriptors and inside the JSON. */
   oci: boolean;
   platforms: PlatformMatcher;
-  /** How many layers convert at once. */
+  /** How many layers convert, or unchanged blobs copy, at once. */
   jobs: number;
   logger: Logger;
   signal: AbortSignal;

@@ -6,7 +6,7 @@
 import { isErrorCode, TsconvertError } from '../errors.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import { parseConfig, parseIndex, parseManifest } from '../oci/parse.js';
-import { formatPlatform } from '../oci/platform.js';
+import { formatPlatform, type PlatformSpec } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
 import { readJsonBlob } from './blobs.js';
 import type { ConvertContext } from './context.js';
@@ -37,6 +37,13 @@ export async function preflight(
   imageName: string,
   target: Descriptor,
 ): Promise<string[]> {
+  if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
+    throw new TsconvertError(
+      'FAILED_PRECONDITION',
+      `image "${imageName}": its target ${target.digest} has media type ${target.mediaType}, which is not an image (an OCI or Docker manifest or index)`,
+      { hint: 'tsconvert converts container images only; nothing was written' },
+    );
+  }
   const found = await visit(ctx, target, '', 0);
   if (found.missing.length > 0) throw missingContentError(imageName, found.missing);
   return found.layers;
@@ -84,8 +91,11 @@ async function visit(ctx: ConvertContext, desc: Descriptor, platform: string, de
         await readJsonBlob(ctx, manifest.config, 'config'),
         `config ${manifest.config.digest}`,
       );
-      if (where === '' && typeof config.os === 'string' && typeof config.architecture === 'string') {
-        where = formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant });
+      if (typeof config.os === 'string' && typeof config.architecture === 'string') {
+        const variant = typeof config.variant === 'string' ? config.variant : undefined;
+        const own = { os: config.os, architecture: config.architecture, variant };
+        if (depth === 0) checkNamedPlatform(ctx, own);
+        if (where === '') where = formatPlatform(own);
       }
     } else {
       missing.push({ platform: where, what: 'config', digest: manifest.config.digest });
@@ -97,6 +107,15 @@ async function visit(ctx: ConvertContext, desc: Descriptor, platform: string, de
     return { missing, layers: manifest.layers.map((l) => l.digest) };
   }
   return none;
+}
+
+/** An image of one manifest has one platform, in its config: a `--platform` that is not it matches nothing. */
+function checkNamedPlatform(ctx: ConvertContext, own: PlatformSpec): void {
+  const { platforms } = ctx.options;
+  if (!platforms.named || platforms.match(own)) return;
+  throw new TsconvertError('NOT_FOUND', `--platform ${platforms.description} matches nothing in the image`, {
+    hint: `it is a single-platform image for ${formatPlatform(own)}; convert it without --platform or with --platform ${formatPlatform(own)}`,
+  });
 }
 
 function missingContentError(imageName: string, missing: Missing[]): TsconvertError {

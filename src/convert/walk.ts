@@ -22,6 +22,10 @@ export async function convertDescriptor(
     throw malformed(`indexes nested more than ${MAX_INDEX_DEPTH} deep at ${desc.digest}`);
   if (isIndexType(desc.mediaType)) return convertIndex(ctx, desc, depth, convertDescriptor);
   if (isManifestType(desc.mediaType)) return convertManifest(ctx, desc);
+  ctx.logger.warn(
+    { blob: desc.digest },
+    `${desc.digest} kept as it is: media type ${desc.mediaType} is not an image manifest or index`,
+  );
   await ensureCopied(ctx, desc);
   return undefined;
 }

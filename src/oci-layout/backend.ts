@@ -20,16 +20,10 @@ import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js'
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import {
-  atomicWriteFile,
-  isENOENT,
-  readRegularFile,
-  realDir,
-  realDirIfPresent,
-  realFileIfPresent,
-} from './fs-util.js';
+import { atomicWriteFile, isENOENT, realDir, realDirIfPresent, realFileIfPresent } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
 import { cleanupArchiveDir, cleanupLayout, cleanupTempDirs } from './dead-runs.js';
+import { readJsonFileText } from './json-file.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { tempDirPrefix } from './temp-names.js';
 import {
@@ -165,11 +159,11 @@ export class OciLayoutBackend implements ImageBackend {
 }
 
 /** Checks the `oci-layout` marker file of the layout at `root`; false when there is none. */
-async function hasLayoutFile(root: string): Promise<boolean> {
+async function hasLayoutFile(root: string, signal: AbortSignal): Promise<boolean> {
   const where = join(root, OCI_LAYOUT_FILE);
   let text: string;
   try {
-    text = await readRegularFile(where, 'layout marker');
+    text = await readJsonFileText(where, 'oci-layout', signal);
   } catch (err) {
     if (isENOENT(err)) return false;
     throw err;
@@ -186,8 +180,8 @@ async function hasLayoutFile(root: string): Promise<boolean> {
   return true;
 }
 
-async function checkLayoutFile(root: string): Promise<void> {
-  if (!(await hasLayoutFile(root))) {
+async function checkLayoutFile(root: string, signal: AbortSignal): Promise<void> {
+  if (!(await hasLayoutFile(root, signal))) {
     throw malformed(`${root} is not an OCI image layout: it has no ${OCI_LAYOUT_FILE} file`);
   }
 }
@@ -201,7 +195,7 @@ async function initLayout(root: string, signal: AbortSignal): Promise<void> {
   for (const file of [OCI_LAYOUT_FILE, INDEX_FILE, INDEX_LOCK_FILE]) {
     await realFileIfPresent(join(root, file), 'layout file');
   }
-  if (!(await hasLayoutFile(root))) {
+  if (!(await hasLayoutFile(root, signal))) {
     const marker = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
     await atomicWriteFile(join(root, OCI_LAYOUT_FILE), marker, signal);
   }
@@ -262,7 +256,7 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
     // Looked at again under the lock: the run before us may have just created it.
     if (await exists(file)) await extractArchive(file, root, signal);
     if (options.mode === 'write') await initLayout(root, signal);
-    else await checkLayoutFile(root);
+    else await checkLayoutFile(root, signal);
     const backend = new OciLayoutBackend(
       root,
       options.mode,
@@ -288,7 +282,7 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
     await initLayout(path, options.signal);
   } else {
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
-    await checkLayoutFile(path);
+    await checkLayoutFile(path, options.signal);
   }
   const backend = new OciLayoutBackend(path, options.mode, undefined, options.logger, options.tempDir);
   if (options.mode === 'write') await backend.cleanupAtOpen(options.signal);

@@ -11,16 +11,19 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
+import { checkJsonWrite } from '../oci/json-limits.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Index } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
-import { atomicWriteFile, isENOENT, readRegularFile } from './fs-util.js';
+import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { readJsonFileText } from './json-file.js';
 import { acquireFileLock } from './lock.js';
 import { blobPath, INDEX_FILE, INDEX_LOCK_FILE } from './paths.js';
 import { isValidRefName } from './reference.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+const INDEX_FULL_HINT = 'the layout lists too many images; write into another layout';
 
 export function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
@@ -101,7 +104,7 @@ export class LayoutImageStore implements ImageStore {
     throwIfAborted(signal);
     let text: string;
     try {
-      text = await readRegularFile(this.#indexPath, 'image index');
+      text = await readJsonFileText(this.#indexPath, 'index.json', signal);
     } catch (err) {
       if (isENOENT(err)) throw malformed(`${this.#root} is not an OCI image layout: it has no ${INDEX_FILE}`);
       throw err;
@@ -122,7 +125,9 @@ export class LayoutImageStore implements ImageStore {
       const index = await this.#read(signal);
       const next: Index = { ...index, manifests: change(index.manifests) };
       throwIfAborted(signal);
-      await atomicWriteFile(this.#indexPath, `${JSON.stringify(next)}\n`, signal);
+      const text = `${JSON.stringify(next)}\n`;
+      checkJsonWrite('index.json', this.#indexPath, Buffer.byteLength(text), INDEX_FULL_HINT);
+      await atomicWriteFile(this.#indexPath, text, signal);
     } finally {
       await lock.release();
     }

@@ -1,11 +1,8 @@
 // JSON in and out of the content store. Writes compact JSON the way Go's encoding/json does (so digests of
 // rewritten blobs look like containerd's output): no indentation, and <, >, &, U+2028, U+2029 escaped.
-// Reads with a size limit and a clear error naming the blob.
+// Parses with a clear error naming the blob (size limits: json-limits.ts).
 
 import { malformed } from '../errors.js';
-
-/** Largest manifest, index or config tsconvert will read; larger is hostile or not JSON. */
-export const MAX_JSON_BLOB_BYTES = 16 * 1024 * 1024;
 
 const GO_ESCAPES: Readonly<Record<string, string>> = {
   '<': '\\u003c',
@@ -32,7 +29,11 @@ export function parseJsonObject(bytes: Uint8Array, what: string): Record<string,
   try {
     value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
-    throw malformed(`${what} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    // The parser's message quotes the input; the input is untrusted, so only the position is kept.
+    const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw malformed(`${what} is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`, {
+      cause: err,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw malformed(`${what} is not a JSON object`);

@@ -16,6 +16,11 @@ export interface PlatformMatcher {
   match(platform: PlatformSpec): boolean;
   /** Human description for messages ("linux/amd64", "all platforms"). */
   readonly description: string;
+  /**
+   * True when the user named the platforms (`--platform`): then even an image of one manifest, whose
+   * platform is only in its config, must match (nerdctl fails there too).
+   */
+  readonly named: boolean;
 }
 
 const ARCH_ALIASES: Readonly<Record<string, string>> = {
@@ -98,15 +103,16 @@ function samePlatform(a: PlatformSpec, b: PlatformSpec): boolean {
 }
 
 export function allPlatforms(): PlatformMatcher {
-  return { match: () => true, description: 'all platforms' };
+  return { match: () => true, description: 'all platforms', named: false };
 }
 
-/** Exact matcher for any of the given platforms (deduplicated, order kept). */
-export function onlyPlatforms(platforms: readonly PlatformSpec[]): PlatformMatcher {
+/** Exact matcher for any of the given platforms (deduplicated, order kept); `named`: see PlatformMatcher. */
+export function onlyPlatforms(platforms: readonly PlatformSpec[], named = false): PlatformMatcher {
   const unique: PlatformSpec[] = [];
   for (const p of platforms) if (!unique.some((u) => samePlatform(u, p))) unique.push(normalizePlatform(p));
   return {
     match: (p) => unique.some((u) => samePlatform(u, p)),
     description: unique.map(formatPlatform).join(', '),
+    named,
   };
 }
