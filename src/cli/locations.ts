@@ -37,6 +37,8 @@ export interface LocationOptions {
   readBlobFiles: boolean;
   /** Write large containerd blobs into their ingest files when possible (ConnectOptions.writeIngestFiles). */
   writeIngestFiles: boolean;
+  /** How long any one answer from containerd may take (ConnectOptions.timeoutMs). */
+  timeoutMs: number;
   logger: Logger;
   signal: AbortSignal;
 }

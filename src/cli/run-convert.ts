@@ -8,8 +8,10 @@ import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
 import { CompressPool } from '../zstd/compress-pool.js';
+import { Leftovers } from '../util/leftovers.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
+import { leftoversText, withLeftovers } from './leftovers-report.js';
 import { openLocations } from './locations.js';
 import { renderResult } from './render.js';
 
@@ -22,12 +24,16 @@ export interface GlobalFlags {
   contentReads: 'auto' | 'grpc';
   /** "auto": large blobs into ingest files when writable (src/containerd/ingest-files.ts); "grpc": never. */
   contentWrites: 'auto' | 'grpc';
+  /** How long any one answer from containerd may take (`--timeout`). */
+  timeoutMs: number;
 }
 
 export interface RunIo {
   stdout: NodeJS.WritableStream;
   logger: Logger;
   signal: AbortSignal;
+  /** Where the run records what it has not cleaned up yet (the entry point reads it on a second signal). */
+  leftovers?: Leftovers;
 }
 
 /** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
@@ -57,6 +63,7 @@ export async function runConvert(
     namespace: globals.namespace,
     readBlobFiles: globals.contentReads === 'auto',
     writeIngestFiles: globals.contentWrites === 'auto',
+    timeoutMs: globals.timeoutMs,
     logger,
     signal,
   });
@@ -66,6 +73,7 @@ export async function runConvert(
     );
   }
   const { format, pool } = layerFormatFor(flags);
+  const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
     const result = await convertImage({
@@ -78,6 +86,7 @@ export async function runConvert(
       logger,
       signal,
       leaseOwner: `tsconvert pid ${process.pid} on ${hostname()}`,
+      leftovers,
     });
     await locations.finish(signal);
     if (result.droppedPlatforms.length > 0) {
@@ -87,6 +96,10 @@ export async function runConvert(
     }
     result.name = destination.display;
     io.stdout.write(renderResult(result, flags.format));
+    const left = leftoversText(leftovers.list(), dst);
+    if (left !== undefined) logger.warn(left);
+  } catch (err) {
+    throw withLeftovers(err, leftovers.list(), dst);
   } finally {
     await pool?.close();
     await locations.close();

@@ -104,8 +104,10 @@ export async function openIngest(
     throw err;
   }
   let committed = false;
+  const forget = ctx.options.leftovers?.add(`ingest ${writer.ref}`);
   flight.defer(async () => {
     if (!committed) await writer.abort();
+    forget?.();
   });
   if (writer.offset > 0) await writer.truncate();
   return {
@@ -113,6 +115,7 @@ export async function openIngest(
     async commit(options) {
       const result = await writer.commit(options);
       committed = true;
+      forget?.();
       return result;
     },
   };

@@ -41,7 +41,19 @@ async function importBig(): Promise<string> {
 }
 
 function convertArgs(namespace: string, target: string, extra: string[] = []): string[] {
-  return ['-a', address, '-n', namespace, ...extra, 'image', 'convert', '--zstdchunked', '--oci', IMAGE, target];
+  return [
+    '-a',
+    address,
+    '-n',
+    namespace,
+    ...extra,
+    'image',
+    'convert',
+    '--zstdchunked',
+    '--oci',
+    IMAGE,
+    target,
+  ];
 }
 
 async function freshTmp(): Promise<string> {
@@ -104,9 +116,12 @@ describe('containerd stops answering (F2)', () => {
   it('a run whose daemon is stopped mid-layer fails after --timeout with one line; the next run cleans up', async () => {
     const namespace = await importBig();
     const tmp = await freshTmp();
-    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`, ['--debug', '--timeout', `${TIMEOUT_S}`]), {
-      TMPDIR: tmp,
-    });
+    const run = startTsconvert(
+      convertArgs(namespace, `${IMAGE}-zc`, ['--debug', '--timeout', `${TIMEOUT_S}`]),
+      {
+        TMPDIR: tmp,
+      },
+    );
     await layerStarted(run);
     const result = await withDaemonStopped(() => endsWithin(run, (TIMEOUT_S + CLEANUP_S + SLACK_S) * 1000));
     expect(result.code).toBe(1);
