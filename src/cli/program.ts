@@ -9,7 +9,8 @@ import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
 import { createCliLogger } from './logger.js';
 import type { Leftovers } from './leftovers-report.js';
 import { reportError } from './report-error.js';
-import { runConvert, type GlobalFlags } from './run-convert.js';
+import { runCleanup } from './run-cleanup.js';
+import { backendOptions, runConvert, type GlobalFlags } from './run-convert.js';
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
@@ -120,6 +121,17 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       }),
     );
   });
+  program
+    .command('cleanup')
+    .description(
+      'remove only what killed tsconvert runs left in LOCATION (their leases and ingests in a containerd namespace, temporary files of a layout) and print it; never a committed blob, never anything of a run that is alive or on another host. LOCATION is oci:DIR, oci-archive:FILE or a containerd image name (which stands for the whole namespace of --namespace)',
+    )
+    .argument('<location>', 'where to clean: as a conversion TARGET would be written')
+    .action((location: string) => {
+      const globals = globalFlags(program);
+      const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+      run(runCleanup(location, backendOptions(globals), { stdout: io.stdout, logger, signal: io.signal }));
+    });
   return program;
 }
 

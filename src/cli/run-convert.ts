@@ -1,7 +1,7 @@
 // The composition root of `image convert`: opens the source and destination backends, picks the layer
 // format, calls the converter core once, prints the result, and closes everything.
 
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
 import { uncompressFormat } from '../layers/uncompress.js';
@@ -9,11 +9,13 @@ import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
 import { CompressPool } from '../zstd/compress-pool.js';
 import { Leftovers } from '../util/leftovers.js';
+import { ownerToken } from '../util/run-tags.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
 import { leftoversText, withLeftovers } from './leftovers-report.js';
-import { openLocations } from './locations.js';
+import { openLocations, type LocationOptions } from './locations.js';
 import { renderResult } from './render.js';
+import { cleanupDestination } from './run-cleanup.js';
 
 export interface GlobalFlags {
   address: string;
@@ -34,6 +36,17 @@ export interface RunIo {
   signal: AbortSignal;
   /** Where the run records what it has not cleaned up yet (the entry point reads it on a second signal). */
   leftovers?: Leftovers;
+}
+
+/** How the global flags open backends (everything of LocationOptions but the logger and the signal). */
+export function backendOptions(globals: GlobalFlags): Omit<LocationOptions, 'logger' | 'signal'> {
+  return {
+    address: globals.address,
+    namespace: globals.namespace,
+    readBlobFiles: globals.contentReads === 'auto',
+    writeIngestFiles: globals.contentWrites === 'auto',
+    timeoutMs: globals.timeoutMs,
+  };
 }
 
 /** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
@@ -58,15 +71,7 @@ export async function runConvert(
   io: RunIo,
 ): Promise<void> {
   const { logger, signal } = io;
-  const locations = await openLocations(src, dst, {
-    address: globals.address,
-    namespace: globals.namespace,
-    readBlobFiles: globals.contentReads === 'auto',
-    writeIngestFiles: globals.contentWrites === 'auto',
-    timeoutMs: globals.timeoutMs,
-    logger,
-    signal,
-  });
+  const locations = await openLocations(src, dst, { ...backendOptions(globals), logger, signal });
   if (flags.ociImpliedBy !== undefined) {
     logger.warn(
       `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
@@ -76,6 +81,7 @@ export async function runConvert(
   const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
+    await cleanupDestination(destination.backend, destination.display, logger, signal);
     const result = await convertImage({
       source,
       destination,
@@ -85,7 +91,7 @@ export async function runConvert(
       jobs: flags.jobs,
       logger,
       signal,
-      leaseOwner: `tsconvert pid ${process.pid} on ${hostname()}`,
+      leaseOwner: ownerToken(),
       leftovers,
     });
     await locations.finish(signal);

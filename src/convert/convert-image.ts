@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
+import { OWNER_LABEL } from '../util/run-tags.js';
 import { createContext, type ConvertContext } from './context.js';
 import type { ConvertOptions, ConvertResult } from './options.js';
 import { preflight } from './preflight.js';
@@ -18,7 +19,6 @@ export const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long clean-up may take once the run is over (it must not hang on a dead daemon). */
 export const CLEANUP_TIMEOUT_MS = 10_000;
 
-export const LEASE_OWNER_LABEL = 'io.tsconvert/owner';
 const GC_EXPIRE_LABEL = 'containerd.io/gc.expire';
 
 interface HeldLease {
@@ -109,7 +109,7 @@ async function createRunLease(
   signal: AbortSignal,
 ): Promise<Lease> {
   const expire = new Date(Date.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z');
-  return backend.leases.create({ [LEASE_OWNER_LABEL]: owner, [GC_EXPIRE_LABEL]: expire }, { signal });
+  return backend.leases.create({ [OWNER_LABEL]: owner, [GC_EXPIRE_LABEL]: expire }, { signal });
 }
 
 /** Deletes the lease; one that cannot be (in time) stays in the run's leftovers, which the CLI reports. */

@@ -42,5 +42,11 @@ export interface ImageBackend {
   readonly leases: LeaseManager;
   /** The same backend with every write attached to the given lease. */
   withLease(leaseId: string): ImageBackend;
+  /**
+   * Removes what runs that are now dead left behind in this store (leases, ingests, temporary files), judged
+   * by src/util/run-owner.ts; never anything of a live or unknown owner, never a committed blob. Returns one
+   * line per thing removed, for the log.
+   */
+  cleanupDeadRuns?(options: CallOptions): Promise<string[]>;
   close(): Promise<void>;
 }

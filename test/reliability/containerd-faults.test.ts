@@ -17,7 +17,7 @@ const TIMEOUT_S = 4;
 /** How long clean-up may take after a failure or a signal (src/convert/convert-image.ts). */
 const CLEANUP_S = 10;
 /** Slack for process start-up and a loaded machine. */
-const SLACK_S = 12;
+const SLACK_S = 20;
 
 const { address, newNamespace } = testContainerd();
 let big: BigImage;
@@ -84,9 +84,16 @@ async function endsWithin(run: CliRun, ms: number): Promise<CliResult & { second
   return { ...result, seconds };
 }
 
-/** Until a Write stream of this run is open (from its --debug log): the run is mid-layer. */
-function layerStarted(run: CliRun): Promise<void> {
-  return waitFor('the layer ingest to open', 60_000, () => run.stderr().includes('content ingest opened'));
+/** This run's ingests as `ctr content active` lists them (its refs carry its PID, src/util/run-tags.ts). */
+async function ingestsOf(namespace: string, run: CliRun): Promise<string[]> {
+  return (await rows(['content', 'active'], namespace)).filter((r) => r.includes(`@${run.child.pid}-`));
+}
+
+/** Until this run's layer ingest holds data: the run is mid-layer. */
+function layerStarted(namespace: string, run: CliRun): Promise<void> {
+  return waitFor('the layer ingest to fill', 60_000, async () =>
+    (await ingestsOf(namespace, run)).some((r) => !/\s0B\s/.test(r)),
+  );
 }
 
 /** Runs `body` with the daemon stopped; it always gets SIGCONT again. */
@@ -99,9 +106,8 @@ async function withDaemonStopped<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Lines a run wrote to stderr, without its --debug lines. */
 function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l !== '' && !/^tsconvert: debug: /.test(l));
+  return stderr.split('\n').filter((l) => l !== '');
 }
 
 async function leaseIds(namespace: string): Promise<string[]> {
@@ -116,13 +122,10 @@ describe('containerd stops answering (F2)', () => {
   it('a run whose daemon is stopped mid-layer fails after --timeout with one line; the next run cleans up', async () => {
     const namespace = await importBig();
     const tmp = await freshTmp();
-    const run = startTsconvert(
-      convertArgs(namespace, `${IMAGE}-zc`, ['--debug', '--timeout', `${TIMEOUT_S}`]),
-      {
-        TMPDIR: tmp,
-      },
-    );
-    await layerStarted(run);
+    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`, ['--timeout', `${TIMEOUT_S}`]), {
+      TMPDIR: tmp,
+    });
+    await layerStarted(namespace, run);
     const result = await withDaemonStopped(() => endsWithin(run, (TIMEOUT_S + CLEANUP_S + SLACK_S) * 1000));
     expect(result.code).toBe(1);
     const lines = errorLines(result.stderr);
@@ -131,11 +134,15 @@ describe('containerd stops answering (F2)', () => {
     expect(lines[0]).toContain('check that it is running');
     expect(lines[0]).toMatch(/left behind: lease \S+/);
     expect(result.stdout).toBe('');
-    // The daemon answers again: what the failed run could not remove is there, and the next run takes it.
-    expect(await leaseIds(namespace)).toHaveLength(1);
+    // The daemon answers again. It may still act on the Delete and Abort calls the run gave up on (they
+    // were queued on the socket), so what is left varies; the next run removes whatever is.
+    const leases = await leaseIds(namespace);
+    const ingests = await ingestRefs(namespace);
+    expect(leases.length + ingests.length, 'leftovers of the failed run').toBeLessThanOrEqual(2);
     const again = await tsconvert(convertArgs(namespace, `${IMAGE}-zc`), { TMPDIR: tmp });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/removed lease \S+ of a dead run/);
+    for (const lease of leases) expect(again.stderr).toContain(`removed lease ${lease} of a dead run`);
+    for (const ref of ingests) expect(again.stderr).toContain(`removed ingest ${ref} of a dead run`);
     await expectNoLeftovers(namespace);
     expect(await readdir(tmp)).toEqual([]);
     await rm(tmp, { recursive: true, force: true });
@@ -144,8 +151,8 @@ describe('containerd stops answering (F2)', () => {
   it('Ctrl-C while the daemon is stopped ends within the clean-up deadline and says what was left', async () => {
     const namespace = await importBig();
     const tmp = await freshTmp();
-    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`, ['--debug']), { TMPDIR: tmp });
-    await layerStarted(run);
+    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`), { TMPDIR: tmp });
+    await layerStarted(namespace, run);
     const result = await withDaemonStopped(async () => {
       await sleep(500);
       run.child.kill('SIGINT');
@@ -169,8 +176,8 @@ describe('containerd stops answering (F2)', () => {
 
   it('a second Ctrl-C ends at once and says what was left', async () => {
     const namespace = await importBig();
-    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`, ['--debug']));
-    await layerStarted(run);
+    const run = startTsconvert(convertArgs(namespace, `${IMAGE}-zc`));
+    await layerStarted(namespace, run);
     const result = await withDaemonStopped(async () => {
       run.child.kill('SIGINT');
       await sleep(300);
@@ -189,37 +196,33 @@ describe('containerd stops answering (F2)', () => {
 describe('what SIGKILLed runs leave behind (F9)', () => {
   it('a later run and `tsconvert cleanup` remove a dead run’s lease and ingests, never a live run’s', async () => {
     const namespace = await importBig();
-    const killed = startTsconvert(convertArgs(namespace, `${IMAGE}-killed`, ['--debug']));
-    await layerStarted(killed);
-    await waitFor('the killed run to write data', 30_000, async () =>
-      (await rows(['content', 'active'], namespace)).some((r) => !/\s0B\s/.test(r)),
-    );
-    killed.child.kill('SIGKILL');
-    await killed.done;
-    const deadLeases = await leaseIds(namespace);
-    const deadIngests = await ingestRefs(namespace);
-    expect(deadLeases).toHaveLength(1);
-    expect(deadIngests.length).toBeGreaterThan(0);
-    // Each ingest names its run: the owner token starts with the PID.
-    for (const ref of deadIngests) expect(ref).toContain(`@${killed.child.pid}-`);
-    const labels = await ctrOk(['leases', 'ls'], namespace);
-    expect(labels).toContain(`io.tsconvert/owner=${killed.child.pid}-`);
-
     // A live run, held still (SIGSTOP on tsconvert itself) while its lease and ingest exist.
-    const live = startTsconvert(convertArgs(namespace, `${IMAGE}-live`, ['--debug']));
+    const live = startTsconvert(convertArgs(namespace, `${IMAGE}-live`));
     try {
-      await layerStarted(live);
+      await layerStarted(namespace, live);
       live.child.kill('SIGSTOP');
-      const liveIngests = (await ingestRefs(namespace)).filter((r) => r.includes(`@${live.child.pid}-`));
-      const liveLeases = (await leaseIds(namespace)).filter((l) => !deadLeases.includes(l));
+      const liveIngests = (await ingestsOf(namespace, live)).map((r) => r.split(/\s+/)[0] ?? '');
+      const liveLeases = await leaseIds(namespace);
       expect(liveIngests.length).toBeGreaterThan(0);
       expect(liveLeases).toHaveLength(1);
+
+      // A run killed mid-layer (its own start-up clean-up leaves the live run alone).
+      const killed = startTsconvert(convertArgs(namespace, `${IMAGE}-killed`));
+      await layerStarted(namespace, killed);
+      killed.child.kill('SIGKILL');
+      await killed.done;
+      const deadLeases = (await leaseIds(namespace)).filter((l) => !liveLeases.includes(l));
+      const deadIngests = (await ingestsOf(namespace, killed)).map((r) => r.split(/\s+/)[0] ?? '');
+      expect(deadLeases).toHaveLength(1);
+      expect(deadIngests.length).toBeGreaterThan(0);
+      expect(await ctrOk(['leases', 'ls'], namespace)).toContain(`io.tsconvert/owner=${killed.child.pid}-`);
+      expect((await ingestRefs(namespace)).sort()).toEqual([...liveIngests, ...deadIngests].sort());
 
       const cleanup = await tsconvert(['-a', address, '-n', namespace, 'cleanup', IMAGE]);
       expect(cleanup.code, cleanup.stderr).toBe(0);
       for (const lease of deadLeases) expect(cleanup.stdout).toContain(`removed lease ${lease}`);
       for (const ref of deadIngests) expect(cleanup.stdout).toContain(`removed ingest ${ref}`);
-      expect(cleanup.stdout).not.toContain(`${live.child.pid}`);
+      expect(cleanup.stdout.trim().split('\n')).toHaveLength(deadLeases.length + deadIngests.length);
       expect(await leaseIds(namespace)).toEqual(liveLeases);
       expect((await ingestRefs(namespace)).sort()).toEqual(liveIngests.sort());
     } finally {
@@ -230,8 +233,8 @@ describe('what SIGKILLed runs leave behind (F9)', () => {
     await expectNoLeftovers(namespace);
 
     // The same without the command: the next conversion removes what a killed one left, and says so.
-    const killed2 = startTsconvert(convertArgs(namespace, `${IMAGE}-killed`, ['--debug']));
-    await layerStarted(killed2);
+    const killed2 = startTsconvert(convertArgs(namespace, `${IMAGE}-killed`));
+    await layerStarted(namespace, killed2);
     killed2.child.kill('SIGKILL');
     await killed2.done;
     const [lease2] = await leaseIds(namespace);
