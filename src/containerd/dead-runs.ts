@@ -9,6 +9,7 @@
 // containerd's garbage collector, which keeps every blob an image record or a label (gc.ref.*) still
 // references, so committed layers that something keeps stay.
 
+import { isErrorCode } from '../errors.js';
 import type { CallOptions } from '../store/content-store.js';
 import { ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
 import { OWNER_LABEL, refOwner } from '../util/run-tags.js';
@@ -19,23 +20,34 @@ function isDead(owner: RunOwner | undefined): owner is RunOwner {
   return owner !== undefined && ownerState(owner) === 'dead';
 }
 
+/** Runs `remove`; false when the thing was gone already (another run's clean-up got there first). */
+async function removed(remove: () => Promise<void>): Promise<boolean> {
+  try {
+    await remove();
+    return true;
+  } catch (err) {
+    if (isErrorCode(err, 'NOT_FOUND')) return false;
+    throw err;
+  }
+}
+
 /** Aborts dead runs' ingests, then deletes their leases; one line per thing removed. */
 export async function removeDeadRuns(
   content: ContainerdContentStore,
   leases: ContainerdLeaseManager,
   options: CallOptions,
 ): Promise<string[]> {
-  const removed: string[] = [];
+  const lines: string[] = [];
   for (const ingest of await content.listIngests(options)) {
     if (!isDead(refOwner(ingest.ref))) continue;
-    await content.abortIngest(ingest.ref, options);
-    removed.push(`ingest ${ingest.ref} of a dead run (${ingest.offset} bytes)`);
+    if (await removed(() => content.abortIngest(ingest.ref, options)))
+      lines.push(`ingest ${ingest.ref} of a dead run (${ingest.offset} bytes)`);
   }
   for (const lease of await leases.list(options)) {
     const owner = parseOwner(lease.labels[OWNER_LABEL] ?? '');
     if (!isDead(owner)) continue;
-    await leases.delete(lease.id, options);
-    removed.push(`lease ${lease.id} of a dead run (pid ${owner.pid} on ${owner.host})`);
+    if (await removed(() => leases.delete(lease.id, options)))
+      lines.push(`lease ${lease.id} of a dead run (pid ${owner.pid} on ${owner.host})`);
   }
-  return removed;
+  return lines;
 }

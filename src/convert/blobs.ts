@@ -111,6 +111,9 @@ export async function openIngest(
     if (!committed) await writer.abort();
     forget?.();
   });
+  // A fresh ref can still start non-empty: containerd offers a blob that exists in another namespace as
+  // the ingest's content (docs/containerd.md), and appending to it would double the blob. Start from zero.
+  if (writer.offset > 0) await writer.truncate();
   return {
     writer,
     async commit(options) {

@@ -3,7 +3,7 @@
 // daemon may get), Ctrl-C while it is stopped, and what SIGKILLed runs leave behind and who reclaims it.
 // Every test SIGCONTs the daemon in a `finally`, so later tests find it answering.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBigImage, type BigImage } from '../helpers/big-image.js';
@@ -135,7 +135,8 @@ describe('containerd stops answering (F2)', () => {
     expect(lines[0]).toMatch(/left behind: lease \S+/);
     expect(result.stdout).toBe('');
     // The daemon answers again. It may still act on the Delete and Abort calls the run gave up on (they
-    // were queued on the socket), so what is left varies; the next run removes whatever is.
+    // were queued on its socket): give it a moment, then the next run must remove whatever is left.
+    await sleep(2_000);
     const leases = await leaseIds(namespace);
     const ingests = await ingestRefs(namespace);
     expect(leases.length + ingests.length, 'leftovers of the failed run').toBeLessThanOrEqual(2);
@@ -196,13 +197,32 @@ describe('containerd stops answering (F2)', () => {
 describe('what SIGKILLed runs leave behind (F9)', () => {
   it('a later run and `tsconvert cleanup` remove a dead run’s lease and ingests, never a live run’s', async () => {
     const namespace = await importBig();
+    // Leases cleanup must leave: an owner on another host (unknown, however dead its PID looks here), a
+    // token from this boot but another PID namespace (unknown), and a lease that is not tsconvert's.
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim().replaceAll('-', '');
+    const others = ['other-host', 'other-pidns', 'not-ours'];
+    await ctrOk(
+      ['leases', 'create', '--id', 'other-host', `io.tsconvert/owner=999999-1-1-${boot}-elsewhere`],
+      namespace,
+    );
+    await ctrOk(
+      [
+        'leases',
+        'create',
+        '--id',
+        'other-pidns',
+        `io.tsconvert/owner=999999-1-1-${boot}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}`,
+      ],
+      namespace,
+    );
+    await ctrOk(['leases', 'create', '--id', 'not-ours', 'owner=999999-1-1'], namespace);
     // A live run, held still (SIGSTOP on tsconvert itself) while its lease and ingest exist.
     const live = startTsconvert(convertArgs(namespace, `${IMAGE}-live`));
     try {
       await layerStarted(namespace, live);
       live.child.kill('SIGSTOP');
       const liveIngests = (await ingestsOf(namespace, live)).map((r) => r.split(/\s+/)[0] ?? '');
-      const liveLeases = await leaseIds(namespace);
+      const liveLeases = (await leaseIds(namespace)).filter((l) => !others.includes(l));
       expect(liveIngests.length).toBeGreaterThan(0);
       expect(liveLeases).toHaveLength(1);
 
@@ -211,7 +231,7 @@ describe('what SIGKILLed runs leave behind (F9)', () => {
       await layerStarted(namespace, killed);
       killed.child.kill('SIGKILL');
       await killed.done;
-      const deadLeases = (await leaseIds(namespace)).filter((l) => !liveLeases.includes(l));
+      const deadLeases = (await leaseIds(namespace)).filter((l) => ![...liveLeases, ...others].includes(l));
       const deadIngests = (await ingestsOf(namespace, killed)).map((r) => r.split(/\s+/)[0] ?? '');
       expect(deadLeases).toHaveLength(1);
       expect(deadIngests.length).toBeGreaterThan(0);
@@ -223,8 +243,9 @@ describe('what SIGKILLed runs leave behind (F9)', () => {
       for (const lease of deadLeases) expect(cleanup.stdout).toContain(`removed lease ${lease}`);
       for (const ref of deadIngests) expect(cleanup.stdout).toContain(`removed ingest ${ref}`);
       expect(cleanup.stdout.trim().split('\n')).toHaveLength(deadLeases.length + deadIngests.length);
-      expect(await leaseIds(namespace)).toEqual(liveLeases);
+      expect((await leaseIds(namespace)).sort()).toEqual([...liveLeases, ...others].sort());
       expect((await ingestRefs(namespace)).sort()).toEqual(liveIngests.sort());
+      for (const id of others) await ctrOk(['leases', 'rm', id], namespace);
     } finally {
       live.child.kill('SIGCONT');
     }
