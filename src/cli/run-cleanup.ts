@@ -31,7 +31,7 @@ export async function cleanupDestination(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    for (const line of await cleanupDeadRuns(backend, signal)) logger.info(`removed ${line}`);
+    for (const line of await cleanupDeadRuns(backend, signal)) logger.info(line);
   } catch (err) {
     if (signal.aborted || (err instanceof TsconvertError && err.code === 'CONNECTION')) throw err;
     logger.warn(`could not remove what dead runs left in ${display}: ${describeError(err)}`);
@@ -53,7 +53,7 @@ export async function runCleanup(
     backend.kind === 'containerd' ? `containerd at ${options.address} namespace ${options.namespace}` : name;
   try {
     const removed = await cleanupDeadRuns(backend, io.signal);
-    for (const line of removed) io.stdout.write(`removed ${line}\n`);
+    for (const line of removed) io.stdout.write(`${line}\n`);
     if (removed.length === 0) io.logger.info(`nothing left by dead runs in ${display}`);
   } finally {
     await backend.close();

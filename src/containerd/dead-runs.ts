@@ -41,13 +41,13 @@ export async function removeDeadRuns(
   for (const ingest of await content.listIngests(options)) {
     if (!isDead(refOwner(ingest.ref))) continue;
     if (await removed(() => content.abortIngest(ingest.ref, options)))
-      lines.push(`ingest ${ingest.ref} of a dead run (${ingest.offset} bytes)`);
+      lines.push(`removed ingest ${ingest.ref} of a dead run (${ingest.offset} bytes)`);
   }
   for (const lease of await leases.list(options)) {
     const owner = parseOwner(lease.labels[OWNER_LABEL] ?? '');
     if (!isDead(owner)) continue;
     if (await removed(() => leases.delete(lease.id, options)))
-      lines.push(`lease ${lease.id} of a dead run (pid ${owner.pid} on ${owner.host})`);
+      lines.push(`removed lease ${lease.id} of a dead run (pid ${owner.pid} on ${owner.host})`);
   }
   return lines;
 }
