@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBigImage, type BigImage } from '../helpers/big-image.js';
 import { startTsconvert, tsconvert, type CliResult, type CliRun } from '../helpers/cli.js';
 import { ctr, testContainerd } from '../helpers/containerd.js';
@@ -56,9 +56,18 @@ function convertArgs(namespace: string, target: string, extra: string[] = []): s
   ];
 }
 
+const tmps: string[] = [];
+
+/** A fresh TMPDIR for one run, removed after the test whatever its outcome. */
 async function freshTmp(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'tsc-faults-tmp-'));
+  const dir = await mkdtemp(join(tmpdir(), 'tsc-faults-tmp-'));
+  tmps.push(dir);
+  return dir;
 }
+
+afterEach(async () => {
+  await Promise.all(tmps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
@@ -146,7 +155,6 @@ describe('containerd stops answering (F2)', () => {
     for (const ref of ingests) expect(again.stderr).toContain(`removed ingest ${ref} of a dead run`);
     await expectNoLeftovers(namespace);
     expect(await readdir(tmp)).toEqual([]);
-    await rm(tmp, { recursive: true, force: true });
   });
 
   it('Ctrl-C while the daemon is stopped ends within the clean-up deadline and says what was left', async () => {
@@ -168,11 +176,11 @@ describe('containerd stops answering (F2)', () => {
     expect(lease).toBeDefined();
     expect(lines[0]).toContain(`left behind: lease ${lease}`);
     expect(lines[0]).toContain('expires by itself');
+    expect(await readdir(tmp)).toEqual([]);
     const cleanup = await tsconvert(['-a', address, '-n', namespace, 'cleanup', IMAGE]);
     expect(cleanup.code, cleanup.stderr).toBe(0);
     expect(cleanup.stdout).toContain(`removed lease ${lease}`);
     await expectNoLeftovers(namespace);
-    await rm(tmp, { recursive: true, force: true });
   });
 
   it('a second Ctrl-C ends at once and says what was left', async () => {
