@@ -37,6 +37,8 @@ export interface LocationOptions {
   readBlobFiles: boolean;
   /** Write large containerd blobs into their ingest files when possible (ConnectOptions.writeIngestFiles). */
   writeIngestFiles: boolean;
+  /** How long any one answer from containerd may take (ConnectOptions.timeoutMs). */
+  timeoutMs: number;
   logger: Logger;
   signal: AbortSignal;
 }
@@ -60,6 +62,23 @@ function sameLayoutDir(a: TransportReference | null, b: TransportReference | nul
   return a?.transport === 'oci' && b?.transport === 'oci' && resolve(a.path) === resolve(b.path);
 }
 
+function openBackend(p: Parsed, mode: 'read' | 'write', options: LocationOptions): Promise<ImageBackend> {
+  if (p.transport === null) return connectContainerd({ ...options });
+  return openOciLayout({
+    path: p.transport.path,
+    archive: p.transport.transport === 'oci-archive',
+    mode,
+    signal: options.signal,
+    logger: options.logger,
+  });
+}
+
+/** One location opened for writing, on its own (`tsconvert cleanup`). Close its backend when done. */
+export async function openLocation(ref: string, options: LocationOptions): Promise<Location> {
+  const p = parse(ref);
+  return { backend: await openBackend(p, 'write', options), name: p.name, display: p.display };
+}
+
 export async function openLocations(
   src: string,
   dst: string,
@@ -71,17 +90,11 @@ export async function openLocations(
   let containerd: ImageBackend | undefined;
   const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
     if (p.transport === null) {
-      containerd ??= await connectContainerd({ ...options });
+      containerd ??= await openBackend(p, mode, options);
       if (!opened.includes(containerd)) opened.push(containerd);
       return containerd;
     }
-    const layout = await openOciLayout({
-      path: p.transport.path,
-      archive: p.transport.transport === 'oci-archive',
-      mode,
-      signal: options.signal,
-      logger: options.logger,
-    });
+    const layout = await openBackend(p, mode, options);
     opened.push(layout);
     return layout;
   };

@@ -3,22 +3,42 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../containerd/connection.js';
+import { DEFAULT_TIMEOUT_MS } from '../containerd/rpc.js';
+import { usageError } from '../errors.js';
 import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
 import { createCliLogger } from './logger.js';
+import type { Leftovers } from './leftovers-report.js';
 import { reportError } from './report-error.js';
-import { runConvert, type GlobalFlags } from './run-convert.js';
+import { runCleanup } from './run-cleanup.js';
+import { backendOptions, runConvert, type GlobalFlags } from './run-convert.js';
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
+  /** Where a run records what it has not cleaned up yet, for the entry point's second-signal line. */
+  leftovers?: Leftovers;
 }
 
 export const VERSION = '0.1.0';
 
+/** `--timeout` in seconds: a positive number, at most a day. */
+function parseTimeout(value: unknown): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw usageError(
+      `--timeout ${JSON.stringify(String(value))}: not a number of seconds between 0 and 86400`,
+      {
+        hint: 'give how long tsconvert may wait for one answer from containerd, e.g. --timeout 120',
+      },
+    );
+  return Math.round(seconds * 1000);
+}
+
 function globalFlags(program: Command): GlobalFlags {
   const o = program.opts<Record<string, unknown>>();
   return {
+    timeoutMs: parseTimeout(o.timeout),
     address: String(o.address),
     namespace: String(o.namespace),
     debug: o.debug === true,
@@ -62,6 +82,14 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
         .env('TSCONVERT_CONTENT_WRITES')
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'how long to wait for any one answer from containerd (a call, or the next message of a stream) before the run fails; clean-up after a failure or Ctrl-C gets at most 10 s',
+      )
+        .env('TSCONVERT_TIMEOUT')
+        .default(String(DEFAULT_TIMEOUT_MS / 1000)),
+    )
     .option('--debug', 'debug logging, and stack traces on errors', false)
     .addOption(
       new Option('--log-format <format>', 'stderr log format').choices(['text', 'json']).default('text'),
@@ -89,9 +117,21 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
         stdout: io.stdout,
         logger,
         signal: io.signal,
+        ...(io.leftovers === undefined ? {} : { leftovers: io.leftovers }),
       }),
     );
   });
+  program
+    .command('cleanup')
+    .description(
+      'remove only what killed tsconvert runs left in LOCATION (their leases and ingests in a containerd namespace, temporary files of a layout) and print it; never a committed blob, never anything of a run that is alive or on another host. LOCATION is oci:DIR, oci-archive:FILE or a containerd image name (which stands for the whole namespace of --namespace)',
+    )
+    .argument('<location>', 'where to clean: as a conversion TARGET would be written')
+    .action((location: string) => {
+      const globals = globalFlags(program);
+      const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+      run(runCleanup(location, backendOptions(globals), { stdout: io.stdout, logger, signal: io.signal }));
+    });
   return program;
 }
 

@@ -1,17 +1,21 @@
 // The composition root of `image convert`: opens the source and destination backends, picks the layer
 // format, calls the converter core once, prints the result, and closes everything.
 
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
 import { CompressPool } from '../zstd/compress-pool.js';
+import { Leftovers } from '../util/leftovers.js';
+import { ownerToken } from '../util/run-tags.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
-import { openLocations } from './locations.js';
+import { leftoversText, withLeftovers } from './leftovers-report.js';
+import { openLocations, type LocationOptions } from './locations.js';
 import { renderResult } from './render.js';
+import { cleanupDestination } from './run-cleanup.js';
 
 export interface GlobalFlags {
   address: string;
@@ -22,12 +26,27 @@ export interface GlobalFlags {
   contentReads: 'auto' | 'grpc';
   /** "auto": large blobs into ingest files when writable (src/containerd/ingest-files.ts); "grpc": never. */
   contentWrites: 'auto' | 'grpc';
+  /** How long any one answer from containerd may take (`--timeout`). */
+  timeoutMs: number;
 }
 
 export interface RunIo {
   stdout: NodeJS.WritableStream;
   logger: Logger;
   signal: AbortSignal;
+  /** Where the run records what it has not cleaned up yet (the entry point reads it on a second signal). */
+  leftovers?: Leftovers;
+}
+
+/** How the global flags open backends (everything of LocationOptions but the logger and the signal). */
+export function backendOptions(globals: GlobalFlags): Omit<LocationOptions, 'logger' | 'signal'> {
+  return {
+    address: globals.address,
+    namespace: globals.namespace,
+    readBlobFiles: globals.contentReads === 'auto',
+    writeIngestFiles: globals.contentWrites === 'auto',
+    timeoutMs: globals.timeoutMs,
+  };
 }
 
 /** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
@@ -52,22 +71,17 @@ export async function runConvert(
   io: RunIo,
 ): Promise<void> {
   const { logger, signal } = io;
-  const locations = await openLocations(src, dst, {
-    address: globals.address,
-    namespace: globals.namespace,
-    readBlobFiles: globals.contentReads === 'auto',
-    writeIngestFiles: globals.contentWrites === 'auto',
-    logger,
-    signal,
-  });
+  const locations = await openLocations(src, dst, { ...backendOptions(globals), logger, signal });
   if (flags.ociImpliedBy !== undefined) {
     logger.warn(
       `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
     );
   }
   const { format, pool } = layerFormatFor(flags);
+  const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
+    await cleanupDestination(destination.backend, destination.display, logger, signal);
     const result = await convertImage({
       source,
       destination,
@@ -77,7 +91,8 @@ export async function runConvert(
       jobs: flags.jobs,
       logger,
       signal,
-      leaseOwner: `tsconvert pid ${process.pid} on ${hostname()}`,
+      leaseOwner: ownerToken(),
+      leftovers,
     });
     await locations.finish(signal);
     if (result.droppedPlatforms.length > 0) {
@@ -87,6 +102,10 @@ export async function runConvert(
     }
     result.name = destination.display;
     io.stdout.write(renderResult(result, flags.format));
+    const left = leftoversText(leftovers.list(), dst);
+    if (left !== undefined) logger.warn(left);
+  } catch (err) {
+    throw withLeftovers(err, leftovers.list(), dst);
   } finally {
     await pool?.close();
     await locations.close();

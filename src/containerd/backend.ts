@@ -1,10 +1,12 @@
 // containerd as an ImageBackend: the content, image and lease services of one namespace over one channel.
 // `withLease` returns a view that shares the channel and sends `containerd-lease` on every call; only the
 // backend returned by connectContainerd owns (and closes) the channel.
+import type { CallOptions } from '../store/content-store.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import { ContainerdContentStore, type ContentFiles } from './content.js';
 import { ContainerdImageStore } from './images.js';
+import { removeDeadRuns } from './dead-runs.js';
 import { ContainerdLeaseManager } from './leases.js';
 import type { CallContext } from './rpc.js';
 
@@ -55,6 +57,11 @@ export class ContainerdBackend implements ImageBackend {
       ...this.info,
       owner: false,
     });
+  }
+
+  /** Leases and ingests of dead tsconvert runs in this namespace (dead-runs.ts). */
+  cleanupDeadRuns(options: CallOptions): Promise<string[]> {
+    return removeDeadRuns(this.content, this.leases, options);
   }
 
   /** Closes the shared channel (owner only; a withLease view's close does nothing). */

@@ -56,13 +56,17 @@ export class BlobFiles {
   /** The local content store's directory, or undefined when the daemon does not say (or cannot). */
   private async findRoot(signal: AbortSignal): Promise<string | undefined> {
     try {
-      const res = await unaryCall<PluginsResponse__Output>(this.context, signal, (md, opts, cb) =>
-        this.context.clients.introspection.plugins(
-          { filters: [`type==${CONTENT_PLUGIN_TYPE}`] },
-          md,
-          opts,
-          cb,
-        ),
+      const res = await unaryCall<PluginsResponse__Output>(
+        this.context,
+        signal,
+        'introspection.Plugins',
+        (md, opts, cb) =>
+          this.context.clients.introspection.plugins(
+            { filters: [`type==${CONTENT_PLUGIN_TYPE}`] },
+            md,
+            opts,
+            cb,
+          ),
       );
       const root = res.plugins.find((p) => p.type === CONTENT_PLUGIN_TYPE && p.exports.root)?.exports.root;
       this.logger.debug({ root }, root ? 'found the content store directory' : 'no content root');

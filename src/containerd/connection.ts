@@ -12,7 +12,7 @@ import { BlobFiles } from './blob-files.js';
 import { fromGrpcError, isServiceError } from './errors.js';
 import type { VersionResponse__Output } from './generated/containerd/services/version/v1/VersionResponse.js';
 import { containerdProto } from './proto.js';
-import { unaryCall, type CallContext, type ContainerdClients } from './rpc.js';
+import { DEFAULT_TIMEOUT_MS, unaryCall, type CallContext, type ContainerdClients } from './rpc.js';
 
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
 export const DEFAULT_NAMESPACE = 'default';
@@ -36,6 +36,8 @@ export interface ConnectOptions {
   readBlobFiles?: boolean;
   /** Write large blobs into their ingest files there when this process can open them (default true). */
   writeIngestFiles?: boolean;
+  /** How long any one answer from the daemon may take (default DEFAULT_TIMEOUT_MS, rpc.ts). */
+  timeoutMs?: number;
 }
 
 const ADDRESS_HINT = 'start containerd, or pass --address / set CONTAINERD_ADDRESS to its socket';
@@ -97,8 +99,9 @@ async function probeVersion(context: CallContext, signal: AbortSignal): Promise<
     return await unaryCall<VersionResponse__Output>(
       context,
       signal,
+      'version.Version',
       (md, opts, cb) => context.clients.version.version({}, md, opts, cb),
-      { deadline: Date.now() + CONNECT_TIMEOUT_MS },
+      { deadline: Date.now() + Math.min(CONNECT_TIMEOUT_MS, context.timeoutMs) },
     );
   } catch (err) {
     if (signal.aborted) throw err;
@@ -123,7 +126,13 @@ export async function connectContainerd(options: ConnectOptions): Promise<Contai
   validateNamespace(namespace);
   await checkSocket(addr);
   const clients = createClients(addr.target);
-  const context: CallContext = { clients, address: addr.original, namespace, lease: undefined };
+  const context: CallContext = {
+    clients,
+    address: addr.original,
+    namespace,
+    lease: undefined,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
   try {
     const version = await probeVersion(context, options.signal);
     options.logger.debug(

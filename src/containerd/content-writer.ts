@@ -8,7 +8,8 @@
 // - a second stream on a ref that is being written fails with UNAVAILABLE ("ref … locked"): retried with
 //   randomised exponential backoff, as containerd's Go client does (concurrent conversions hit this, see
 //   goharbor/acceleration-service#46);
-// - ALREADY_EXISTS on commit means the blob is there: success, then our labels are applied with Update.
+// - ALREADY_EXISTS on commit means the blob is there: success, then our labels are applied with Update;
+// - a response that does not come within the context's timeout fails the write (rpc.ts, awaitDaemon).
 // Data goes out in 1 MiB messages (the daemon accepts ≤ 16 MiB); within one write() up to WRITE_WINDOW of
 // them are in flight, so a large write is not one round-trip per MiB, and write() resolves once all are
 // acknowledged.
@@ -28,7 +29,7 @@ import { fromGrpcError } from './errors.js';
 import type { WriteContentRequest } from './generated/containerd/services/content/v1/WriteContentRequest.js';
 import type { WriteContentResponse__Output as WriteResponse } from './generated/containerd/services/content/v1/WriteContentResponse.js';
 import { ResponseReader } from './response-reader.js';
-import { abortableDelay, callMetadata, type CallContext } from './rpc.js';
+import { abortableDelay, awaitDaemon, callMetadata, unaryCall, type CallContext } from './rpc.js';
 
 /** Bytes per WRITE message: well under containerd's 16 MiB message limit. */
 export const WRITE_CHUNK_SIZE = 1 << 20;
@@ -37,7 +38,7 @@ export const WRITE_WINDOW = 4;
 /** Backoff while another writer holds the ref's lock. */
 export const LOCK_RETRY_START_MS = 16;
 export const LOCK_RETRY_MAX_MS = 2_000;
-/** How long closing waits for the daemon to end the stream before cancelling it. */
+/** How long closing waits for the daemon to end the stream before cancelling it (or --timeout if less). */
 const CLOSE_TIMEOUT_MS = 5_000;
 
 type WriteStream = ClientDuplexStream<WriteContentRequest, WriteResponse>;
@@ -198,11 +199,9 @@ class ContainerdContentWriter implements StreamContentWriter {
     // run must not leave its ingest behind (the Abort call does not use the signal).
     const { context } = this.deps;
     try {
-      await new Promise<void>((resolve, reject) => {
-        context.clients.content.abort({ ref: this.ref }, callMetadata(context), (err) =>
-          err === null ? resolve() : reject(fromGrpcError(err, { address: context.address })),
-        );
-      });
+      await unaryCall(context, new AbortController().signal, 'content.Abort', (md, opts, cb) =>
+        context.clients.content.abort({ ref: this.ref }, md, opts, cb),
+      );
     } catch (err) {
       if (!isErrorCode(err, 'NOT_FOUND')) throw err;
     }
@@ -240,10 +239,13 @@ class ContainerdContentWriter implements StreamContentWriter {
     this.stream.end();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(() => {
-        this.stream.cancel();
-        resolve('timed out');
-      }, CLOSE_TIMEOUT_MS);
+      timer = setTimeout(
+        () => {
+          this.stream.cancel();
+          resolve('timed out');
+        },
+        Math.min(CLOSE_TIMEOUT_MS, this.deps.context.timeoutMs),
+      );
     });
     const trailing = await Promise.race([this.reader.drain(), timeout]);
     clearTimeout(timer);
@@ -274,7 +276,12 @@ class ContainerdContentWriter implements StreamContentWriter {
     if (want === undefined) throw protocolError(this.ref, 'no request is waiting for a response');
     let response: WriteResponse | undefined;
     try {
-      response = await this.reader.next();
+      response = await awaitDaemon(
+        this.deps.context,
+        `content.Write ${want.action} of ingest ${JSON.stringify(this.ref)}`,
+        this.reader.next(),
+        () => this.stream.cancel(),
+      );
     } catch (err) {
       throw this.fail(
         fromGrpcError(err, { address: this.deps.context.address, signal: this.options.signal }),

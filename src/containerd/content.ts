@@ -26,7 +26,7 @@ import type { ListStatusesResponse__Output } from './generated/containerd/servic
 import type { ReadContentResponse__Output } from './generated/containerd/services/content/v1/ReadContentResponse.js';
 import type { UpdateResponse__Output } from './generated/containerd/services/content/v1/UpdateResponse.js';
 import type { Empty__Output } from './generated/google/protobuf/Empty.js';
-import { callMetadata, unaryCall, type CallContext } from './rpc.js';
+import { awaitDaemon, callMetadata, unaryCall, type CallContext } from './rpc.js';
 
 function toContentInfo(info: Info__Output | null, what: string): ContentInfo {
   if (info === null) throw new Error(`containerd returned no info for ${what}`);
@@ -72,7 +72,7 @@ export class ContainerdContentStore implements ContentStore {
   }
 
   async info(digest: Digest, { signal }: CallOptions): Promise<ContentInfo> {
-    const res = await unaryCall<InfoResponse__Output>(this.context, signal, (md, opts, cb) =>
+    const res = await unaryCall<InfoResponse__Output>(this.context, signal, 'content.Info', (md, opts, cb) =>
       this.context.clients.content.info({ digest }, md, opts, cb),
     );
     return toContentInfo(res.info, digest);
@@ -128,9 +128,14 @@ export class ContainerdContentStore implements ContentStore {
     const onAbort = (): void => call.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
     let finished = false;
+    const messages = (call as AsyncIterable<ReadContentResponse__Output>)[Symbol.asyncIterator]();
     try {
-      for await (const message of call as AsyncIterable<ReadContentResponse__Output>) {
-        if (message.data.length > 0) yield message.data;
+      for (;;) {
+        const next = await awaitDaemon(this.context, `content.Read of ${digest}`, messages.next(), () =>
+          call.cancel(),
+        );
+        if (next.done === true) break;
+        if (next.value.data.length > 0) yield next.value.data;
       }
       finished = true;
     } catch (err) {
@@ -153,13 +158,17 @@ export class ContainerdContentStore implements ContentStore {
     const keys = Object.keys(labels);
     if (keys.length === 0) return this.info(digest, { signal });
     const values = Object.fromEntries(keys.map((key) => [key, labels[key] ?? '']));
-    const res = await unaryCall<UpdateResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.content.update(
-        { info: { digest, labels: values }, updateMask: { paths: keys.map((key) => `labels.${key}`) } },
-        md,
-        opts,
-        cb,
-      ),
+    const res = await unaryCall<UpdateResponse__Output>(
+      this.context,
+      signal,
+      'content.Update',
+      (md, opts, cb) =>
+        this.context.clients.content.update(
+          { info: { digest, labels: values }, updateMask: { paths: keys.map((key) => `labels.${key}`) } },
+          md,
+          opts,
+          cb,
+        ),
     );
     return toContentInfo(res.info, digest);
   }
@@ -179,15 +188,18 @@ export class ContainerdContentStore implements ContentStore {
   }
 
   async abortIngest(ref: string, { signal }: CallOptions): Promise<void> {
-    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+    await unaryCall<Empty__Output>(this.context, signal, 'content.Abort', (md, opts, cb) =>
       this.context.clients.content.abort({ ref }, md, opts, cb),
     );
   }
 
   /** All ingests in the namespace (containerd's ListStatuses). */
   async listIngests({ signal }: CallOptions): Promise<IngestStatus[]> {
-    const res = await unaryCall<ListStatusesResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.content.listStatuses({ filters: [] }, md, opts, cb),
+    const res = await unaryCall<ListStatusesResponse__Output>(
+      this.context,
+      signal,
+      'content.ListStatuses',
+      (md, opts, cb) => this.context.clients.content.listStatuses({ filters: [] }, md, opts, cb),
     );
     return res.statuses.map((status) => ({
       ref: status.ref,
@@ -199,7 +211,7 @@ export class ContainerdContentStore implements ContentStore {
 
   /** Removes a blob from the namespace (GC reclaims the file). Not part of ContentStore; used by tests. */
   async delete(digest: Digest, { signal }: CallOptions): Promise<void> {
-    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+    await unaryCall<Empty__Output>(this.context, signal, 'content.Delete', (md, opts, cb) =>
       this.context.clients.content.delete({ digest }, md, opts, cb),
     );
   }

@@ -51,15 +51,21 @@ export class ContainerdImageStore implements ImageStore {
   constructor(private readonly context: CallContext) {}
 
   async get(name: string, { signal }: CallOptions): Promise<ImageRecord> {
-    const res = await unaryCall<GetImageResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.images.get({ name }, md, opts, cb),
+    const res = await unaryCall<GetImageResponse__Output>(
+      this.context,
+      signal,
+      'images.Get',
+      (md, opts, cb) => this.context.clients.images.get({ name }, md, opts, cb),
     );
     return toRecord(res.image, name);
   }
 
   async list({ signal }: CallOptions): Promise<ImageRecord[]> {
-    const res = await unaryCall<ListImagesResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.images.list({ filters: [] }, md, opts, cb),
+    const res = await unaryCall<ListImagesResponse__Output>(
+      this.context,
+      signal,
+      'images.List',
+      (md, opts, cb) => this.context.clients.images.list({ filters: [] }, md, opts, cb),
     );
     return res.images.map((image) => toRecord(image, image.name));
   }
@@ -67,23 +73,29 @@ export class ContainerdImageStore implements ImageStore {
   async put(record: ImageRecord, { signal }: CallOptions): Promise<ImageRecord> {
     const image = toImage(record);
     try {
-      const created = await unaryCall<CreateImageResponse__Output>(this.context, signal, (md, opts, cb) =>
-        this.context.clients.images.create({ image }, md, opts, cb),
+      const created = await unaryCall<CreateImageResponse__Output>(
+        this.context,
+        signal,
+        'images.Create',
+        (md, opts, cb) => this.context.clients.images.create({ image }, md, opts, cb),
       );
       return toRecord(created.image, record.name);
     } catch (err) {
       if (!isErrorCode(err, 'ALREADY_EXISTS')) throw err;
     }
     // No update_mask: the whole record is replaced, as `ctr images tag --force` and nerdctl do.
-    const updated = await unaryCall<UpdateImageResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.images.update({ image }, md, opts, cb),
+    const updated = await unaryCall<UpdateImageResponse__Output>(
+      this.context,
+      signal,
+      'images.Update',
+      (md, opts, cb) => this.context.clients.images.update({ image }, md, opts, cb),
     );
     return toRecord(updated.image, record.name);
   }
 
   /** `sync` makes containerd run garbage collection before answering. */
   async delete(name: string, { signal, sync = false }: CallOptions & { sync?: boolean }): Promise<void> {
-    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+    await unaryCall<Empty__Output>(this.context, signal, 'images.Delete', (md, opts, cb) =>
       this.context.clients.images.delete({ name, sync }, md, opts, cb),
     );
   }

@@ -12,21 +12,22 @@
 //
 // Releasing the stream releases the ref's lock, so another writer of the same ref (a second tsconvert
 // converting the same layer) could take the ingest over between our two streams and reset it. Each writer
-// therefore gets a ref of its own, the caller's ref plus a random suffix: two writers of one blob work side
-// by side and the second commit adopts the first's blob (ALREADY_EXISTS). An ingest a killed process leaves
-// behind is held only by its lease and goes with it when the lease expires.
+// therefore has a ref of its own, naming its run and a random suffix (util/run-tags.ts): two writers of one
+// blob work side by side and the second commit adopts the first's blob (ALREADY_EXISTS). An ingest a killed
+// process leaves behind is removed by the next run's cleanupDeadRuns (dead-runs.ts), which reads its owner
+// from the ref.
 //
 // The layout used: containerd's metadata layer hands the local store the ref "<namespace>/<sequence>/<ref>"
 // (metadata/content.go, createKey), and the local store keeps it in <root>/ingest/<hex of sha256 of that>/
 // with files `ref` (holding it) and `data` (local/store.go, ingestPaths). The sequence number is not sent to
 // clients, so the directory is found by its `ref` file; exactly one must match, or the writer stays on gRPC.
 
-import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
 import { sha256Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
+import { ownedRef, refOwner } from '../util/run-tags.js';
 import { openContentWriter, type StreamContentWriter, type WriterDeps } from './content-writer.js';
 
 /** Smaller blobs (JSON documents) stay on gRPC: two streams and a file cost more than one message. */
@@ -34,9 +35,12 @@ export const INGEST_FILE_MIN_BYTES = 1 << 20;
 /** Errors that mean "not from here": keep writing over gRPC. Anything else is a real failure. */
 const UNREACHABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'EROFS']);
 
-/** The ingest ref one file writer uses: the caller's plus something no other writer has. */
+/**
+ * The ingest ref one file writer uses: the caller's when it already is this run's own (the converter's
+ * refs are, util/run-tags.ts), else the caller's plus this run's owner token and a random suffix.
+ */
 function privateRef(ref: string): string {
-  return `${ref}@${process.pid.toString(36)}-${randomBytes(6).toString('hex')}`;
+  return refOwner(ref) === undefined ? ownedRef(ref) : ref;
 }
 
 /** Whether a writer with these options is worth writing through the data file. */

@@ -16,21 +16,24 @@ export class ContainerdLeaseManager implements LeaseManager {
 
   /** Creates a lease with a daemon-chosen id. */
   async create(labels: Labels, { signal }: CallOptions): Promise<Lease> {
-    const res = await unaryCall<CreateResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.leases.create({ id: '', labels }, md, opts, cb),
+    const res = await unaryCall<CreateResponse__Output>(
+      this.context,
+      signal,
+      'leases.Create',
+      (md, opts, cb) => this.context.clients.leases.create({ id: '', labels }, md, opts, cb),
     );
     if (res.lease === null) throw new Error('containerd returned no lease');
     return { id: res.lease.id, labels: { ...res.lease.labels } };
   }
 
   async delete(id: string, { signal }: CallOptions): Promise<void> {
-    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+    await unaryCall<Empty__Output>(this.context, signal, 'leases.Delete', (md, opts, cb) =>
       this.context.clients.leases.delete({ id, sync: false }, md, opts, cb),
     );
   }
 
   async addContent(id: string, digest: string, { signal }: CallOptions): Promise<void> {
-    await unaryCall<Empty__Output>(this.context, signal, (md, opts, cb) =>
+    await unaryCall<Empty__Output>(this.context, signal, 'leases.AddResource', (md, opts, cb) =>
       this.context.clients.leases.addResource(
         { id, resource: { id: digest, type: CONTENT_RESOURCE } },
         md,
@@ -42,7 +45,7 @@ export class ContainerdLeaseManager implements LeaseManager {
 
   /** Leases in the namespace. Not part of LeaseManager; used by tests and diagnostics. */
   async list({ signal }: CallOptions): Promise<Lease[]> {
-    const res = await unaryCall<ListResponse__Output>(this.context, signal, (md, opts, cb) =>
+    const res = await unaryCall<ListResponse__Output>(this.context, signal, 'leases.List', (md, opts, cb) =>
       this.context.clients.leases.list({ filters: [] }, md, opts, cb),
     );
     return res.leases.map((lease) => ({ id: lease.id, labels: { ...lease.labels } }));
@@ -50,8 +53,11 @@ export class ContainerdLeaseManager implements LeaseManager {
 
   /** What a lease holds, as `{ type, id }` pairs. Not part of LeaseManager; used by tests. */
   async listResources(id: string, { signal }: CallOptions): Promise<{ type: string; id: string }[]> {
-    const res = await unaryCall<ListResourcesResponse__Output>(this.context, signal, (md, opts, cb) =>
-      this.context.clients.leases.listResources({ id }, md, opts, cb),
+    const res = await unaryCall<ListResourcesResponse__Output>(
+      this.context,
+      signal,
+      'leases.ListResources',
+      (md, opts, cb) => this.context.clients.leases.listResources({ id }, md, opts, cb),
     );
     return res.resources.map((resource) => ({ type: resource.type, id: resource.id }));
   }

@@ -12,6 +12,7 @@ import type { Descriptor } from '../oci/types.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { readAhead } from '../stream/read-ahead.js';
+import { ownedRef } from '../util/run-tags.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
 
@@ -85,8 +86,8 @@ export interface Ingest {
 }
 
 /**
- * Opens an ingest for `ref` in the destination, resets any stale data from an interrupted run, and registers
- * its removal with the flight. Returns undefined when a blob with `expected` digest already exists.
+ * Opens an ingest for `ref` (plus this run's owner token and a random suffix) in the destination, and
+ * registers its removal with the flight. Returns undefined when a blob with `expected` digest already exists.
  */
 export async function openIngest(
   ctx: ConvertContext,
@@ -97,7 +98,8 @@ export async function openIngest(
   let writer: ContentWriter;
   try {
     writer = await ctx.dst.content.openWriter({
-      ref,
+      // Named after this run, so a later run can tell whether a leftover ingest's run is dead.
+      ref: ownedRef(ref),
       signal: ctx.signal,
       ...(expected ? { expected: expected.digest, total: expected.size } : {}),
     });
@@ -106,15 +108,20 @@ export async function openIngest(
     throw err;
   }
   let committed = false;
+  const forget = ctx.options.leftovers?.add(`ingest ${writer.ref}`);
   flight.defer(async () => {
     if (!committed) await writer.abort();
+    forget?.();
   });
+  // A fresh ref can still start non-empty: containerd offers a blob that exists in another namespace as
+  // the ingest's content (docs/containerd.md), and appending to it would double the blob. Start from zero.
   if (writer.offset > 0) await writer.truncate();
   return {
     writer,
     async commit(options) {
       const result = await writer.commit(options);
       committed = true;
+      forget?.();
       return result;
     },
   };

@@ -2,11 +2,14 @@
 // GC expiry so it dies with a crashed process), protect the source root with it (so SRC == DST converts in
 // place without losing content), check every needed blob is present, convert the tree, point the
 // destination image record at the result, and release the lease — on success, failure and abort alike.
+// Clean-up has one deadline (a stopped daemon must not hold the process): what it could not remove stays
+// recorded in options.leftovers for the CLI to report, and the lease expires by itself.
 
 import { setMaxListeners } from 'node:events';
 import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
+import { OWNER_LABEL } from '../util/run-tags.js';
 import { createContext, type ConvertContext } from './context.js';
 import type { ConvertOptions, ConvertResult } from './options.js';
 import { preflight } from './preflight.js';
@@ -14,9 +17,16 @@ import { convertDescriptor } from './walk.js';
 
 export const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long clean-up may take once the run is over (it must not hang on a dead daemon). */
-const CLEANUP_TIMEOUT_MS = 15_000;
+export const CLEANUP_TIMEOUT_MS = 10_000;
 
-export const LEASE_OWNER_LABEL = 'io.tsconvert/owner';
+const GC_EXPIRE_LABEL = 'containerd.io/gc.expire';
+
+interface HeldLease {
+  backend: ImageBackend;
+  lease: Lease;
+  /** Takes the lease off the run's leftovers once it is deleted. */
+  forget: (() => void) | undefined;
+}
 
 export async function convertImage(options: ConvertOptions): Promise<ConvertResult> {
   const { source, destination, logger } = options;
@@ -27,16 +37,16 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   const stop = (): void => run.abort(options.signal.reason);
   if (options.signal.aborted) throw abortError(options.signal);
   options.signal.addEventListener('abort', stop, { once: true });
-  const leases: Array<{ backend: ImageBackend; lease: Lease }> = [];
+  const leases: HeldLease[] = [];
   let ctx: ConvertContext | undefined;
   try {
     const image = await getSourceImage(source, run.signal);
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     for (const backend of new Set([source.backend, destination.backend])) {
-      leases.push({
-        backend,
-        lease: await createRunLease(backend, options.leaseOwner ?? 'tsconvert', ttl, run.signal),
-      });
+      const lease = await createRunLease(backend, options.leaseOwner ?? 'tsconvert', ttl, run.signal);
+      const expiry = lease.labels[GC_EXPIRE_LABEL] ?? 'its expiry';
+      const forget = options.leftovers?.add(`lease ${lease.id} (expires by itself at ${expiry})`);
+      leases.push({ backend, lease, forget });
     }
     const srcLease = leases[0]?.lease.id;
     const dstLease = leases.find((l) => l.backend === destination.backend)?.lease.id;
@@ -62,10 +72,22 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   } finally {
     options.signal.removeEventListener('abort', stop);
     if (!run.signal.aborted) run.abort(new Error('conversion finished'));
-    await ctx?.layers.drain();
-    await Promise.all([ctx?.copies.drain(), ctx?.writes.drain(), ctx?.json.drain()]);
-    await Promise.all(leases.map(({ backend, lease }) => releaseLease(backend, lease, logger)));
+    const deadline = AbortSignal.timeout(options.cleanupTimeoutMs ?? CLEANUP_TIMEOUT_MS);
+    const drained = (async () => {
+      await ctx?.layers.drain();
+      await Promise.all([ctx?.copies.drain(), ctx?.writes.drain(), ctx?.json.drain()]);
+    })();
+    await Promise.race([drained, aborted(deadline)]);
+    await Promise.all(leases.map((held) => releaseLease(held, logger, deadline)));
   }
+}
+
+/** Resolves when `signal` fires. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 async function getSourceImage(source: ConvertOptions['source'], signal: AbortSignal): Promise<ImageRecord> {
@@ -87,19 +109,24 @@ async function createRunLease(
   signal: AbortSignal,
 ): Promise<Lease> {
   const expire = new Date(Date.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z');
-  return backend.leases.create({ [LEASE_OWNER_LABEL]: owner, 'containerd.io/gc.expire': expire }, { signal });
+  return backend.leases.create({ [OWNER_LABEL]: owner, [GC_EXPIRE_LABEL]: expire }, { signal });
 }
 
+/** Deletes the lease; one that cannot be (in time) stays in the run's leftovers, which the CLI reports. */
 async function releaseLease(
-  backend: ImageBackend,
-  lease: Lease,
+  { backend, lease, forget }: HeldLease,
   logger: ConvertOptions['logger'],
+  signal: AbortSignal,
 ): Promise<void> {
   try {
-    await backend.leases.delete(lease.id, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) });
+    await backend.leases.delete(lease.id, { signal });
+    forget?.();
   } catch (err) {
     const why = err instanceof TsconvertError ? err.message : String(err);
-    logger.warn({ lease: lease.id }, `could not delete lease ${lease.id} (${why}); it expires by itself`);
+    const message = `could not delete lease ${lease.id} (${why}); it expires by itself`;
+    // With a leftovers record the CLI names the lease in its last line; without one, say it here.
+    if (forget === undefined) logger.warn({ lease: lease.id }, message);
+    else logger.debug({ lease: lease.id }, message);
   }
 }
 

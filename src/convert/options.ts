@@ -4,6 +4,7 @@
 import type { LayerFormat } from '../layers/layer-format.js';
 import type { PlatformMatcher } from '../oci/platform.js';
 import type { ImageBackend } from '../store/image-store.js';
+import type { Leftovers } from '../util/leftovers.js';
 import type { Logger } from '../util/log.js';
 
 export interface ImageLocation {
@@ -28,8 +29,15 @@ export interface ConvertOptions {
   signal: AbortSignal;
   /** Lease expiry: content written is protected this long if tsconvert dies before cleaning up. */
   leaseTtlMs?: number;
-  /** Who holds the run's lease (a label value, e.g. "tsconvert pid 42 on host"), for `ctr leases ls`. */
+  /**
+   * Who holds the run's lease: a run-owner token (src/util/run-owner.ts formatOwner), the value of its
+   * OWNER_LABEL, by which a later run tells whether the lease's run is dead.
+   */
   leaseOwner?: string;
+  /** Where the run records its lease and open ingests until they are gone (see util/leftovers.ts). */
+  leftovers?: Leftovers;
+  /** How long clean-up (ingest aborts, lease deletion) may take once the run is over; default 10 s. */
+  cleanupTimeoutMs?: number;
 }
 
 export type LayerOutcome = 'converted' | 'unchanged';

@@ -75,6 +75,7 @@ describe('blob reads from the content directory', () => {
       address: 'fake',
       namespace: 'fake',
       lease: undefined,
+      timeoutMs: 10_000,
       clients: {
         introspection: {
           plugins: (_req: unknown, _md: unknown, _opts: unknown, cb: (e: unknown, r?: unknown) => void) => {

@@ -1,0 +1,61 @@
+// `tsconvert cleanup LOCATION`: removes only what dead tsconvert runs left in one store (leases and ingests
+// in a containerd namespace, temporary files of a layout), prints one line per thing removed, and converts
+// nothing. Also what every conversion does first on its destination (cleanupDestination). Committed blobs
+// are never removed: only leases, ingests and temporary files are garbage (src/containerd/dead-runs.ts).
+
+import { TsconvertError } from '../errors.js';
+import type { ImageBackend } from '../store/image-store.js';
+import type { Logger } from '../util/log.js';
+import { openLocation, type LocationOptions } from './locations.js';
+import { describeError } from './report-error.js';
+
+export interface CleanupIo {
+  stdout: NodeJS.WritableStream;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** Runs the backend's cleanupDeadRuns, if it has one; the lines of what it removed. */
+function cleanupDeadRuns(backend: ImageBackend, signal: AbortSignal): Promise<string[]> {
+  return backend.cleanupDeadRuns?.({ signal }) ?? Promise.resolve([]);
+}
+
+/**
+ * Before a conversion: removes what dead runs left in the destination and logs it. A failure here does not
+ * stop the conversion (it is housekeeping); it is logged as a warning.
+ */
+export async function cleanupDestination(
+  backend: ImageBackend,
+  display: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    for (const line of await cleanupDeadRuns(backend, signal)) logger.info(line);
+  } catch (err) {
+    if (signal.aborted || (err instanceof TsconvertError && err.code === 'CONNECTION')) throw err;
+    logger.warn(`could not remove what dead runs left in ${display}: ${describeError(err)}`);
+  }
+}
+
+export async function runCleanup(
+  location: string,
+  options: Omit<LocationOptions, 'logger' | 'signal'>,
+  io: CleanupIo,
+): Promise<void> {
+  const { backend, display: name } = await openLocation(location, {
+    ...options,
+    logger: io.logger,
+    signal: io.signal,
+  });
+  // For containerd the name only picks the backend: what is cleaned is the whole namespace.
+  const display =
+    backend.kind === 'containerd' ? `containerd at ${options.address} namespace ${options.namespace}` : name;
+  try {
+    const removed = await cleanupDeadRuns(backend, io.signal);
+    for (const line of removed) io.stdout.write(`${line}\n`);
+    if (removed.length === 0) io.logger.info(`nothing left by dead runs in ${display}`);
+  } finally {
+    await backend.close();
+  }
+}
