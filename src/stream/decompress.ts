@@ -40,7 +40,11 @@ export interface Sniffed {
   stream: AsyncIterable<Uint8Array>;
 }
 
-/** Reads just enough of `source` to tell its compression, and gives back the full stream. */
+/**
+ * Reads just enough of `source` to tell its compression, and gives back the full stream. Ending the returned
+ * stream early (return(), as `for await` does on break or throw) ends the source too, even before the first
+ * read: the source is a gRPC stream or an open file that must not stay open after a fallback or a failure.
+ */
 export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed> {
   const it = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -55,17 +59,36 @@ export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed>
     head.push(r.value);
     headLen += r.value.byteLength;
   }
-  const compression = sniffCompression(Buffer.concat(head));
-  async function* replay(): AsyncGenerator<Uint8Array> {
-    yield* head;
-    if (done) return;
-    for (;;) {
+  return { compression: sniffCompression(Buffer.concat(head)), stream: replay(head, it, done) };
+}
+
+/** The sniffed chunks, then the rest of `it`; return() passes on to `it` unless it has ended. */
+function replay(
+  head: Uint8Array[],
+  it: AsyncIterator<Uint8Array>,
+  ended: boolean,
+): AsyncIterableIterator<Uint8Array> {
+  const finished: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  const self: AsyncIterableIterator<Uint8Array> = {
+    [Symbol.asyncIterator]: () => self,
+    async next() {
+      const first = head.shift();
+      if (first !== undefined) return { done: false, value: first };
+      if (ended) return finished;
       const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { compression, stream: replay() };
+      if (r.done === true) ended = true;
+      return r;
+    },
+    async return() {
+      head.length = 0;
+      if (!ended) {
+        ended = true;
+        await it.return?.();
+      }
+      return finished;
+    },
+  };
+  return self;
 }
 
 /** The decoded bytes of a stream in the given compression (the input itself for 'none'). */
