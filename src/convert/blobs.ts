@@ -40,7 +40,7 @@ export function readJsonBlob(
       throw malformed(
         `${what} ${desc.digest} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`,
         {
-          hint: 'the local copy is damaged; pull the image again',
+          hint: ctx.src.hints.damagedContent,
         },
       );
     }
@@ -174,7 +174,7 @@ export function ensureCopied(
     );
     if (counter.digest() !== desc.digest) {
       throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
-        hint: 'pull the image again',
+        hint: ctx.src.hints.damagedContent,
       });
     }
     const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });

@@ -4,7 +4,7 @@
 // destination image record at the result, and release the lease — on success, failure and abort alike.
 
 import { setMaxListeners } from 'node:events';
-import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
+import { abortError, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
 import { createContext, type ConvertContext } from './context.js';
@@ -30,7 +30,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   const leases: Array<{ backend: ImageBackend; lease: Lease }> = [];
   let ctx: ConvertContext | undefined;
   try {
-    const image = await getSourceImage(source, run.signal);
+    const image = await source.backend.images.get(source.name, { signal: run.signal });
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     for (const backend of new Set([source.backend, destination.backend])) {
       leases.push({
@@ -65,18 +65,6 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     await ctx?.layers.drain();
     await Promise.all([ctx?.copies.drain(), ctx?.writes.drain(), ctx?.json.drain()]);
     await Promise.all(leases.map(({ backend, lease }) => releaseLease(backend, lease, logger)));
-  }
-}
-
-async function getSourceImage(source: ConvertOptions['source'], signal: AbortSignal): Promise<ImageRecord> {
-  try {
-    return await source.backend.images.get(source.name, { signal });
-  } catch (err) {
-    if (!isErrorCode(err, 'NOT_FOUND') || source.backend.kind !== 'containerd') throw err;
-    throw notFound(`image "${source.display ?? source.name}": not found in containerd`, {
-      cause: err,
-      hint: 'check the name and namespace (ctr images ls / --namespace); tsconvert never pulls from a registry',
-    });
   }
 }
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import type { CallOptions, Labels } from '../store/content-store.js';
-import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
+import type { BackendHints, ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
@@ -56,6 +56,7 @@ export class OciLayoutBackend implements ImageBackend {
   readonly content: LayoutContentStore;
   readonly images: LayoutImageStore;
   readonly leases: LeaseManager = noLeases;
+  readonly hints: BackendHints;
   /** The directory that holds the layout (for an archive: the private temp directory). */
   readonly root: string;
   /** The archive file this layout came from or goes to, if any. */
@@ -76,8 +77,15 @@ export class OciLayoutBackend implements ImageBackend {
     this.archive = archive?.file;
     this.#tempRoot = archive?.tempRoot;
     this.#logger = logger ?? silentLogger;
+    const where = archive === undefined ? `OCI layout ${root}` : `OCI archive ${archive.file}`;
     this.content = new LayoutContentStore(root, mode === 'read');
-    this.images = new LayoutImageStore(root, mode === 'read');
+    this.images = new LayoutImageStore(root, mode === 'read', where);
+    // A layout is written by a copy tool, not pulled: the fix is to copy again, never to contact a registry.
+    this.hints = {
+      missingContent: () =>
+        `the ${where} is incomplete; copy the image into it again (e.g. skopeo copy) or re-create it`,
+      damagedContent: `the ${where} is damaged; copy the image into it again (e.g. skopeo copy) or re-create it`,
+    };
   }
 
   /** Leases mean nothing here, so the same backend serves every lease. */

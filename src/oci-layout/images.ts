@@ -87,10 +87,13 @@ function withEntry(manifests: Descriptor[], name: string, entry: Descriptor): De
 export class LayoutImageStore implements ImageStore {
   readonly #root: string;
   readonly #readOnly: boolean;
+  /** How messages name the layout: "OCI layout DIR", or "OCI archive FILE" for one extracted from a tar. */
+  readonly #where: string;
 
-  constructor(root: string, readOnly: boolean) {
+  constructor(root: string, readOnly: boolean, where = `OCI layout ${root}`) {
     this.#root = root;
     this.#readOnly = readOnly;
+    this.#where = where;
   }
 
   get #indexPath(): string {
@@ -134,13 +137,17 @@ export class LayoutImageStore implements ImageStore {
       const [only] = manifests;
       if (only !== undefined && manifests.length === 1) return toRecord(only);
       const names = manifests.map((m) => JSON.stringify(refName(m))).join(', ');
-      throw notFound(`OCI layout ${this.#root} has ${manifests.length} images; name one`, {
+      throw notFound(`${this.#where} has ${manifests.length} images; name one`, {
         hint: manifests.length > 0 ? `add :REF, one of ${names}` : undefined,
       });
     }
     const entry = manifests.find((m) => refName(m) === name);
-    if (entry === undefined)
-      throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+    if (entry === undefined) {
+      const names = manifests.map((m) => JSON.stringify(refName(m))).join(', ');
+      throw notFound(`image ${JSON.stringify(name)} not found in ${this.#where}`, {
+        hint: manifests.length > 0 ? `it has ${names}` : 'it holds no image',
+      });
+    }
     return toRecord(entry);
   }
 
@@ -178,6 +185,6 @@ export class LayoutImageStore implements ImageStore {
       found = kept.length !== manifests.length;
       return kept;
     });
-    if (!found) throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+    if (!found) throw notFound(`image ${JSON.stringify(name)} not found in ${this.#where}`);
   }
 }
