@@ -4,12 +4,12 @@
 
 import { Buffer } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
-import { isErrorCode, malformed, TsconvertError } from '../errors.js';
+import { InvalidDataError, isErrorCode, malformed } from '../errors.js';
 import { sha256Digest, type Digest } from '../oci/digest.js';
 import { MAX_JSON_BLOB_BYTES, parseJsonObject } from '../oci/json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
-import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { checkContent, ContentMismatch, DigestCounter, verifyInto } from '../stream/digest-tap.js';
 import { readAhead } from '../stream/read-ahead.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
@@ -35,17 +35,32 @@ export function readJsonBlob(
       parts.push(chunk);
     }
     const bytes = Buffer.concat(parts);
-    const actual = sha256Digest(bytes);
-    if (actual !== desc.digest || bytes.byteLength !== desc.size) {
-      throw malformed(
-        `${what} ${desc.digest} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`,
-        {
-          hint: ctx.src.hints.damagedContent,
-        },
-      );
+    const actual = { digest: sha256Digest(bytes), size: bytes.byteLength };
+    if (actual.digest !== desc.digest || actual.size !== desc.size) {
+      throw blobDataError(ctx, what, desc, new ContentMismatch(desc, actual));
     }
     return parseJsonObject(bytes, `${what} ${desc.digest}`);
   });
+}
+
+/**
+ * Names the blob in an error about its bytes, with what to do: a wrong size alone means the descriptor is
+ * wrong (the blob is intact); anything else means the source's copy is damaged, fixed in its backend's way.
+ */
+export function blobDataError(
+  ctx: ConvertContext,
+  what: string,
+  desc: Descriptor,
+  err: InvalidDataError,
+): InvalidDataError {
+  const hint =
+    err instanceof ContentMismatch && err.sizeOnly
+      ? `the blob is intact, but the descriptor that lists it gives a wrong size; rebuild the image`
+      : err.source === 'tar'
+        ? 'the layer is not a valid tar archive'
+        : ctx.src.hints.damagedContent;
+  const sep = err.source === 'digest' ? ' ' : ': ';
+  return new InvalidDataError(err.source, `${what} ${desc.digest}${sep}${err.message}`, { cause: err, hint });
 }
 
 /**
@@ -167,15 +182,15 @@ export function ensureCopied(
       return;
     }
     const counter = new DigestCounter();
-    await streamInto(
-      ctx,
-      tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
-      ingest.writer,
-    );
-    if (counter.digest() !== desc.digest) {
-      throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
-        hint: ctx.src.hints.damagedContent,
-      });
+    try {
+      await streamInto(
+        ctx,
+        verifyInto(counter, desc)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
+        ingest.writer,
+      );
+      checkContent(counter, desc);
+    } catch (err) {
+      throw err instanceof InvalidDataError ? blobDataError(ctx, 'blob', desc, err) : err;
     }
     const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
     if (result.existed) await adoptExisting(ctx, desc.digest, labels);

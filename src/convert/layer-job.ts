@@ -3,7 +3,7 @@
 // the source blob's labels. One flight per source digest: duplicates share it, and its ingest is removed
 // once, after the last waiter, if it was never committed.
 
-import { TsconvertError } from '../errors.js';
+import { InvalidDataError, TsconvertError } from '../errors.js';
 import { LayerFallback, type LayerFormat, type Scratch } from '../layers/layer-format.js';
 import { shortDigest } from '../oci/digest.js';
 import {
@@ -14,8 +14,8 @@ import {
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
-import { ByteCounter, DigestCounter, tapInto } from '../stream/digest-tap.js';
-import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
+import { ByteCounter, checkContent, DigestCounter, tapInto, verifyInto } from '../stream/digest-tap.js';
+import { adoptExisting, blobDataError, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
@@ -59,27 +59,6 @@ export async function convertLayer(
   return ctx.layers.join(desc.digest, (flight) => encodeLayer(ctx, flight, desc, format, expectedDiffId));
 }
 
-/** Codec failures (zlib, zstd) name the layer; store and abort errors pass through as they are. */
-function asLayerError(err: unknown, desc: Descriptor, compression: string): unknown {
-  if (err instanceof LayerFallback || !(err instanceof Error) || err.name === 'AbortError') return err;
-  if (err instanceof TsconvertError) {
-    if (err.code !== 'MALFORMED' || err.message.includes(desc.digest)) return err;
-    return new TsconvertError('MALFORMED', `layer ${desc.digest}: ${err.message}`, {
-      cause: err,
-      hint: 'the layer is not a valid tar archive',
-    });
-  }
-  const what = compression === 'none' ? 'tar' : compression;
-  return new TsconvertError(
-    'MALFORMED',
-    `layer ${desc.digest} is corrupt or not valid ${what}: ${err.message}`,
-    {
-      cause: err,
-      hint: 'the local copy is damaged; remove the image and pull it again',
-    },
-  );
-}
-
 function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): string {
   if (format.compression === 'none') return uncompressedLayerType(source.mediaType, oci);
   return ociLayerType(format.compression, isNondistributable(source.mediaType));
@@ -112,22 +91,18 @@ async function runFormat(
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new ByteCounter();
-  const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal: ctx.signal })));
-  const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
-  const encoded = format.encode(tar, target.scratch);
+  let annotations: Record<string, string>;
   try {
+    const read = ctx.src.content.read(desc.digest, { signal: ctx.signal });
+    const sniffed = await sniff(verifyInto(source, desc)(read));
+    const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
+    const encoded = format.encode(tar, target.scratch);
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
+    checkContent(source, desc);
+    annotations = encoded.annotations();
   } catch (err) {
-    throw asLayerError(err, desc, sniffed.compression);
-  }
-  if (source.digest() !== desc.digest || source.size !== desc.size) {
-    throw new TsconvertError(
-      'FAILED_PRECONDITION',
-      `layer ${desc.digest} is corrupt: its content hashes to ${source.digest()}`,
-      {
-        hint: 'the local copy is damaged; remove the image and pull it again',
-      },
-    );
+    // Only errors typed at their source (tar scanner, decoder, digest check) say the layer is bad.
+    throw err instanceof InvalidDataError ? blobDataError(ctx, 'layer', desc, err) : err;
   }
   const diffId = diff.digest();
   if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
@@ -139,7 +114,7 @@ async function runFormat(
       },
     );
   }
-  return { format, diffId, outSize: out.size, annotations: encoded.annotations() };
+  return { format, diffId, outSize: out.size, annotations };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 
 import { createGunzip } from 'node:zlib';
+import { InvalidDataError } from '../errors.js';
 import type { Compression } from '../oci/media-types.js';
 import { createZstdDecoder } from '../zstd/zstd.js';
 import { through } from './through.js';
@@ -91,12 +92,39 @@ function replay(
   return self;
 }
 
-/** The decoded bytes of a stream in the given compression (the input itself for 'none'). */
+/**
+ * The decoded bytes of a stream in the given compression (the input itself for 'none'). A failure of the
+ * decoder becomes an InvalidDataError; a failure of the input (a read error) passes through as it is, since
+ * only the decoder can say that the bytes are bad.
+ */
 export function decode(
   stream: AsyncIterable<Uint8Array>,
   compression: Compression,
 ): AsyncIterable<Uint8Array> {
   if (compression === 'none') return stream;
+  const inputErrors = new WeakSet<object>();
+  async function* input(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* stream;
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) inputErrors.add(err);
+      throw err;
+    }
+  }
   const decoder = compression === 'gzip' ? createGunzip({ chunkSize: DECODE_CHUNK }) : createZstdDecoder();
-  return through(stream, decoder);
+  return decoderErrors(through(input(), decoder), compression, inputErrors);
+}
+
+async function* decoderErrors(
+  decoded: AsyncIterable<Uint8Array>,
+  compression: Compression,
+  inputErrors: WeakSet<object>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* decoded;
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && inputErrors.has(err)) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new InvalidDataError('compression', `not valid ${compression}: ${why}`, { cause: err });
+  }
 }

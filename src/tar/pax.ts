@@ -3,7 +3,7 @@
 // newline or `=`, or has a NUL where Go forbids one makes the header invalid; a later record with the same
 // keyword wins; GNU sparse 0.0 offset/numbytes pairs are gathered into GNU.sparse.map.
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import { parseDecimalInt64 } from './numbers.js';
 
 /**
@@ -48,7 +48,7 @@ export function parsePaxRecords(data: Uint8Array, offset: number): PaxRecords {
   let pos = 0;
   while (pos < data.length) {
     const bad = (why: string): never => {
-      throw malformed(`PAX record at offset ${offset + pos}: ${why}`);
+      throw invalidTar(`PAX record at offset ${offset + pos}: ${why}`);
     };
     const space = data.indexOf(0x20, pos);
     if (space < 0) bad('no length field');
