@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { asErrno, explainMkdirError, fileError } from '../file-errors.js';
 import type { CallOptions, Labels } from '../store/content-store.js';
 import type { BackendHints, ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -78,14 +79,19 @@ export class OciLayoutBackend implements ImageBackend {
     this.#tempRoot = archive?.tempRoot;
     this.#logger = logger ?? silentLogger;
     const where = archive === undefined ? `OCI layout ${root}` : `OCI archive ${archive.file}`;
-    this.content = new LayoutContentStore(root, mode === 'read');
-    this.images = new LayoutImageStore(root, mode === 'read', where);
     // A layout is written by a copy tool, not pulled: the fix is to copy again, never to contact a registry.
     this.hints = {
       missingContent: () =>
         `the ${where} is incomplete; copy the image into it again (e.g. skopeo copy) or re-create it`,
       damagedContent: `the ${where} is damaged; copy the image into it again (e.g. skopeo copy) or re-create it`,
     };
+    const role = archive !== undefined ? 'temporary' : mode === 'read' ? 'source' : 'destination';
+    this.content = new LayoutContentStore(root, mode === 'read', {
+      where,
+      role,
+      damagedHint: this.hints.damagedContent,
+    });
+    this.images = new LayoutImageStore(root, mode === 'read', where);
   }
 
   /** Leases mean nothing here, so the same backend serves every lease. */
@@ -101,7 +107,11 @@ export class OciLayoutBackend implements ImageBackend {
     if (this.#closed) throw new TsconvertError('FAILED_PRECONDITION', 'finish() after close()');
     if (this.archive === undefined || this.mode === 'read') return;
     this.#logger.debug({ archive: this.archive }, 'writing OCI archive');
-    await packArchive(this.root, this.archive, options.signal);
+    try {
+      await packArchive(this.root, this.archive, options.signal);
+    } catch (err) {
+      throw fileError(err, 'destination', `writing OCI archive ${this.archive}`, dirname(this.archive));
+    }
   }
 
   /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
@@ -173,18 +183,41 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
   if (!present && options.mode === 'read') throw notFound(`OCI archive ${file} not found`);
   if (!(await exists(dirname(file))))
     throw notFound(`directory ${dirname(file)} of OCI archive ${file} not found`);
-  const tempRoot = await mkdtemp(join(options.tempDir ?? tmpdir(), 'tsconvert-oci-'));
+  const what = `${options.mode === 'read' ? 'reading' : 'preparing'} OCI archive ${file}`;
+  const temp = options.tempDir ?? tmpdir();
+  const tempRoot = await mkdtemp(join(temp, 'tsconvert-oci-')).catch((err: unknown) => {
+    throw fileError(err, 'temporary', what, temp);
+  });
   try {
     const root = join(tempRoot, 'layout');
     await mkdir(root);
-    if (present) await extractArchive(file, root, signal);
+    if (present) await extractArchive(file, root, signal).catch((err: unknown) => archiveError(err, file));
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root);
     return new OciLayoutBackend(root, options.mode, { file, tempRoot }, options.logger);
   } catch (err) {
     await rm(tempRoot, { recursive: true, force: true });
-    throw err;
+    // Errors of the archive itself are named above; any other file error here is of its copy in $TMPDIR.
+    throw fileError(err, 'temporary', what, temp);
   }
+}
+
+/**
+ * An archive that cannot be extracted: a file error names the archive (reading it) or $TMPDIR (writing the
+ * copy); anything else is the tar parser refusing the bytes, named after the archive.
+ */
+function archiveError(err: unknown, file: string): never {
+  if (err instanceof TsconvertError) throw err;
+  const errno = asErrno(err);
+  if (errno !== undefined) {
+    if (errno.path !== file) throw err;
+    throw fileError(err, 'source', `reading OCI archive ${file}`, file);
+  }
+  const why = err instanceof Error ? err.message : String(err);
+  throw malformed(`OCI archive ${file} is not a valid tar file: ${why}`, {
+    cause: err,
+    hint: 'copy the image into it again (e.g. skopeo copy) or re-create it',
+  });
 }
 
 /** Opens an OCI image layout directory or archive as an ImageBackend. */
@@ -193,7 +226,11 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
   const path = resolve(options.path);
   if (options.archive === true) return openArchive(options, path);
   if (options.mode === 'write') {
-    await initLayout(path, options.signal);
+    try {
+      await initLayout(path, options.signal);
+    } catch (err) {
+      throw fileError(await explainMkdirError(err), 'destination', `creating OCI layout ${path}`);
+    }
   } else {
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
     await checkLayoutFile(path);

@@ -1,11 +1,11 @@
 // Small file-system helpers the OCI-layout backend shares: errno checks, an abortable sleep, durable
-// atomic file replacement (temp file + fsync + rename + directory fsync) and errno → TsconvertError mapping.
+// atomic file replacement (temp file + fsync + rename + directory fsync).
 
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { abortError, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { abortError, throwIfAborted } from '../errors.js';
 
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
@@ -67,15 +67,4 @@ export async function atomicWriteFile(
     throw err;
   }
   await fsyncDir(dirname(path));
-}
-
-/** Maps an errno from a file operation to a TsconvertError with the path in the message. */
-export function fsError(err: unknown, what: string): unknown {
-  if (err instanceof TsconvertError) return err;
-  const code = errnoCode(err);
-  if (code === 'ENOENT') return notFound(`${what}: not found`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM')
-    return new TsconvertError('PERMISSION_DENIED', `${what}: permission denied`, { cause: err });
-  if (code === 'ABORT_ERR') return new TsconvertError('CANCELLED', `${what}: cancelled`, { cause: err });
-  return err;
 }
