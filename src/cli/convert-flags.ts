@@ -32,7 +32,7 @@ export interface ConvertFlags {
 const UNSUPPORTED = ['estargz', 'nydus', 'overlaybd', 'soci', 'erofs', 'zstdchunkedRecordIn'] as const;
 
 /** Largest chunk: every chunk is held in memory while it is compressed. */
-export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
 
 const ANNOTATIONS_HELP =
   'TOC annotations: "stargz" (nerdctl-compatible, lazy pulls with stargz-snapshotter) or "containers" ' +

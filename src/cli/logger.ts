@@ -17,7 +17,7 @@ const LEVEL_WORDS: Readonly<Record<number, string>> = {
 const HIDDEN_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 
 /** One readable line for a pino JSON record; extra fields are appended as key=value (debug only). */
-export function renderTextLine(line: string, withFields: boolean): string {
+function renderTextLine(line: string, withFields: boolean): string {
   let rec: Record<string, unknown>;
   try {
     rec = JSON.parse(line) as Record<string, unknown>;

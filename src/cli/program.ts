@@ -14,7 +14,7 @@ export interface MainIo {
   signal: AbortSignal;
 }
 
-export const VERSION = '0.1.0';
+const VERSION = '0.1.0';
 
 function globalFlags(program: Command): GlobalFlags {
   const o = program.opts<Record<string, unknown>>();

@@ -9,7 +9,7 @@ export interface ErrorOutput {
   json: boolean;
 }
 
-export function describeError(err: unknown): string {
+function describeError(err: unknown): string {
   if (err instanceof TsconvertError) return err.hint ? `${err.message}; ${err.hint}` : err.message;
   if (err instanceof Error) return err.message;
   return String(err);

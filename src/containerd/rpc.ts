@@ -10,8 +10,8 @@ import type { LeasesClient } from './generated/containerd/services/leases/v1/Lea
 import type { VersionClient } from './generated/containerd/services/version/v1/Version.js';
 import { fromGrpcError } from './errors.js';
 
-export const NAMESPACE_HEADER = 'containerd-namespace';
-export const LEASE_HEADER = 'containerd-lease';
+const NAMESPACE_HEADER = 'containerd-namespace';
+const LEASE_HEADER = 'containerd-lease';
 
 export interface ContainerdClients {
   content: ContentClient;

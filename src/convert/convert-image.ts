@@ -12,11 +12,11 @@ import type { ConvertOptions, ConvertResult } from './options.js';
 import { preflight } from './preflight.js';
 import { convertDescriptor } from './walk.js';
 
-export const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long clean-up may take once the run is over (it must not hang on a dead daemon). */
 const CLEANUP_TIMEOUT_MS = 15_000;
 
-export const LEASE_OWNER_LABEL = 'io.tsconvert/owner';
+const LEASE_OWNER_LABEL = 'io.tsconvert/owner';
 
 export async function convertImage(options: ConvertOptions): Promise<ConvertResult> {
   const { source, destination, logger } = options;

@@ -20,7 +20,7 @@ import type { ConvertContext } from './context.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
 
-export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
 
 /** Layer annotations that describe the old blob's bytes and would be wrong on a re-encoded one. */
 const STALE_ANNOTATIONS = [

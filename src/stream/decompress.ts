@@ -19,7 +19,7 @@ const SNIFF_BYTES = 4;
  */
 const DECODE_CHUNK = 256 * 1024;
 
-export function sniffCompression(head: Uint8Array): Compression {
+function sniffCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd && head[0] === 0x28)
     return 'zstd';

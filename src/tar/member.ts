@@ -59,7 +59,7 @@ const ASCII_FAST_PATH_MAX = 256;
 /** True for the types that never have a payload, whatever their size field says (Go's isHeaderOnlyType). */
 export const isHeaderOnly = (typeflag: number): boolean => HEADER_ONLY.has(typeflag);
 
-export function tarText(raw: Uint8Array): TarText {
+function tarText(raw: Uint8Array): TarText {
   // Most names are short ASCII: decoding them in JavaScript skips a native call per field (four per member).
   if (raw.length <= ASCII_FAST_PATH_MAX) {
     let text = '';
@@ -156,7 +156,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** `SCHILY.xattr.*` records (empty values included, as containers/storage reads PAXRecords). */
-export function xattrsOf(pax: PaxRecords): TarXattr[] {
+function xattrsOf(pax: PaxRecords): TarXattr[] {
   const out: TarXattr[] = [];
   for (const [key, value] of pax) {
     if (key.startsWith(PAX_XATTR_PREFIX)) {

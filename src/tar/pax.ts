@@ -12,10 +12,10 @@ import { parseDecimalInt64 } from './numbers.js';
  */
 export type PaxRecords = ReadonlyMap<string, Uint8Array>;
 
-export const PAX_PATH = 'path';
-export const PAX_LINKPATH = 'linkpath';
-export const PAX_UNAME = 'uname';
-export const PAX_GNAME = 'gname';
+const PAX_PATH = 'path';
+const PAX_LINKPATH = 'linkpath';
+const PAX_UNAME = 'uname';
+const PAX_GNAME = 'gname';
 export const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
 const SPARSE_OFFSET = 'GNU.sparse.offset';
 const SPARSE_NUMBYTES = 'GNU.sparse.numbytes';
@@ -29,7 +29,7 @@ export function binaryKeyBytes(key: string): Uint8Array {
   return out;
 }
 
-export function toBinaryString(bytes: Uint8Array): string {
+function toBinaryString(bytes: Uint8Array): string {
   // Not TextDecoder('latin1'): WHATWG maps that label to windows-1252, which changes bytes 0x80–0x9f.
   let s = '';
   for (let i = 0; i < bytes.length; i += 8192) {

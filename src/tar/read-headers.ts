@@ -31,7 +31,7 @@ const TYPE_LONG_NAME = 0x4c; // 'L'
 const TYPE_LONG_LINK = 0x4b; // 'K'
 const TYPE_OLD_SPARSE = 0x53; // 'S'
 
-export const paddingOf = (size: number): number => (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
+const paddingOf = (size: number): number => (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 
 /** Result of reading one member's header blocks: a member, or the end of the archive. */
 export type HeaderResult =
