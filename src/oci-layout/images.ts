@@ -10,8 +10,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
-import { isDigest } from '../oci/digest.js';
+import { parseJsonObject } from '../oci/json.js';
 import { MediaType } from '../oci/media-types.js';
+import { parseIndex } from '../oci/parse.js';
 import type { Descriptor, Index } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
@@ -24,35 +25,6 @@ export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 export function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-}
-
-function checkDescriptor(value: unknown, where: string): Descriptor {
-  const d = value as Partial<Descriptor> | null;
-  if (typeof d !== 'object' || d === null) throw malformed(`${where}: not an object`);
-  if (typeof d.mediaType !== 'string') throw malformed(`${where}.mediaType: missing`);
-  if (!isDigest(d.digest))
-    throw malformed(`${where}.digest: ${JSON.stringify(d.digest)} is not a sha256 digest`);
-  if (!Number.isSafeInteger(d.size) || (d.size as number) < 0) throw malformed(`${where}.size: invalid`);
-  if (d.annotations !== undefined && (typeof d.annotations !== 'object' || d.annotations === null)) {
-    throw malformed(`${where}.annotations: not an object`);
-  }
-  return d as Descriptor;
-}
-
-/** Parses and checks index.json text; `where` names the file in messages. */
-export function parseIndex(text: string, where: string): Index {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw malformed(`${where}: not JSON`, { cause: err });
-  }
-  const idx = v as Partial<Index> | null;
-  if (typeof idx !== 'object' || idx === null || idx.schemaVersion !== 2 || !Array.isArray(idx.manifests)) {
-    throw malformed(`${where}: not an OCI image index (want schemaVersion 2 and a manifests array)`);
-  }
-  idx.manifests.forEach((m, i) => checkDescriptor(m, `${where}: manifests[${i}]`));
-  return idx as Index;
 }
 
 const refName = (d: Descriptor): string => d.annotations?.[REF_NAME_ANNOTATION] ?? '';
@@ -102,14 +74,15 @@ export class LayoutImageStore implements ImageStore {
 
   async #read(signal: AbortSignal): Promise<Index> {
     throwIfAborted(signal);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(this.#indexPath, 'utf8');
+      bytes = await readFile(this.#indexPath);
     } catch (err) {
       if (isENOENT(err)) throw malformed(`${this.#root} is not an OCI image layout: it has no ${INDEX_FILE}`);
       throw err;
     }
-    return parseIndex(text, this.#indexPath);
+    // The same parser and strictness as an index blob; `where` names the file.
+    return parseIndex(parseJsonObject(bytes, this.#indexPath), this.#indexPath);
   }
 
   /** Read-modify-write of index.json under the layout lock; `change` returns the new manifests. */
