@@ -10,7 +10,7 @@
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
@@ -20,7 +20,7 @@ import type { BackendHints, ImageBackend, Lease, LeaseManager } from '../store/i
 import { silentLogger, type Logger } from '../util/log.js';
 import { extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import { atomicWriteFile, isENOENT } from './fs-util.js';
+import { atomicWriteFile, exists, isENOENT } from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
 import { acquireFileLock } from './lock.js';
 import { blobsDir, IMAGE_LAYOUT_VERSION, INDEX_FILE, INDEX_LOCK_FILE, OCI_LAYOUT_FILE } from './paths.js';
@@ -164,16 +164,6 @@ async function initLayout(root: string, signal: AbortSignal): Promise<void> {
     if (!(await exists(index))) await atomicWriteFile(index, `${JSON.stringify(emptyIndex())}\n`, signal);
   } finally {
     await lock.release();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isENOENT(err)) return false;
-    throw err;
   }
 }
 

@@ -2,7 +2,7 @@
 // atomic file replacement (temp file + fsync + rename + directory fsync).
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { abortError, throwIfAborted } from '../errors.js';
@@ -14,6 +14,17 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 export const isENOENT = (err: unknown): boolean => errnoCode(err) === 'ENOENT';
+
+/** Whether `path` exists (following symlinks); errors other than ENOENT are thrown. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isENOENT(err)) return false;
+    throw err;
+  }
+}
 
 /** Resolves after `ms`, or rejects with CANCELLED when the signal fires first. */
 export async function sleep(ms: number, signal: AbortSignal): Promise<void> {

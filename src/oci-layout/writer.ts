@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
-import { atomicWriteFile, errnoCode, fsyncDir, isENOENT } from './fs-util.js';
+import { atomicWriteFile, errnoCode, exists, fsyncDir, isENOENT } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
@@ -29,16 +29,6 @@ export interface IngestMeta {
 }
 
 const failed = (message: string): TsconvertError => new TsconvertError('FAILED_PRECONDITION', message);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isENOENT(err)) return false;
-    throw err;
-  }
-}
 
 async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
   for (let attempt = 0; ; attempt++) {
