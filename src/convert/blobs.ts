@@ -98,8 +98,10 @@ export interface Ingest {
 }
 
 /**
- * Opens an ingest for `ref` in the destination, resets any stale data from an interrupted run, and registers
- * its removal with the flight. Returns undefined when a blob with `expected` digest already exists.
+ * Opens an ingest for `ref` (tagged with the run's owner token, so it is this run's alone) in the destination
+ * and registers its removal with the flight. Returns undefined when a blob with `expected` digest already
+ * exists. A half-written ingest of an earlier run is never resumed: committed blobs are what later runs
+ * reuse, and what a dead run left is for its lease's expiry or a clean-up of dead runs' leftovers.
  */
 export async function openIngest(
   ctx: ConvertContext,
@@ -110,7 +112,7 @@ export async function openIngest(
   let writer: ContentWriter;
   try {
     writer = await ctx.dst.content.openWriter({
-      ref,
+      ref: `${ref}@${ctx.runToken}`,
       signal: ctx.signal,
       ...(expected ? { expected: expected.digest, total: expected.size } : {}),
     });
@@ -122,7 +124,6 @@ export async function openIngest(
   flight.defer(async () => {
     if (!committed) await writer.abort();
   });
-  if (writer.offset > 0) await writer.truncate();
   return {
     writer,
     async commit(options) {

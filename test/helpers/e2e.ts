@@ -117,7 +117,8 @@ function countByRef(stderr: string, message: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of stderr.split('\n')) {
     if (!line.includes(message)) continue;
-    const ref = /ref=(\S+)/.exec(line)?.[1];
+    // Without the run's owner token (and a writer's own suffix) after the first '@': digests have none.
+    const ref = /ref=([^\s@]+)/.exec(line)?.[1];
     if (ref) counts.set(ref, (counts.get(ref) ?? 0) + 1);
   }
   return counts;
