@@ -110,7 +110,8 @@ async function runFormat(
       'FAILED_PRECONDITION',
       `layer ${desc.digest} decompresses to ${diffId}, but the image config says ${expectedDiffId}`,
       {
-        hint: 'the image is inconsistent; rebuild or pull it again',
+        // Its bytes matched their digest, so a fresh copy would be the same: only a rebuild fixes it.
+        hint: 'the image is inconsistent (its config does not describe its layers); rebuild it',
       },
     );
   }

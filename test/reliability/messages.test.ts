@@ -17,6 +17,7 @@ interface Desc {
   size: number;
 }
 interface Manifest {
+  config: Desc;
   layers: Desc[];
   [key: string]: unknown;
 }
@@ -110,6 +111,25 @@ describe('messages for bad sources', () => {
     expect(line).toContain(layer.digest);
     expect(line).toContain(`OCI layout ${src}`);
     expect(line).toMatch(/copy the image into it again/);
+    expect(line).not.toMatch(/pull/);
+  });
+
+  it('a config whose DiffID does not match its layer says to rebuild, not to pull', async () => {
+    const src = await sampleLayout();
+    const { index, manifest } = await readManifest(src);
+    const configDesc = manifest.config as Desc;
+    const config = JSON.parse(await readFile(blobPath(src, configDesc.digest), 'utf8')) as {
+      rootfs: { diff_ids: string[] };
+    };
+    config.rootfs.diff_ids[0] = `sha256:${'0'.repeat(64)}`;
+    const bytes = Buffer.from(JSON.stringify(config));
+    const digest = sha256(bytes);
+    await writeFile(blobPath(src, digest), bytes);
+    manifest.config = { ...configDesc, digest, size: bytes.length };
+    await writeManifest(src, index, manifest);
+    const line = await convertFails([`oci:${src}`], src);
+    expect(line).toContain(`but the image config says sha256:${'0'.repeat(64)}`);
+    expect(line).toMatch(/rebuild it$/);
     expect(line).not.toMatch(/pull/);
   });
 
