@@ -124,6 +124,10 @@ export async function openIngest(
   flight.defer(async () => {
     if (!committed) await writer.abort();
   });
+  // The ref is this run's alone, so this is never an earlier run's ingest: containerd opens a write of a blob
+  // that another namespace already holds at its full size (shared content, metadata/content.go). Writing it
+  // again from zero is what it accepts; appending would double it (test/e2e/convert-safety "missing content").
+  if (writer.offset > 0) await writer.truncate();
   return {
     writer,
     async commit(options) {
