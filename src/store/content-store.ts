@@ -60,7 +60,10 @@ export interface CommitResult {
 /** An open ingest. Data is appended at `offset`; the writer must be committed or aborted. */
 export interface ContentWriter {
   readonly ref: string;
-  /** Bytes already in the ingest: non-zero only when an existing ingest of the same ref was opened again. */
+  /**
+   * Bytes already in the ingest: non-zero when an existing ingest of the same ref was opened again, or when
+   * containerd opens a write of a blob another namespace holds (at its full size).
+   */
   readonly offset: number;
   /** Appends data; resolves when the store has accepted it (backpressure). */
   write(data: Uint8Array): Promise<void>;
