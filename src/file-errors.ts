@@ -40,7 +40,8 @@ interface Errno {
 export function asErrno(err: unknown): Errno | undefined {
   if (!(err instanceof Error) || err instanceof TsconvertError) return undefined;
   const { code, path } = err as NodeJS.ErrnoException;
-  if (typeof code !== 'string' || !code.startsWith('E')) return undefined;
+  // errno names (ENOSPC, EROFS) only; Node's own codes (ERR_STREAM_PREMATURE_CLOSE, ABORT_ERR) are not.
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
   return { code, message: err.message, ...(typeof path === 'string' ? { path } : {}) };
 }
 

@@ -55,6 +55,8 @@ describe('fileError', () => {
   it('leaves errors that are not errno errors alone', () => {
     const plain = new Error('Invalid tar header');
     expect(fileError(plain, 'destination', 'x')).toBe(plain);
+    const node = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(fileError(node, 'destination', 'x')).toBe(node);
     const typed = new TsconvertError('MALFORMED', 'bad');
     expect(fileError(typed, 'destination', 'x')).toBe(typed);
   });
