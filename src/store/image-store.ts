@@ -54,12 +54,12 @@ export interface ImageBackend {
   readonly images: ImageStore;
   readonly leases: LeaseManager;
   readonly hints: BackendHints;
-  /** The same backend with every write attached to the given lease. */
-  withLease(leaseId: string): ImageBackend;
   /**
    * Makes a destination's result durable where writing it is a separate step (an archive is packed and
    * renamed into place); called once, after a successful conversion, before close(). Absent: nothing to do.
    */
   finish?(options: CallOptions): Promise<void>;
+  /** The same backend with every write attached to the given lease. */
+  withLease(leaseId: string): ImageBackend;
   close(): Promise<void>;
 }
