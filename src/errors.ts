@@ -47,6 +47,28 @@ export const notFound = (message: string, options?: TsconvertErrorOptions): Tsco
 export const malformed = (message: string, options?: TsconvertErrorOptions): TsconvertError =>
   new TsconvertError('MALFORMED', message, options);
 
+/** What refused the bytes of an InvalidDataError. */
+export type InvalidDataSource = 'tar' | 'compression' | 'digest';
+
+/**
+ * Bytes of a blob that are not what they claim to be, refused where they are read: by the tar scanner, a
+ * decompressor or a digest check. Only these may call a source blob corrupt; errors of files and stores
+ * (a full disk, a read-only mount) never are. Typed here so that no caller classifies by message text.
+ */
+export class InvalidDataError extends TsconvertError {
+  readonly source: InvalidDataSource;
+
+  constructor(source: InvalidDataSource, message: string, options: TsconvertErrorOptions = {}) {
+    super('MALFORMED', message, options);
+    this.name = 'InvalidDataError';
+    this.source = source;
+  }
+}
+
+/** A tar stream that breaks the format (the tar scanner's error). */
+export const invalidTar = (message: string, options?: TsconvertErrorOptions): InvalidDataError =>
+  new InvalidDataError('tar', message, options);
+
 export const usageError = (message: string, options?: TsconvertErrorOptions): TsconvertError =>
   new TsconvertError('USAGE', message, options);
 

@@ -9,7 +9,7 @@ import {
   parseTransportReference,
   type TransportReference,
 } from '../oci-layout/reference.js';
-import { openOciLayout, type OciLayoutBackend } from '../oci-layout/backend.js';
+import { openOciLayout } from '../oci-layout/backend.js';
 import { normalizeImageName } from '../oci/reference.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
@@ -109,7 +109,7 @@ export async function openLocations(
       source: { backend: sourceBackend, name: s.name, display: s.display },
       destination: { backend: destinationBackend, name: d.name, display: d.display },
       finish: async (signal) => {
-        if (d.transport !== null) await (destinationBackend as OciLayoutBackend).finish({ signal });
+        await destinationBackend.finish?.({ signal });
       },
       close: closeAll,
     };

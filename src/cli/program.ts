@@ -20,7 +20,7 @@ export interface MainIo {
   leftovers?: Leftovers;
 }
 
-export const VERSION = '0.1.0';
+const VERSION = '0.1.0';
 
 /** `--timeout` in seconds: a positive number, at most a day. */
 function parseTimeout(value: unknown): number {

@@ -2,7 +2,7 @@
 // `withLease` returns a view that shares the channel and sends `containerd-lease` on every call; only the
 // backend returned by connectContainerd owns (and closes) the channel.
 import type { CallOptions } from '../store/content-store.js';
-import type { ImageBackend } from '../store/image-store.js';
+import type { BackendHints, ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import { ContainerdContentStore, type ContentFiles } from './content.js';
 import { ContainerdImageStore } from './images.js';
@@ -19,8 +19,16 @@ export interface BackendInfo {
   contentFiles: ContentFiles | undefined;
 }
 
+/** containerd gets content from a registry: fetch what is missing, pull again what is damaged. */
+const containerdHints: BackendHints = {
+  missingContent: (image) =>
+    `fetch them first (e.g. "ctr content fetch --all-platforms ${image}" or pull the image again)`,
+  damagedContent: 'the local copy is damaged; remove the image and pull it again',
+};
+
 export class ContainerdBackend implements ImageBackend {
   readonly kind = 'containerd';
+  readonly hints = containerdHints;
   readonly content: ContainerdContentStore;
   readonly images: ContainerdImageStore;
   readonly leases: ContainerdLeaseManager;

@@ -17,7 +17,7 @@ import { DEFAULT_TIMEOUT_MS, unaryCall, type CallContext, type ContainerdClients
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
 export const DEFAULT_NAMESPACE = 'default';
 /** How long the first Version call may take before the daemon counts as not answering. */
-export const CONNECT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 // containerd's own limits are 16 MiB each way; we never let the client be the tighter side.
 const CHANNEL_OPTIONS: ChannelOptions = {
@@ -58,7 +58,7 @@ function socketError(addr: ContainerdAddress, err: unknown): TsconvertError {
 }
 
 /** Fails with one CONNECTION error when the path is missing, not a socket, or not ours to use. */
-export async function checkSocket(addr: ContainerdAddress): Promise<void> {
+async function checkSocket(addr: ContainerdAddress): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = (await stat(addr.socketPath)).isSocket();

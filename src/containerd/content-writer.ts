@@ -34,10 +34,10 @@ import { abortableDelay, awaitDaemon, callMetadata, unaryCall, type CallContext 
 /** Bytes per WRITE message: well under containerd's 16 MiB message limit. */
 export const WRITE_CHUNK_SIZE = 1 << 20;
 /** WRITE messages in flight within one write() before it waits for an acknowledgement. */
-export const WRITE_WINDOW = 4;
+const WRITE_WINDOW = 4;
 /** Backoff while another writer holds the ref's lock. */
-export const LOCK_RETRY_START_MS = 16;
-export const LOCK_RETRY_MAX_MS = 2_000;
+const LOCK_RETRY_START_MS = 16;
+const LOCK_RETRY_MAX_MS = 2_000;
 /** How long closing waits for the daemon to end the stream before cancelling it (or --timeout if less). */
 const CLOSE_TIMEOUT_MS = 5_000;
 

@@ -1,6 +1,6 @@
 // containerd's image records as an ImageStore. `put` creates the record and, when the name exists, replaces
 // it with an Update without a field mask (target and labels both replaced; the daemon keeps created_at).
-import { isErrorCode } from '../errors.js';
+import { isErrorCode, notFound } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
@@ -51,12 +51,18 @@ export class ContainerdImageStore implements ImageStore {
   constructor(private readonly context: CallContext) {}
 
   async get(name: string, { signal }: CallOptions): Promise<ImageRecord> {
-    const res = await unaryCall<GetImageResponse__Output>(
-      this.context,
-      signal,
-      'images.Get',
-      (md, opts, cb) => this.context.clients.images.get({ name }, md, opts, cb),
-    );
+    let res: GetImageResponse__Output;
+    try {
+      res = await unaryCall<GetImageResponse__Output>(this.context, signal, 'images.Get', (md, opts, cb) =>
+        this.context.clients.images.get({ name }, md, opts, cb),
+      );
+    } catch (err) {
+      if (!isErrorCode(err, 'NOT_FOUND')) throw err;
+      throw notFound(`image "${name}": not found in containerd`, {
+        cause: err,
+        hint: 'check the name and namespace (ctr images ls / --namespace); tsconvert never pulls from a registry',
+      });
+    }
     return toRecord(res.image, name);
   }
 

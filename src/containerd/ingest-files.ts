@@ -25,6 +25,7 @@
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted, TsconvertError } from '../errors.js';
+import { fileError } from '../file-errors.js';
 import { sha256Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
 import { ownedRef, refOwner } from '../util/run-tags.js';
@@ -202,12 +203,12 @@ class IngestFileWriter implements ContentWriter {
     await file?.close();
   }
 
-  private fileError(what: string, err: unknown): TsconvertError {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on device' : String(err);
-    return new TsconvertError(
-      'INTERNAL',
-      `${what} ingest ${JSON.stringify(this.ref)} in containerd's content directory ${this.dir}: ${reason}`,
-      { cause: err },
+  private fileError(what: string, err: unknown): unknown {
+    return fileError(
+      err,
+      'destination',
+      `${what} ingest ${JSON.stringify(this.ref)} in containerd's content directory`,
+      this.dir,
     );
   }
 }

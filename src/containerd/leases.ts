@@ -9,7 +9,7 @@ import type { Empty__Output } from './generated/google/protobuf/Empty.js';
 import { unaryCall, type CallContext } from './rpc.js';
 
 /** Lease resource type for blobs (id = digest). */
-export const CONTENT_RESOURCE = 'content';
+const CONTENT_RESOURCE = 'content';
 
 export class ContainerdLeaseManager implements LeaseManager {
   constructor(private readonly context: CallContext) {}

@@ -18,10 +18,10 @@ import type { LeasesClient } from './generated/containerd/services/leases/v1/Lea
 import type { VersionClient } from './generated/containerd/services/version/v1/Version.js';
 import { fromGrpcError } from './errors.js';
 
-export const NAMESPACE_HEADER = 'containerd-namespace';
+const NAMESPACE_HEADER = 'containerd-namespace';
 /** How long tsconvert waits for any one answer from containerd by default (`--timeout`). */
 export const DEFAULT_TIMEOUT_MS = 60_000;
-export const LEASE_HEADER = 'containerd-lease';
+const LEASE_HEADER = 'containerd-lease';
 
 export interface ContainerdClients {
   content: ContentClient;

@@ -4,13 +4,13 @@
 
 import { Buffer } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
-import { isErrorCode, malformed, TsconvertError } from '../errors.js';
+import { InvalidDataError, isErrorCode, malformed } from '../errors.js';
 import { sha256Digest, type Digest } from '../oci/digest.js';
 import { parseJsonObject } from '../oci/json.js';
 import { checkJsonWrite, JSON_LIMITS, jsonTooLarge } from '../oci/json-limits.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
-import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { checkContent, ContentMismatch, DigestCounter, verifyInto } from '../stream/digest-tap.js';
 import { readAhead } from '../stream/read-ahead.js';
 import { ownedRef } from '../util/run-tags.js';
 import type { ConvertContext } from './context.js';
@@ -41,14 +41,32 @@ export function readJsonBlob(
       parts.push(chunk);
     }
     const bytes = Buffer.concat(parts);
-    const actual = sha256Digest(bytes);
-    if (actual !== desc.digest || bytes.byteLength !== desc.size) {
-      throw malformed(`${what} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`, {
-        hint: 'the local copy is damaged; pull the image again',
-      });
+    const actual = { digest: sha256Digest(bytes), size: bytes.byteLength };
+    if (actual.digest !== desc.digest || actual.size !== desc.size) {
+      throw blobDataError(ctx, what, desc, new ContentMismatch(desc, actual));
     }
     return parseJsonObject(bytes, what);
   });
+}
+
+/**
+ * Names the blob in an error about its bytes, with what to do: a wrong size alone means the descriptor is
+ * wrong (the blob is intact); anything else means the source's copy is damaged, fixed in its backend's way.
+ */
+export function blobDataError(
+  ctx: ConvertContext,
+  what: string,
+  desc: Descriptor,
+  err: InvalidDataError,
+): InvalidDataError {
+  const hint =
+    err instanceof ContentMismatch && err.sizeOnly
+      ? `the blob is intact, but the descriptor that lists it gives a wrong size; rebuild the image`
+      : err.source === 'tar'
+        ? 'the layer is not a valid tar archive'
+        : ctx.src.hints.damagedContent;
+  const sep = err.source === 'digest' ? ' ' : ': ';
+  return new InvalidDataError(err.source, `${what} ${desc.digest}${sep}${err.message}`, { cause: err, hint });
 }
 
 /**
@@ -86,8 +104,10 @@ export interface Ingest {
 }
 
 /**
- * Opens an ingest for `ref` (plus this run's owner token and a random suffix) in the destination, and
- * registers its removal with the flight. Returns undefined when a blob with `expected` digest already exists.
+ * Opens an ingest for `ref` (plus this run's owner token and a random suffix, so it is this writer's alone)
+ * in the destination and registers its removal with the flight. Returns undefined when a blob with `expected`
+ * digest already exists. A half-written ingest of an earlier run is never resumed: committed blobs are what
+ * later runs reuse, and what a dead run left is for its lease's expiry or a clean-up of dead runs' leftovers.
  */
 export async function openIngest(
   ctx: ConvertContext,
@@ -113,8 +133,9 @@ export async function openIngest(
     if (!committed) await writer.abort();
     forget?.();
   });
-  // A fresh ref can still start non-empty: containerd offers a blob that exists in another namespace as
-  // the ingest's content (docs/containerd.md), and appending to it would double the blob. Start from zero.
+  // A fresh ref can still start non-empty: containerd opens a write of a blob that another namespace already
+  // holds at its full size (shared content, docs/containerd.md), and appending to it would double the blob
+  // (test/e2e/convert-safety "missing content"). Start from zero.
   if (writer.offset > 0) await writer.truncate();
   return {
     writer,
@@ -210,15 +231,15 @@ async function copyBlob(
     return;
   }
   const counter = new DigestCounter();
-  await streamInto(
-    ctx,
-    tapInto(counter)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
-    ingest.writer,
-  );
-  if (counter.digest() !== desc.digest) {
-    throw new TsconvertError('FAILED_PRECONDITION', `blob ${desc.digest} is corrupt in the source store`, {
-      hint: 'pull the image again',
-    });
+  try {
+    await streamInto(
+      ctx,
+      verifyInto(counter, desc)(ctx.src.content.read(desc.digest, { signal: ctx.signal })),
+      ingest.writer,
+    );
+    checkContent(counter, desc);
+  } catch (err) {
+    throw err instanceof InvalidDataError ? blobDataError(ctx, 'blob', desc, err) : err;
   }
   const result = await ingest.commit({ size: desc.size, expected: desc.digest, labels });
   if (result.existed) await adoptExisting(ctx, desc.digest, labels);

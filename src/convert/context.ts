@@ -6,6 +6,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
+import { currentOwner, formatOwner } from '../util/run-owner.js';
 import type { ConvertOptions, LayerReport } from './options.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -16,6 +17,8 @@ export interface ConvertContext {
   /** True when source and destination are one store (containerd → same containerd). */
   readonly sameStore: boolean;
   readonly leaseId: string | undefined;
+  /** This run's owner token (src/util/run-owner.ts): ends every ingest ref, so no two runs share one. */
+  readonly runToken: string;
   readonly logger: Logger;
   /** Aborted by the user's signal or by the first failure, so siblings stop early. */
   readonly signal: AbortSignal;
@@ -43,6 +46,7 @@ export function createContext(
     dst,
     sameStore: options.source.backend === options.destination.backend,
     leaseId,
+    runToken: formatOwner(currentOwner()),
     logger: options.logger,
     signal,
     limit: pLimit(Math.max(1, options.jobs)),

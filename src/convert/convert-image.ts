@@ -6,7 +6,7 @@
 // recorded in options.leftovers for the CLI to report, and the lease expires by itself.
 
 import { setMaxListeners } from 'node:events';
-import { abortError, isErrorCode, notFound, TsconvertError } from '../errors.js';
+import { abortError, TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ImageBackend, ImageRecord, Lease } from '../store/image-store.js';
 import { OWNER_LABEL } from '../util/run-tags.js';
@@ -15,7 +15,7 @@ import type { ConvertOptions, ConvertResult } from './options.js';
 import { preflight } from './preflight.js';
 import { convertDescriptor } from './walk.js';
 
-export const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long clean-up may take once the run is over (it must not hang on a dead daemon). */
 export const CLEANUP_TIMEOUT_MS = 10_000;
 
@@ -40,7 +40,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
   const leases: HeldLease[] = [];
   let ctx: ConvertContext | undefined;
   try {
-    const image = await getSourceImage(source, run.signal);
+    const image = await source.backend.images.get(source.name, { signal: run.signal });
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     for (const backend of new Set([source.backend, destination.backend])) {
       const lease = await createRunLease(backend, options.leaseOwner ?? 'tsconvert', ttl, run.signal);
@@ -88,18 +88,6 @@ function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
-}
-
-async function getSourceImage(source: ConvertOptions['source'], signal: AbortSignal): Promise<ImageRecord> {
-  try {
-    return await source.backend.images.get(source.name, { signal });
-  } catch (err) {
-    if (!isErrorCode(err, 'NOT_FOUND') || source.backend.kind !== 'containerd') throw err;
-    throw notFound(`image "${source.display ?? source.name}": not found in containerd`, {
-      cause: err,
-      hint: 'check the name and namespace (ctr images ls / --namespace); tsconvert never pulls from a registry',
-    });
-  }
 }
 
 async function createRunLease(

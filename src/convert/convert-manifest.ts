@@ -1,6 +1,7 @@
-// Manifest conversion: every layer through the layer job (duplicates share one flight), the config
-// rewritten only if a DiffID changed, media types mapped with --oci, GC labels reset, unknown fields kept.
-// Returns undefined when nothing about the manifest changed.
+// Manifest conversion: every layer through the layer job (duplicates share one flight), media types mapped
+// with --oci, GC labels reset, unknown fields kept. The config blob is copied as it is: every format tsconvert
+// writes decompresses to the source tar byte for byte, so no DiffID changes (the layer job checks each one
+// against the config). Returns undefined when nothing about the manifest changed.
 
 import { Buffer } from 'node:buffer';
 import { marshalGoJson } from '../oci/json.js';
@@ -9,7 +10,6 @@ import { parseConfig, parseManifest } from '../oci/parse.js';
 import { isAttestation, type Descriptor, type Manifest } from '../oci/types.js';
 import { ensureCopied, readJsonBlob, writeBlob } from './blobs.js';
 import type { ConvertContext } from './context.js';
-import { convertConfig } from './convert-config.js';
 import { jsonMediaType, sameBlob, withOciType } from './descriptors.js';
 import { manifestLabels } from './gc-labels.js';
 import { convertLayer } from './layer-job.js';
@@ -54,10 +54,8 @@ export async function convertManifest(
       return layer;
     }),
   );
-  // Every format tsconvert writes keeps the DiffID, so the config blob only changes for formats that do not.
-  const newConfig = (await convertConfig(ctx, manifest.config, new Map())) ?? manifest.config;
-  if (newConfig === manifest.config) await ensureCopied(ctx, manifest.config);
-  const configDesc = withOciType(ctx, { ...manifest.config, digest: newConfig.digest, size: newConfig.size });
+  await ensureCopied(ctx, manifest.config);
+  const configDesc = withOciType(ctx, manifest.config);
 
   const mediaType = jsonMediaType(ctx, desc.mediaType);
   const changed =

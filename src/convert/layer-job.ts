@@ -3,25 +3,26 @@
 // the source blob's labels. One flight per source digest: duplicates share it, and its ingest is removed
 // once, after the last waiter, if it was never committed.
 
-import { TsconvertError } from '../errors.js';
+import { InvalidDataError, TsconvertError } from '../errors.js';
 import { LayerFallback, type LayerFormat, type Scratch } from '../layers/layer-format.js';
 import { shortDigest } from '../oci/digest.js';
 import {
   isNondistributable,
+  type Compression,
   layerCompression,
   ociLayerType,
   uncompressedLayerType,
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
-import { ByteCounter, DigestCounter, tapInto } from '../stream/digest-tap.js';
-import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
+import { ByteCounter, checkContent, DigestCounter, tapInto, verifyInto } from '../stream/digest-tap.js';
+import { adoptExisting, blobDataError, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
 import type { ConvertContext } from './context.js';
 import { contentCompression, labelMismatch } from './layer-label.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
 
-export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
 
 /** Layer annotations that describe the old blob's bytes and would be wrong on a re-encoded one. */
 const STALE_ANNOTATIONS = [
@@ -65,27 +66,6 @@ export async function convertLayer(
   return ctx.layers.join(desc.digest, (flight) => encodeLayer(ctx, flight, desc, format, expectedDiffId));
 }
 
-/** Codec failures (zlib, zstd) name the layer; store and abort errors pass through as they are. */
-function asLayerError(err: unknown, desc: Descriptor, compression: string): unknown {
-  if (err instanceof LayerFallback || !(err instanceof Error) || err.name === 'AbortError') return err;
-  if (err instanceof TsconvertError) {
-    if (err.code !== 'MALFORMED' || err.message.includes(desc.digest)) return err;
-    return new TsconvertError('MALFORMED', `layer ${desc.digest}: ${err.message}`, {
-      cause: err,
-      hint: 'the layer is not a valid tar archive',
-    });
-  }
-  const what = compression === 'none' ? 'tar' : compression;
-  return new TsconvertError(
-    'MALFORMED',
-    `layer ${desc.digest} is corrupt or not valid ${what}: ${err.message}`,
-    {
-      cause: err,
-      hint: 'the local copy is damaged; remove the image and pull it again',
-    },
-  );
-}
-
 function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): string {
   if (format.compression === 'none') return uncompressedLayerType(source.mediaType, oci);
   return ociLayerType(format.compression, isNondistributable(source.mediaType));
@@ -120,35 +100,34 @@ async function runFormat(
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new ByteCounter();
-  const sniffed = await sniff(tapInto(source)(ctx.src.content.read(desc.digest, { signal: ctx.signal })));
-  const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
-  const encoded = format.encode(tar, target.scratch);
+  let annotations: Record<string, string>;
+  let compression: Compression;
   try {
+    const read = ctx.src.content.read(desc.digest, { signal: ctx.signal });
+    const sniffed = await sniff(verifyInto(source, desc)(read));
+    compression = sniffed.compression;
+    const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
+    const encoded = format.encode(tar, target.scratch);
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
+    checkContent(source, desc);
+    annotations = encoded.annotations();
   } catch (err) {
-    throw asLayerError(err, desc, sniffed.compression);
-  }
-  if (source.digest() !== desc.digest || source.size !== desc.size) {
-    throw new TsconvertError(
-      'FAILED_PRECONDITION',
-      `layer ${desc.digest} is corrupt: its content hashes to ${source.digest()}`,
-      {
-        hint: 'the local copy is damaged; remove the image and pull it again',
-      },
-    );
+    // Only errors typed at their source (tar scanner, decoder, digest check) say the layer is bad.
+    throw err instanceof InvalidDataError ? blobDataError(ctx, 'layer', desc, err) : err;
   }
   const diffId = diff.digest();
-  const mislabel = labelMismatch(desc, sniffed.compression);
+  const mislabel = labelMismatch(desc, compression);
   if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
     throw new TsconvertError(
       'FAILED_PRECONDITION',
       `layer ${desc.digest}${mislabel === '' ? '' : ` (${mislabel})`} decompresses to ${diffId}, but the image config says ${expectedDiffId}`,
       {
-        hint: 'the image is inconsistent; rebuild or pull it again',
+        // Its bytes matched their digest, so a fresh copy would be the same: only a rebuild fixes it.
+        hint: 'the image is inconsistent (its config does not describe its layers); rebuild it',
       },
     );
   }
-  return { format, diffId, outSize: out.size, annotations: encoded.annotations(), mislabel };
+  return { format, diffId, outSize: out.size, annotations, mislabel };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */

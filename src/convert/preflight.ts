@@ -45,7 +45,7 @@ export async function preflight(
     );
   }
   const found = await visit(ctx, target, '', 0);
-  if (found.missing.length > 0) throw missingContentError(imageName, found.missing);
+  if (found.missing.length > 0) throw missingContentError(ctx, imageName, found.missing);
   return found.layers;
 }
 
@@ -118,7 +118,7 @@ function checkNamedPlatform(ctx: ConvertContext, own: PlatformSpec): void {
   });
 }
 
-function missingContentError(imageName: string, missing: Missing[]): TsconvertError {
+function missingContentError(ctx: ConvertContext, imageName: string, missing: Missing[]): TsconvertError {
   const byPlatform = new Map<string, string[]>();
   const seen = new Set<string>();
   for (const m of missing) {
@@ -135,7 +135,7 @@ function missingContentError(imageName: string, missing: Missing[]): TsconvertEr
     'MISSING_CONTENT',
     `image "${imageName}" is incomplete, ${count} blob${count === 1 ? '' : 's'} missing locally (${parts.join('; ')})`,
     {
-      hint: `fetch them first (e.g. "ctr content fetch --all-platforms ${imageName}" or pull the image again), or convert only the platforms that are present with --platform; tsconvert never contacts a registry`,
+      hint: `${ctx.src.hints.missingContent(imageName)}, or convert only the platforms that are present with --platform; tsconvert never contacts a registry`,
     },
   );
 }

@@ -11,19 +11,27 @@
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
+import { asErrno, explainMkdirError, fileError } from '../file-errors.js';
 import type { CallOptions, Labels } from '../store/content-store.js';
-import type { ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
+import type { BackendHints, ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
-import { atomicWriteFile, isENOENT, realDir, realDirIfPresent, realFileIfPresent } from './fs-util.js';
+import {
+  atomicWriteFile,
+  exists,
+  isENOENT,
+  realDir,
+  realDirIfPresent,
+  realFileIfPresent,
+} from './fs-util.js';
 import { emptyIndex, LayoutImageStore } from './images.js';
 import { cleanupArchiveDir, cleanupLayout, cleanupTempDirs } from './dead-runs.js';
-import { readJsonFileText } from './json-file.js';
+import { readJsonFile } from './json-file.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { tempDirPrefix } from './temp-names.js';
 import {
@@ -70,6 +78,7 @@ export class OciLayoutBackend implements ImageBackend {
   readonly content: LayoutContentStore;
   readonly images: LayoutImageStore;
   readonly leases: LeaseManager = noLeases;
+  readonly hints: BackendHints;
   /** The directory that holds the layout (for an archive: the private temp directory). */
   readonly root: string;
   /** The archive file this layout came from or goes to, if any. */
@@ -98,8 +107,21 @@ export class OciLayoutBackend implements ImageBackend {
     this.#lock = archive?.lock;
     this.#tempParent = tempParent;
     this.#logger = logger ?? silentLogger;
-    this.content = new LayoutContentStore(root, mode === 'read', this.#logger);
-    this.images = new LayoutImageStore(root, mode === 'read');
+    const where = archive === undefined ? `OCI layout ${root}` : `OCI archive ${archive.file}`;
+    // A layout is written by a copy tool, not pulled: the fix is to copy again, never to contact a registry.
+    this.hints = {
+      missingContent: () =>
+        `the ${where} is incomplete; copy the image into it again (e.g. skopeo copy) or re-create it`,
+      damagedContent: `the ${where} is damaged; copy the image into it again (e.g. skopeo copy) or re-create it`,
+    };
+    const role = archive !== undefined ? 'temporary' : mode === 'read' ? 'source' : 'destination';
+    this.content = new LayoutContentStore(
+      root,
+      mode === 'read',
+      { where, role, damagedHint: this.hints.damagedContent },
+      this.#logger,
+    );
+    this.images = new LayoutImageStore(root, mode === 'read', where);
   }
 
   /** Leases mean nothing here, so the same backend serves every lease. */
@@ -115,7 +137,11 @@ export class OciLayoutBackend implements ImageBackend {
     if (this.#closed) throw new TsconvertError('FAILED_PRECONDITION', 'finish() after close()');
     if (this.archive === undefined || this.mode === 'read') return;
     this.#logger.debug({ archive: this.archive }, 'writing OCI archive');
-    await packArchive(this.root, this.archive, options.signal);
+    try {
+      await packArchive(this.root, this.archive, options.signal);
+    } catch (err) {
+      throw fileError(err, 'destination', `writing OCI archive ${this.archive}`, dirname(this.archive));
+    }
   }
 
   /**
@@ -163,7 +189,7 @@ async function hasLayoutFile(root: string, signal: AbortSignal): Promise<boolean
   const where = join(root, OCI_LAYOUT_FILE);
   let text: string;
   try {
-    text = await readJsonFileText(where, 'oci-layout', signal);
+    text = (await readJsonFile(where, 'oci-layout', signal)).toString('utf8');
   } catch (err) {
     if (isENOENT(err)) return false;
     throw err;
@@ -209,16 +235,6 @@ async function initLayout(root: string, signal: AbortSignal): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isENOENT(err)) return false;
-    throw err;
-  }
-}
-
 /**
  * Takes the lock of a destination archive, held from before its images are read until close(), so a second
  * run writing it waits and then adds its image to the first one's result instead of replacing it.
@@ -244,33 +260,51 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
   if (!(await exists(dirname(file))))
     throw notFound(`directory ${dirname(file)} of OCI archive ${file} not found`);
   const lock = options.mode === 'write' ? await lockArchive(file, options) : undefined;
+  const what = `${options.mode === 'read' ? 'reading' : 'preparing'} OCI archive ${file}`;
+  const temp = options.tempDir ?? tmpdir();
   let tempRoot: string | undefined;
   try {
-    const tempParent = options.tempDir ?? tmpdir();
     if (options.mode === 'read') {
-      for (const line of await cleanupTempDirs(tempParent)) options.logger?.info(line);
+      for (const line of await cleanupTempDirs(temp)) options.logger?.info(line);
     }
-    tempRoot = await mkdtemp(tempDirPrefix(tempParent));
+    tempRoot = await mkdtemp(tempDirPrefix(temp)).catch((err: unknown) => {
+      throw fileError(err, 'temporary', what, temp);
+    });
     const root = join(tempRoot, 'layout');
     await mkdir(root);
     // Looked at again under the lock: the run before us may have just created it.
-    if (await exists(file)) await extractArchive(file, root, signal);
+    if (await exists(file)) {
+      await extractArchive(file, root, signal).catch((err: unknown) => archiveError(err, file));
+    }
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root, signal);
-    const backend = new OciLayoutBackend(
-      root,
-      options.mode,
-      { file, tempRoot, lock },
-      options.logger,
-      tempParent,
-    );
+    const backend = new OciLayoutBackend(root, options.mode, { file, tempRoot, lock }, options.logger, temp);
     if (options.mode === 'write') await backend.cleanupAtOpen(signal);
     return backend;
   } catch (err) {
     if (tempRoot !== undefined) await rm(tempRoot, { recursive: true, force: true });
     await lock?.release();
-    throw err;
+    // Errors of the archive itself are named above; any other file error here is of its copy in $TMPDIR.
+    throw fileError(err, 'temporary', what, temp);
   }
+}
+
+/**
+ * An archive that cannot be extracted: a file error names the archive (reading it) or $TMPDIR (writing the
+ * copy); anything else is the tar parser refusing the bytes, named after the archive.
+ */
+function archiveError(err: unknown, file: string): never {
+  if (err instanceof TsconvertError) throw err;
+  const errno = asErrno(err);
+  if (errno !== undefined) {
+    if (errno.path !== file) throw err;
+    throw fileError(err, 'source', `reading OCI archive ${file}`, file);
+  }
+  const why = err instanceof Error ? err.message : String(err);
+  throw malformed(`OCI archive ${file} is not a valid tar file: ${why}`, {
+    cause: err,
+    hint: 'copy the image into it again (e.g. skopeo copy) or re-create it',
+  });
 }
 
 /** Opens an OCI image layout directory or archive as an ImageBackend. */
@@ -279,7 +313,11 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
   const path = resolve(options.path);
   if (options.archive === true) return openArchive(options, path);
   if (options.mode === 'write') {
-    await initLayout(path, options.signal);
+    try {
+      await initLayout(path, options.signal);
+    } catch (err) {
+      throw fileError(await explainMkdirError(err), 'destination', `creating OCI layout ${path}`);
+    }
   } else {
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
     await checkLayoutFile(path, options.signal);

@@ -1,5 +1,6 @@
 // The ContentStore of an OCI image layout: blobs are files under blobs/sha256, named by digest. Labels
-// have no home in a layout, so they are always empty and label updates are accepted and ignored.
+// have no home in a layout, so they are always empty and label updates are accepted and ignored. File
+// errors leave here as one line naming the layout, the path and what to do (src/file-errors.ts).
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import type {
   CallOptions,
+  CommitOptions,
+  CommitResult,
   ContentInfo,
   ContentStore,
   ContentWriter,
@@ -14,22 +17,51 @@ import type {
   ReadOptions,
   WriterOptions,
 } from '../store/content-store.js';
+import { explainMkdirError, fileError, type FileRole } from '../file-errors.js';
 import { fileChunks, readRange } from '../store/file-range.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { fsError, isENOENT, notRegular, openRegularFile, readRegularFile } from './fs-util.js';
+import { isENOENT, notRegular, openRegularFile, readRegularFile } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
 import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
+
+/** How the store names itself and its files' failures. */
+export interface LayoutNaming {
+  /** "OCI layout DIR", or "OCI archive FILE" for one extracted into (or built in) $TMPDIR. */
+  where: string;
+  /** Whose files these are: a layout directory's, or an archive's temporary copy. */
+  role: FileRole;
+  /** What to do when a blob cannot be read for a reason of its own (a directory where a file should be). */
+  damagedHint: string;
+}
 
 export class LayoutContentStore implements ContentStore {
   readonly #root: string;
   readonly #readOnly: boolean;
+  readonly #naming: LayoutNaming;
 
   readonly #logger: Logger;
 
-  constructor(root: string, readOnly: boolean, logger: Logger = silentLogger) {
+  constructor(root: string, readOnly: boolean, naming?: LayoutNaming, logger: Logger = silentLogger) {
     this.#root = root;
     this.#readOnly = readOnly;
     this.#logger = logger;
+    this.#naming = naming ?? {
+      where: `OCI layout ${root}`,
+      role: readOnly ? 'source' : 'destination',
+      damagedHint: `the OCI layout ${root} is damaged`,
+    };
+  }
+
+  #readError(err: unknown, digest: Digest): unknown {
+    const { where, role, damagedHint } = this.#naming;
+    const reader = role === 'destination' ? 'source' : role;
+    return fileError(err, reader, `reading ${where}`, blobPath(this.#root, digest), damagedHint);
+  }
+
+  #writeError(err: unknown): unknown {
+    const { where, role } = this.#naming;
+    const writer = role === 'source' ? 'destination' : role;
+    return fileError(err, writer, `writing ${where}`, this.#root);
   }
 
   #writable(): void {
@@ -47,8 +79,8 @@ export class LayoutContentStore implements ContentStore {
       if (!st.isFile()) throw notRegular('blob', path, st);
       return { digest: d, size: st.size, labels: {} };
     } catch (err) {
-      if (isENOENT(err)) throw notFound(`content ${d} not found in OCI layout ${this.#root}`, { cause: err });
-      throw fsError(err, `blob ${d}`);
+      if (isENOENT(err)) throw notFound(`content ${d} not found in ${this.#naming.where}`, { cause: err });
+      throw this.#readError(err, d);
     }
   }
 
@@ -60,8 +92,7 @@ export class LayoutContentStore implements ContentStore {
       const fh = await openRegularFile(blobPath(this.#root, digest), 'blob');
       yield* fileChunks(fh, range, options.signal);
     } catch (err) {
-      if (err instanceof TsconvertError) throw err;
-      throw fsError(err, `blob ${digest}`);
+      throw this.#readError(err, digest);
     }
   }
 
@@ -75,7 +106,13 @@ export class LayoutContentStore implements ContentStore {
 
   async openWriter(options: WriterOptions): Promise<ContentWriter> {
     this.#writable();
-    return openLayoutWriter(this.#root, options, this.#logger);
+    try {
+      return new NamedErrorsWriter(await openLayoutWriter(this.#root, options, this.#logger), (err) =>
+        this.#writeError(err),
+      );
+    } catch (err) {
+      throw this.#writeError(await explainMkdirError(err));
+    }
   }
 
   async abortIngest(ref: string, options: CallOptions): Promise<void> {
@@ -122,5 +159,46 @@ export class LayoutContentStore implements ContentStore {
       // Half-created or half-removed ingest: not listed.
       return undefined;
     }
+  }
+}
+
+/** A layout writer whose file errors (a full, read-only or foreign destination) name the layout and the fix. */
+class NamedErrorsWriter implements ContentWriter {
+  readonly #inner: ContentWriter;
+  readonly #named: (err: unknown) => unknown;
+
+  constructor(inner: ContentWriter, named: (err: unknown) => unknown) {
+    this.#inner = inner;
+    this.#named = named;
+  }
+
+  get ref(): string {
+    return this.#inner.ref;
+  }
+
+  get offset(): number {
+    return this.#inner.offset;
+  }
+
+  #call<T>(op: Promise<T>): Promise<T> {
+    return op.catch((err: unknown) => {
+      throw this.#named(err);
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    return this.#call(this.#inner.write(data));
+  }
+
+  truncate(): Promise<void> {
+    return this.#call(this.#inner.truncate());
+  }
+
+  commit(options: CommitOptions): Promise<CommitResult> {
+    return this.#call(this.#inner.commit(options));
+  }
+
+  abort(): Promise<void> {
+    return this.#call(this.#inner.abort());
   }
 }

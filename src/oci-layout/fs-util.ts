@@ -1,13 +1,13 @@
 // Small file-system helpers the OCI-layout backend shares: errno checks, an abortable sleep, durable
-// atomic file replacement (temp file + fsync + rename + directory fsync), opening only regular files, and
-// errno → TsconvertError mapping.
+// atomic file replacement (temp file + fsync + rename + directory fsync), and opening only regular files
+// and real directories (a FIFO would block, a link would lead out of the layout).
 
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { abortError, malformed, throwIfAborted, type TsconvertError } from '../errors.js';
 import { tempName } from './temp-names.js';
-import { abortError, malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
@@ -16,6 +16,17 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 export const isENOENT = (err: unknown): boolean => errnoCode(err) === 'ENOENT';
+
+/** Whether `path` exists (following symlinks); errors other than ENOENT are thrown. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isENOENT(err)) return false;
+    throw err;
+  }
+}
 
 /** Resolves after `ms`, or rejects with CANCELLED when the signal fires first. */
 export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -64,17 +75,6 @@ export async function atomicWriteFile(
     throw err;
   }
   await fsyncDir(dirname(path));
-}
-
-/** Maps an errno from a file operation to a TsconvertError with the path in the message. */
-export function fsError(err: unknown, what: string): unknown {
-  if (err instanceof TsconvertError) return err;
-  const code = errnoCode(err);
-  if (code === 'ENOENT') return notFound(`${what}: not found`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM')
-    return new TsconvertError('PERMISSION_DENIED', `${what}: permission denied`, { cause: err });
-  if (code === 'ABORT_ERR') return new TsconvertError('CANCELLED', `${what}: cancelled`, { cause: err });
-  return err;
 }
 
 /** What a non-regular file is, for messages. */

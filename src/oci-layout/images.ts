@@ -10,14 +10,15 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
-import { isDigest } from '../oci/digest.js';
 import { checkJsonWrite } from '../oci/json-limits.js';
+import { parseJsonObject } from '../oci/json.js';
 import { MediaType } from '../oci/media-types.js';
+import { parseIndex } from '../oci/parse.js';
 import type { Descriptor, Index } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import { atomicWriteFile, isENOENT } from './fs-util.js';
-import { readJsonFileText } from './json-file.js';
+import { readJsonFile } from './json-file.js';
 import { acquireFileLock } from './lock.js';
 import { blobPath, INDEX_FILE, INDEX_LOCK_FILE } from './paths.js';
 import { isValidRefName } from './reference.js';
@@ -27,35 +28,6 @@ const INDEX_FULL_HINT = 'the layout lists too many images; write into another la
 
 export function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-}
-
-function checkDescriptor(value: unknown, where: string): Descriptor {
-  const d = value as Partial<Descriptor> | null;
-  if (typeof d !== 'object' || d === null) throw malformed(`${where}: not an object`);
-  if (typeof d.mediaType !== 'string') throw malformed(`${where}.mediaType: missing`);
-  if (!isDigest(d.digest))
-    throw malformed(`${where}.digest: ${JSON.stringify(d.digest)} is not a sha256 digest`);
-  if (!Number.isSafeInteger(d.size) || (d.size as number) < 0) throw malformed(`${where}.size: invalid`);
-  if (d.annotations !== undefined && (typeof d.annotations !== 'object' || d.annotations === null)) {
-    throw malformed(`${where}.annotations: not an object`);
-  }
-  return d as Descriptor;
-}
-
-/** Parses and checks index.json text; `where` names the file in messages. */
-export function parseIndex(text: string, where: string): Index {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw malformed(`${where}: not JSON`, { cause: err });
-  }
-  const idx = v as Partial<Index> | null;
-  if (typeof idx !== 'object' || idx === null || idx.schemaVersion !== 2 || !Array.isArray(idx.manifests)) {
-    throw malformed(`${where}: not an OCI image index (want schemaVersion 2 and a manifests array)`);
-  }
-  idx.manifests.forEach((m, i) => checkDescriptor(m, `${where}: manifests[${i}]`));
-  return idx as Index;
 }
 
 const refName = (d: Descriptor): string => d.annotations?.[REF_NAME_ANNOTATION] ?? '';
@@ -90,10 +62,13 @@ function withEntry(manifests: Descriptor[], name: string, entry: Descriptor): De
 export class LayoutImageStore implements ImageStore {
   readonly #root: string;
   readonly #readOnly: boolean;
+  /** How messages name the layout: "OCI layout DIR", or "OCI archive FILE" for one extracted from a tar. */
+  readonly #where: string;
 
-  constructor(root: string, readOnly: boolean) {
+  constructor(root: string, readOnly: boolean, where = `OCI layout ${root}`) {
     this.#root = root;
     this.#readOnly = readOnly;
+    this.#where = where;
   }
 
   get #indexPath(): string {
@@ -102,14 +77,15 @@ export class LayoutImageStore implements ImageStore {
 
   async #read(signal: AbortSignal): Promise<Index> {
     throwIfAborted(signal);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readJsonFileText(this.#indexPath, 'index.json', signal);
+      bytes = await readJsonFile(this.#indexPath, 'index.json', signal);
     } catch (err) {
       if (isENOENT(err)) throw malformed(`${this.#root} is not an OCI image layout: it has no ${INDEX_FILE}`);
       throw err;
     }
-    return parseIndex(text, this.#indexPath);
+    // The same parser and strictness as an index blob; `where` names the file.
+    return parseIndex(parseJsonObject(bytes, this.#indexPath), this.#indexPath);
   }
 
   /** Read-modify-write of index.json under the layout lock; `change` returns the new manifests. */
@@ -139,13 +115,17 @@ export class LayoutImageStore implements ImageStore {
       const [only] = manifests;
       if (only !== undefined && manifests.length === 1) return toRecord(only);
       const names = manifests.map((m) => JSON.stringify(refName(m))).join(', ');
-      throw notFound(`OCI layout ${this.#root} has ${manifests.length} images; name one`, {
+      throw notFound(`${this.#where} has ${manifests.length} images; name one`, {
         hint: manifests.length > 0 ? `add :REF, one of ${names}` : undefined,
       });
     }
     const entry = manifests.find((m) => refName(m) === name);
-    if (entry === undefined)
-      throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+    if (entry === undefined) {
+      const names = manifests.map((m) => JSON.stringify(refName(m))).join(', ');
+      throw notFound(`image ${JSON.stringify(name)} not found in ${this.#where}`, {
+        hint: manifests.length > 0 ? `it has ${names}` : 'it holds no image',
+      });
+    }
     return toRecord(entry);
   }
 
@@ -183,6 +163,6 @@ export class LayoutImageStore implements ImageStore {
       found = kept.length !== manifests.length;
       return kept;
     });
-    if (!found) throw notFound(`image ${JSON.stringify(name)} not found in OCI layout ${this.#root}`);
+    if (!found) throw notFound(`image ${JSON.stringify(name)} not found in ${this.#where}`);
   }
 }

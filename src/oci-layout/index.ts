@@ -1,7 +1,6 @@
 // Public surface of the OCI-layout backend, for the CLI composition root and tests.
 export { openOciLayout, OciLayoutBackend, type OpenOciLayoutOptions } from './backend.js';
-export { LayoutContentStore } from './content.js';
-export { LayoutImageStore, REF_NAME_ANNOTATION } from './images.js';
+export { REF_NAME_ANNOTATION } from './images.js';
 export {
   formatTransportReference,
   isValidRefName,

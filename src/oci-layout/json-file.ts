@@ -9,7 +9,8 @@ import { openRegularFile } from './fs-util.js';
 
 const PIECE = 1 << 20;
 
-export async function readJsonFileText(path: string, kind: JsonKind, signal: AbortSignal): Promise<string> {
+/** The file's bytes, at most the limit for its kind of document. */
+export async function readJsonFile(path: string, kind: JsonKind, signal: AbortSignal): Promise<Buffer> {
   const limit = JSON_LIMITS[kind];
   const fh = await openRegularFile(path, kind);
   try {
@@ -26,7 +27,7 @@ export async function readJsonFileText(path: string, kind: JsonKind, signal: Abo
       total += bytesRead;
       if (total > limit) throw jsonTooLarge(kind, path);
     }
-    return Buffer.concat(parts, total).toString('utf8');
+    return Buffer.concat(parts, total);
   } finally {
     await fh.close();
   }

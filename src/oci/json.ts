@@ -17,13 +17,6 @@ export function marshalGoJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
 }
 
-/** Same, with the top-level keys sorted as Go does for a map (used for image configs). */
-export function marshalGoJsonSortedTop(value: Record<string, unknown>): string {
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) sorted[key] = value[key];
-  return marshalGoJson(sorted);
-}
-
 export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
   try {

@@ -41,10 +41,6 @@ export function isManifestType(mt: string): boolean {
   return mt === MediaType.ociManifest || mt === MediaType.dockerManifest;
 }
 
-export function isConfigType(mt: string): boolean {
-  return mt === MediaType.ociConfig || mt === MediaType.dockerConfig;
-}
-
 export function isDockerType(mt: string): boolean {
   return mt.startsWith('application/vnd.docker.');
 }

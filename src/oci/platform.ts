@@ -43,7 +43,7 @@ const KNOWN_OS = new Set([
   'unknown',
 ]);
 
-export function normalizePlatform(p: PlatformSpec): PlatformSpec {
+function normalizePlatform(p: PlatformSpec): PlatformSpec {
   const os = p.os.toLowerCase();
   const architecture = ARCH_ALIASES[p.architecture.toLowerCase()] ?? p.architecture.toLowerCase();
   let variant = p.variant?.toLowerCase() || undefined;

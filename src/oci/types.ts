@@ -50,9 +50,9 @@ export interface ImageConfig {
 }
 
 /** Annotation BuildKit puts on attestation manifests inside an index. */
-export const ATTESTATION_REF_TYPE = 'vnd.docker.reference.type';
+const ATTESTATION_REF_TYPE = 'vnd.docker.reference.type';
 export const ATTESTATION_REF_DIGEST = 'vnd.docker.reference.digest';
-export const ATTESTATION_MANIFEST = 'attestation-manifest';
+const ATTESTATION_MANIFEST = 'attestation-manifest';
 
 export function isAttestation(desc: Descriptor): boolean {
   return desc.annotations?.[ATTESTATION_REF_TYPE] === ATTESTATION_MANIFEST;

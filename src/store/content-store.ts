@@ -29,7 +29,12 @@ export interface ReadOptions extends CallOptions {
 }
 
 export interface WriterOptions extends CallOptions {
-  /** Ingest reference; deterministic per source so an interrupted run can resume or reset it. */
+  /**
+   * Ingest reference. The converter makes it unique per run (the blob's role and digest, then the run's owner
+   * token from src/util/run-owner.ts), so it never meets an ingest an earlier run left: half-written ingests
+   * are not resumed, and dead runs' ones are found by their owner. A store still opens an existing ingest of
+   * the same ref where it is (containerd does; its ingest-file writer relies on that to commit).
+   */
   ref: string;
   /** Digest the blob must have, when known in advance. */
   expected?: Digest;
@@ -55,7 +60,10 @@ export interface CommitResult {
 /** An open ingest. Data is appended at `offset`; the writer must be committed or aborted. */
 export interface ContentWriter {
   readonly ref: string;
-  /** Bytes already in the ingest (non-zero when a stale ingest was resumed). */
+  /**
+   * Bytes already in the ingest: non-zero when an existing ingest of the same ref was opened again, or when
+   * containerd opens a write of a blob another namespace holds (at its full size).
+   */
   readonly offset: number;
   /** Appends data; resolves when the store has accepted it (backpressure). */
   write(data: Uint8Array): Promise<void>;
@@ -77,7 +85,10 @@ export interface ContentStore {
     labels: Record<string, string | undefined>,
     options: CallOptions,
   ): Promise<ContentInfo>;
-  /** Opens (or resumes) an ingest. A blob matching `expected` that already exists throws ALREADY_EXISTS. */
+  /**
+   * Opens an ingest, or the existing one of that ref at its offset. A blob matching `expected` that already
+   * exists throws ALREADY_EXISTS.
+   */
   openWriter(options: WriterOptions): Promise<ContentWriter>;
   /** Removes an ingest by ref; NOT_FOUND when there is none. */
   abortIngest(ref: string, options: CallOptions): Promise<void>;

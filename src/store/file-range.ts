@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { abortError, TsconvertError } from '../errors.js';
 
 /** Read chunk size: large enough to keep syscalls few, small enough to bound memory per reader. */
-export const FILE_READ_CHUNK = 1 << 20;
+const FILE_READ_CHUNK = 1 << 20;
 
 export interface ByteRange {
   start: number;

@@ -33,13 +33,32 @@ export interface LeaseManager {
   addContent(id: string, digest: string, options: CallOptions): Promise<void>;
 }
 
+/**
+ * What a user can do when a backend lacks content or holds content that does not match its digest, in the
+ * backend's own terms (containerd fetches or pulls again; a layout is re-created or copied again). The core
+ * adds these to its messages and never needs to know which backend it talks to.
+ */
+export interface BackendHints {
+  /** Blobs of `image` (its name as the user wrote it) are absent. */
+  missingContent(image: string): string;
+  /** A blob's bytes do not hash to its digest, have another size, or do not decode. */
+  damagedContent: string;
+}
+
 /** One backend: content, images and leases in one namespace (containerd) or one layout (OCI). */
 export interface ImageBackend {
   /** Short name for messages: "containerd" or "oci layout". */
   readonly kind: string;
   readonly content: ContentStore;
+  /** Its get() throws NOT_FOUND naming the image and where it looked, with a hint of its own. */
   readonly images: ImageStore;
   readonly leases: LeaseManager;
+  readonly hints: BackendHints;
+  /**
+   * Makes a destination's result durable where writing it is a separate step (an archive is packed and
+   * renamed into place); called once, after a successful conversion, before close(). Absent: nothing to do.
+   */
+  finish?(options: CallOptions): Promise<void>;
   /** The same backend with every write attached to the given lease. */
   withLease(leaseId: string): ImageBackend;
   /**

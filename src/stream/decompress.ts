@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 
 import { createGunzip } from 'node:zlib';
+import { InvalidDataError } from '../errors.js';
 import type { Compression } from '../oci/media-types.js';
 import { createZstdDecoder } from '../zstd/zstd.js';
 import { through } from './through.js';
@@ -40,7 +41,11 @@ export interface Sniffed {
   stream: AsyncIterable<Uint8Array>;
 }
 
-/** Reads just enough of `source` to tell its compression, and gives back the full stream. */
+/**
+ * Reads just enough of `source` to tell its compression, and gives back the full stream. Ending the returned
+ * stream early (return(), as `for await` does on break or throw) ends the source too, even before the first
+ * read: the source is a gRPC stream or an open file that must not stay open after a fallback or a failure.
+ */
 export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed> {
   const it = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -55,25 +60,71 @@ export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed>
     head.push(r.value);
     headLen += r.value.byteLength;
   }
-  const compression = sniffCompression(Buffer.concat(head));
-  async function* replay(): AsyncGenerator<Uint8Array> {
-    yield* head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { compression, stream: replay() };
+  return { compression: sniffCompression(Buffer.concat(head)), stream: replay(head, it, done) };
 }
 
-/** The decoded bytes of a stream in the given compression (the input itself for 'none'). */
+/** The sniffed chunks, then the rest of `it`; return() passes on to `it` unless it has ended. */
+function replay(
+  head: Uint8Array[],
+  it: AsyncIterator<Uint8Array>,
+  ended: boolean,
+): AsyncIterableIterator<Uint8Array> {
+  const finished: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  const self: AsyncIterableIterator<Uint8Array> = {
+    [Symbol.asyncIterator]: () => self,
+    async next() {
+      const first = head.shift();
+      if (first !== undefined) return { done: false, value: first };
+      if (ended) return finished;
+      const r = await it.next();
+      if (r.done === true) ended = true;
+      return r;
+    },
+    async return() {
+      head.length = 0;
+      if (!ended) {
+        ended = true;
+        await it.return?.();
+      }
+      return finished;
+    },
+  };
+  return self;
+}
+
+/**
+ * The decoded bytes of a stream in the given compression (the input itself for 'none'). A failure of the
+ * decoder becomes an InvalidDataError; a failure of the input (a read error) passes through as it is, since
+ * only the decoder can say that the bytes are bad.
+ */
 export function decode(
   stream: AsyncIterable<Uint8Array>,
   compression: Compression,
 ): AsyncIterable<Uint8Array> {
   if (compression === 'none') return stream;
+  const inputErrors = new WeakSet<object>();
+  async function* input(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* stream;
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) inputErrors.add(err);
+      throw err;
+    }
+  }
   const decoder = compression === 'gzip' ? createGunzip({ chunkSize: DECODE_CHUNK }) : createZstdDecoder();
-  return through(stream, decoder);
+  return decoderErrors(through(input(), decoder), compression, inputErrors);
+}
+
+async function* decoderErrors(
+  decoded: AsyncIterable<Uint8Array>,
+  compression: Compression,
+  inputErrors: WeakSet<object>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* decoded;
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && inputErrors.has(err)) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new InvalidDataError('compression', `not valid ${compression}: ${why}`, { cause: err });
+  }
 }

@@ -1,7 +1,9 @@
 // Pass-through pipeline stages that count the bytes flowing through them and, for the source-blob check and
 // the DiffID, hash them (sha256), without copying data. The output is only counted: its store hashes it.
+// A blob that is not what its descriptor says is one condition with one error: ContentMismatch.
 
 import { createHash } from 'node:crypto';
+import { InvalidDataError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 
 export class DigestCounter {
@@ -39,5 +41,59 @@ export function tapInto(
       counter.update(chunk);
       yield chunk;
     }
+  };
+}
+
+/** What a descriptor promises about a blob, and what its bytes turned out to be. */
+export interface BlobFacts {
+  digest: Digest;
+  size: number;
+}
+
+/**
+ * Bytes that do not match their descriptor. With the right digest but another size, the blob is intact and
+ * the descriptor (the manifest listing it) is wrong; with another digest, the blob itself is damaged.
+ */
+export class ContentMismatch extends InvalidDataError {
+  readonly expected: BlobFacts;
+  readonly actual: BlobFacts;
+
+  constructor(expected: BlobFacts, actual: BlobFacts) {
+    const why =
+      actual.digest !== expected.digest
+        ? `its content hashes to ${actual.digest}` +
+          (actual.size === expected.size ? '' : ` and has ${actual.size} bytes, not ${expected.size}`)
+        : `it has ${actual.size} bytes, but its descriptor says ${expected.size}`;
+    super('digest', `does not match its descriptor: ${why}`);
+    this.name = 'ContentMismatch';
+    this.expected = expected;
+    this.actual = actual;
+  }
+
+  /** Only the size is wrong: the blob is intact and whatever lists it is not. */
+  get sizeOnly(): boolean {
+    return this.actual.digest === this.expected.digest;
+  }
+}
+
+/** Throws ContentMismatch unless what `counter` saw is `expected`. */
+export function checkContent(counter: DigestCounter, expected: BlobFacts): void {
+  const actual = { digest: counter.digest(), size: counter.size };
+  if (actual.digest !== expected.digest || actual.size !== expected.size) {
+    throw new ContentMismatch(expected, actual);
+  }
+}
+
+/**
+ * `tapInto` that also checks, when its input ends, that it saw exactly `expected`: a damaged source fails
+ * at its own end, before a decoder downstream can report the symptom (a truncated stream) instead.
+ */
+export function verifyInto(
+  counter: DigestCounter,
+  expected: BlobFacts,
+): (source: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array> {
+  return async function* (source) {
+    yield* tapInto(counter)(source);
+    checkContent(counter, expected);
   };
 }

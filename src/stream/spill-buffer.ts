@@ -7,6 +7,7 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsconvertError } from '../errors.js';
+import { fileError } from '../file-errors.js';
 
 /** Read-back piece size once the bytes are in a file. */
 const READ_PIECE = 1 << 20;
@@ -110,8 +111,10 @@ export class SpillBuffer {
 
 /** A temporary file that failed: says which, why, and what to do (usually a full or missing $TMPDIR). */
 export function spillError(path: string, err: unknown): TsconvertError {
+  const failure = fileError(err, 'temporary', 'temporary file', path);
+  if (failure instanceof TsconvertError) return failure;
   const why = err instanceof Error ? err.message : String(err);
-  return new TsconvertError('UNAVAILABLE', `temporary file ${path} failed: ${why}`, {
+  return new TsconvertError('UNAVAILABLE', `temporary file ${path}: ${why}`, {
     cause: err,
     hint: 'check that $TMPDIR exists, is writable and has free space, or point TMPDIR elsewhere',
   });

@@ -3,7 +3,7 @@
 // prefix is joined to the name for ustar and star headers only; GNU headers carry atime/ctime, read when
 // their first byte is not NUL (with Go's fallback to a prefix when they do not parse).
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import { checksumMatches, cutAtNul, parseNumeric } from './numbers.js';
 
 export type HeaderFormat = 'v7' | 'ustar' | 'gnu' | 'star';
@@ -63,7 +63,7 @@ function joinPrefix(prefix: Uint8Array, name: Uint8Array): Uint8Array {
  * Throws MALFORMED when the checksum does not match or a numeric field does not parse, as Go does.
  */
 export function parseHeaderBlock(block: Uint8Array, offset: number): RawHeader {
-  if (!checksumMatches(block)) throw malformed(`tar header at offset ${offset}: checksum mismatch`);
+  if (!checksumMatches(block)) throw invalidTar(`tar header at offset ${offset}: checksum mismatch`);
   const format = detectFormat(block);
   let bad: string | undefined;
   const num = (start: number, length: number, what: string): bigint => {
@@ -106,7 +106,7 @@ export function parseHeaderBlock(block: Uint8Array, offset: number): RawHeader {
     }
     h.name = joinPrefix(prefix, h.name);
   }
-  if (bad !== undefined) throw malformed(`tar header at offset ${offset}: invalid ${bad} field`);
+  if (bad !== undefined) throw invalidTar(`tar header at offset ${offset}: invalid ${bad} field`);
   return h;
 }
 

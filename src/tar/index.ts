@@ -15,13 +15,8 @@
 // against). Events hold views of the input chunks, so the source must not reuse a chunk's memory after
 // yielding it (Node streams never do).
 export { scanTar, type ScanTarOptions } from './scanner.js';
-export { formatRfc3339, isRfc3339Representable, GO_ZERO_TIME_SECONDS, type TarTime } from './time.js';
-export {
-  BLOCK_SIZE,
-  MAX_GNU_LONG_NAME_SIZE,
-  MAX_HEADER_BLOCKS_PER_MEMBER,
-  MAX_PAX_HEADER_SIZE,
-} from './limits.js';
+export { formatRfc3339, GO_ZERO_TIME_SECONDS, type TarTime } from './time.js';
+export { MAX_HEADER_BLOCKS_PER_MEMBER } from './limits.js';
 export type { HeaderFormat } from './header.js';
 export type { PaxRecords } from './pax.js';
 export type * from './types.js';

@@ -2,7 +2,7 @@
 // (vbatts/tar-split's fork) reports: PAX records override the header (empty values keep the header's),
 // GNU long name/link headers override PAX, "\0" type flags become "5" for names ending in "/" else "0".
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import type { RawHeader } from './header.js';
 import { parseDecimalInt64 } from './numbers.js';
 import { binaryKeyBytes, PAX_XATTR_PREFIX, type PaxRecords } from './pax.js';
@@ -59,7 +59,7 @@ const ASCII_FAST_PATH_MAX = 256;
 /** True for the types that never have a payload, whatever their size field says (Go's isHeaderOnlyType). */
 export const isHeaderOnly = (typeflag: number): boolean => HEADER_ONLY.has(typeflag);
 
-export function tarText(raw: Uint8Array): TarText {
+function tarText(raw: Uint8Array): TarText {
   // Most names are short ASCII: decoding them in JavaScript skips a native call per field (four per member).
   if (raw.length <= ASCII_FAST_PATH_MAX) {
     let text = '';
@@ -101,7 +101,7 @@ function mergePax(d: MemberDraft, pax: PaxRecords, offset: number): void {
   for (const [key, value] of pax) {
     if (value.length === 0) continue; // Go keeps the header's value
     const bad = (): never => {
-      throw malformed(`PAX record "${key}" for the header at offset ${offset} has an invalid value`);
+      throw invalidTar(`PAX record "${key}" for the header at offset ${offset} has an invalid value`);
     };
     const num = (): bigint => parseDecimalInt64(value) ?? bad();
     const time = (): TarTime => parsePaxTime(value) ?? bad();
@@ -156,7 +156,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** `SCHILY.xattr.*` records (empty values included, as containers/storage reads PAXRecords). */
-export function xattrsOf(pax: PaxRecords): TarXattr[] {
+function xattrsOf(pax: PaxRecords): TarXattr[] {
   const out: TarXattr[] = [];
   for (const [key, value] of pax) {
     if (key.startsWith(PAX_XATTR_PREFIX)) {

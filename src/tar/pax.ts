@@ -3,7 +3,7 @@
 // newline or `=`, or has a NUL where Go forbids one makes the header invalid; a later record with the same
 // keyword wins; GNU sparse 0.0 offset/numbytes pairs are gathered into GNU.sparse.map.
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import { parseDecimalInt64 } from './numbers.js';
 
 /**
@@ -12,10 +12,10 @@ import { parseDecimalInt64 } from './numbers.js';
  */
 export type PaxRecords = ReadonlyMap<string, Uint8Array>;
 
-export const PAX_PATH = 'path';
-export const PAX_LINKPATH = 'linkpath';
-export const PAX_UNAME = 'uname';
-export const PAX_GNAME = 'gname';
+const PAX_PATH = 'path';
+const PAX_LINKPATH = 'linkpath';
+const PAX_UNAME = 'uname';
+const PAX_GNAME = 'gname';
 export const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
 const SPARSE_OFFSET = 'GNU.sparse.offset';
 const SPARSE_NUMBYTES = 'GNU.sparse.numbytes';
@@ -29,7 +29,7 @@ export function binaryKeyBytes(key: string): Uint8Array {
   return out;
 }
 
-export function toBinaryString(bytes: Uint8Array): string {
+function toBinaryString(bytes: Uint8Array): string {
   // Not TextDecoder('latin1'): WHATWG maps that label to windows-1252, which changes bytes 0x80–0x9f.
   let s = '';
   for (let i = 0; i < bytes.length; i += 8192) {
@@ -48,7 +48,7 @@ export function parsePaxRecords(data: Uint8Array, offset: number): PaxRecords {
   let pos = 0;
   while (pos < data.length) {
     const bad = (why: string): never => {
-      throw malformed(`PAX record at offset ${offset + pos}: ${why}`);
+      throw invalidTar(`PAX record at offset ${offset + pos}: ${why}`);
     };
     const space = data.indexOf(0x20, pos);
     if (space < 0) bad('no length field');

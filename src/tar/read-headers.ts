@@ -3,7 +3,7 @@
 // keeps every byte it read so the member's header bytes can be handed on verbatim. Checks the limits in
 // limits.ts before reading anything a header asks for.
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import { parseHeaderBlock, type RawHeader } from './header.js';
 import {
   BLOCK_SIZE,
@@ -31,7 +31,7 @@ const TYPE_LONG_NAME = 0x4c; // 'L'
 const TYPE_LONG_LINK = 0x4b; // 'K'
 const TYPE_OLD_SPARSE = 0x53; // 'S'
 
-export const paddingOf = (size: number): number => (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
+const paddingOf = (size: number): number => (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 
 /** Result of reading one member's header blocks: a member, or the end of the archive. */
 export type HeaderResult =
@@ -47,7 +47,7 @@ class HeaderBytes {
   reserve(bytes: number, at: number): void {
     this.blocks += Math.ceil(bytes / BLOCK_SIZE);
     if (this.blocks > MAX_HEADER_BLOCKS_PER_MEMBER) {
-      throw malformed(
+      throw invalidTar(
         `tar member at offset ${this.offset}: more than ${MAX_HEADER_BLOCKS_PER_MEMBER} header blocks (at offset ${at})`,
       );
     }
@@ -63,7 +63,7 @@ async function readBlock(reader: ChunkReader, what: string): Promise<Uint8Array 
   const block = await reader.read(BLOCK_SIZE);
   if (block.length === 0) return undefined;
   if (block.length < BLOCK_SIZE)
-    throw malformed(`${what} at offset ${at}: input ends after ${block.length} bytes`);
+    throw invalidTar(`${what} at offset ${at}: input ends after ${block.length} bytes`);
   return block;
 }
 
@@ -89,7 +89,7 @@ export async function readHeaders(reader: ChunkReader, index: number): Promise<H
       const second = await readBlock(reader, 'end-of-archive block');
       if (second === undefined) return end('one-zero-block');
       if (!isAllZero(second))
-        throw malformed(`tar: non-zero block at offset ${at + BLOCK_SIZE} after a zero block`);
+        throw invalidTar(`tar: non-zero block at offset ${at + BLOCK_SIZE} after a zero block`);
       bytes.pieces.push(second);
       return end('two-zero-blocks');
     }
@@ -97,7 +97,7 @@ export async function readHeaders(reader: ChunkReader, index: number): Promise<H
     bytes.pieces.push(block);
     const h = parseHeaderBlock(block, at);
     if (h.size < 0n && !isHeaderOnly(h.typeflag))
-      throw malformed(`tar header at offset ${at}: negative size`);
+      throw invalidTar(`tar header at offset ${at}: negative size`);
     if (
       h.typeflag === TYPE_PAX ||
       h.typeflag === TYPE_PAX_GLOBAL ||
@@ -138,7 +138,7 @@ async function readExtensionData(
 ): Promise<Uint8Array> {
   const kind = String.fromCharCode(h.typeflag);
   if (h.size > BigInt(limit)) {
-    throw malformed(
+    throw invalidTar(
       `tar '${kind}' header at offset ${at}: ${h.size} bytes of data exceed the limit of ${limit}`,
     );
   }
@@ -146,7 +146,7 @@ async function readExtensionData(
   bytes.reserve(size, at);
   const data = await reader.read(size);
   if (data.length < size) {
-    throw malformed(
+    throw invalidTar(
       `tar '${kind}' header at offset ${at}: input ends at offset ${reader.offset} inside its data`,
     );
   }
@@ -178,16 +178,16 @@ async function memberFromHeader(
 ): Promise<HeaderResult> {
   const d: MemberDraft = applyExtensions(h, ext, at);
   const physical = isHeaderOnly(d.typeflag) ? 0n : d.size;
-  if (physical < 0n) throw malformed(`tar header at offset ${at}: negative size`);
+  if (physical < 0n) throw invalidTar(`tar header at offset ${at}: negative size`);
   if (physical > BigInt(Number.MAX_SAFE_INTEGER))
-    throw malformed(`tar header at offset ${at}: size ${physical} too large`);
+    throw invalidTar(`tar header at offset ${at}: size ${physical} too large`);
   let sparse: boolean;
   if (d.typeflag === TYPE_OLD_SPARSE) {
     const next = async (): Promise<{ block: Uint8Array; offset: number }> => {
       const offset = reader.offset;
       bytes.reserve(BLOCK_SIZE, offset);
       const b = await readBlock(reader, 'GNU sparse extension block');
-      if (b === undefined) throw malformed(`GNU sparse extension block at offset ${offset}: input ends`);
+      if (b === undefined) throw invalidTar(`GNU sparse extension block at offset ${offset}: input ends`);
       return { block: b, offset };
     };
     bytes.pieces.push(...(await readOldGnuSparse(h, block, at, d, next)));
@@ -195,7 +195,7 @@ async function memberFromHeader(
   } else {
     sparse = applyPaxSparse(d, ext.pax, at);
     if (sparse && isHeaderOnly(d.typeflag))
-      throw malformed(`tar header at offset ${at}: sparse header-only type`);
+      throw invalidTar(`tar header at offset ${at}: sparse header-only type`);
   }
   const payloadSize = Number(physical);
   const layout = { index, headerOffset: bytes.offset, headerSize: bytes.size, payloadSize, sparse };

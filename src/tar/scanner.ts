@@ -8,7 +8,7 @@
 // inside padding; a truncated header block, payload or extension data is an error. Bytes of extension
 // headers with no member after them become part of the trailer, as tar-split stores them.
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import { readHeaders, type HeaderResult } from './read-headers.js';
 import { ChunkReader } from './reader.js';
 import { SummaryBuilder } from './summary.js';
@@ -67,7 +67,7 @@ export async function* scanTar(
 }
 
 function payloadShort(member: TarMember, offset: number, remaining: number): Error {
-  return malformed(
+  return invalidTar(
     `tar member "${member.name.text}" at offset ${member.headerOffset}: input ends at offset ${offset}, ` +
       `${remaining} payload bytes short`,
   );

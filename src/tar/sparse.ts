@@ -5,7 +5,7 @@
 // cannot go into a zstd:chunked TOC (docs/format.md#fallback-to-plain-zstd), so the 1.0 map inside the
 // payload is not parsed here.
 
-import { malformed } from '../errors.js';
+import { invalidTar } from '../errors.js';
 import type { RawHeader } from './header.js';
 import { BLOCK_SIZE } from './limits.js';
 import type { MemberDraft } from './member.js';
@@ -29,7 +29,7 @@ class SparseValidator {
     this.previousEnd = start + length;
   }
   fail(): never {
-    throw malformed(`tar header at offset ${this.offset}: invalid GNU sparse map`);
+    throw invalidTar(`tar header at offset ${this.offset}: invalid GNU sparse map`);
   }
 }
 
@@ -47,9 +47,10 @@ export async function readOldGnuSparse(
   d: MemberDraft,
   next: BlockSource,
 ): Promise<Uint8Array[]> {
-  if (h.format !== 'gnu') throw malformed(`tar header at offset ${offset}: sparse type in a non-GNU header`);
+  if (h.format !== 'gnu') throw invalidTar(`tar header at offset ${offset}: sparse type in a non-GNU header`);
   const realSize = parseNumeric(block.subarray(483, 495));
-  if (realSize === undefined) throw malformed(`tar header at offset ${offset}: invalid GNU sparse real size`);
+  if (realSize === undefined)
+    throw invalidTar(`tar header at offset ${offset}: invalid GNU sparse real size`);
   d.size = realSize;
   const check = new SparseValidator(realSize, offset);
   const extra: Uint8Array[] = [];
@@ -63,7 +64,7 @@ export async function readOldGnuSparse(
       const start = parseNumeric(entry.subarray(0, 12));
       const length = parseNumeric(entry.subarray(12, 24));
       if (start === undefined || length === undefined)
-        throw malformed(`sparse map at offset ${at}: bad number`);
+        throw invalidTar(`sparse map at offset ${at}: bad number`);
       check.add(start, length);
     }
     if ((current[flag] ?? 0) === 0) return extra;
@@ -84,7 +85,7 @@ export function applyPaxSparse(d: MemberDraft, pax: PaxRecords | undefined, offs
   else if (major !== '' || minor !== '') return false;
   else if (recordText(pax, SPARSE_MAP) === '') return false;
   const bad = (): never => {
-    throw malformed(`tar header at offset ${offset}: invalid GNU sparse PAX records`);
+    throw invalidTar(`tar header at offset ${offset}: invalid GNU sparse PAX records`);
   };
   const name = pax.get('GNU.sparse.name');
   if (name !== undefined && name.length > 0) d.name = name;

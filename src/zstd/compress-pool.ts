@@ -96,7 +96,7 @@ const crcUrl = new URL(`../util/crc64.${import.meta.url.endsWith('.ts') ? 'ts' :
 const binding = createRequire(import.meta.url)(bindingPath) as typeof Binding;
 
 /** Output room for frames of `inputBytes` in total, `frames` of them: zstd's bound plus per-frame slack. */
-export function outputCapacity(inputBytes: number, frames: number): number {
+function outputCapacity(inputBytes: number, frames: number): number {
   return binding.compressBound(inputBytes) + frames * 128;
 }
 

@@ -9,7 +9,7 @@ import { CompressStream, DecompressStream } from 'zstd-napi';
  * Largest match window the decoder accepts, as log2 bytes. 27 (128 MiB) covers `zstd --long` output;
  * a larger window would let a hostile layer make the decoder allocate gigabytes.
  */
-export const ZSTD_MAX_WINDOW_LOG = 27;
+const ZSTD_MAX_WINDOW_LOG = 27;
 
 export function createZstdDecoder(): Transform {
   return new DecompressStream({ windowLogMax: ZSTD_MAX_WINDOW_LOG });

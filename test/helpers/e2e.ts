@@ -117,8 +117,9 @@ function countByRef(stderr: string, message: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of stderr.split('\n')) {
     if (!line.includes(message)) continue;
-    // Without the run's owner token and random suffix (src/util/run-tags.ts): the converter's own name.
-    const ref = /ref=(\S+)/.exec(line)?.[1]?.replace(/@.*$/, '');
+    // Without the run's owner token and random suffix (src/util/run-tags.ts) after the first '@': the
+    // converter's own name (digests have no '@').
+    const ref = /ref=([^\s@]+)/.exec(line)?.[1];
     if (ref) counts.set(ref, (counts.get(ref) ?? 0) + 1);
   }
   return counts;

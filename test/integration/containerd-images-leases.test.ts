@@ -72,7 +72,8 @@ describe('containerd image store', () => {
     await backend.images.delete('gone:latest', { signal, sync: true });
     await expect(backend.images.get('gone:latest', { signal })).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: 'image "gone:latest": not found',
+      message: 'image "gone:latest": not found in containerd',
+      hint: expect.stringContaining('ctr images ls') as unknown,
     });
     await expect(backend.images.delete('gone:latest', { signal })).rejects.toMatchObject({
       code: 'NOT_FOUND',

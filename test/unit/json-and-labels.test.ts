@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { indexLabels, manifestLabels } from '../../src/convert/gc-labels.js';
-import { marshalGoJson, marshalGoJsonSortedTop, parseJsonObject } from '../../src/oci/json.js';
+import { marshalGoJson, parseJsonObject } from '../../src/oci/json.js';
 import { parseManifest } from '../../src/oci/parse.js';
 
 describe('Go-style JSON', () => {
   it('escapes HTML characters and line separators like encoding/json', () => {
     expect(marshalGoJson({ a: '<b>&\u2028' })).toBe('{"a":"\\u003cb\\u003e\\u0026\\u2028"}');
-  });
-  it('sorts only the top-level keys of a config', () => {
-    expect(marshalGoJsonSortedTop({ z: 1, a: { y: 1, b: 2 } })).toBe('{"a":{"y":1,"b":2},"z":1}');
   });
   it('rejects non-objects and bad JSON with a MALFORMED error', () => {
     expect(() => parseJsonObject(Buffer.from('[1]'), 'manifest x')).toThrow(/not a JSON object/);

@@ -49,7 +49,9 @@ describe('SpillBuffer', () => {
     rmSync(join(dir, 'gone.zst'));
     const err = await readAll(b).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TsconvertError);
-    expect((err as TsconvertError).message).toMatch(/temporary file .*gone\.zst failed: ENOENT/);
+    expect((err as TsconvertError).message).toMatch(
+      /^temporary file: .*gone\.zst: no such file or directory \(ENOENT\)$/,
+    );
     b.close();
   });
 
@@ -65,7 +67,9 @@ describe('SpillBuffer', () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(TsconvertError);
-    expect((err as TsconvertError).message).toMatch(/temporary file .*missing\/toc\.zst failed: ENOENT/);
+    expect((err as TsconvertError).message).toMatch(
+      /^temporary file: .*missing\/toc\.zst: no such file or directory \(ENOENT\)$/,
+    );
     expect((err as TsconvertError).hint).toMatch(/TMPDIR/);
   });
 });

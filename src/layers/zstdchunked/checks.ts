@@ -8,10 +8,10 @@ import { LayerFallback } from '../layer-format.js';
 import { PathSet } from './path-set.js';
 
 /** Zero bytes after the end-of-archive blocks beyond this are refused (their tar-split would be huge). */
-export const MAX_TRAILING_ZERO_BYTES = 64 * 1024 * 1024;
+const MAX_TRAILING_ZERO_BYTES = 64 * 1024 * 1024;
 
 /** The layer cannot be zstd:chunked; the glue writes it as plain zstd. */
-export class ChunkedFallback extends LayerFallback {}
+class ChunkedFallback extends LayerFallback {}
 
 /** A name with an empty, `.` or `..` element or a leading or trailing slash: only these change. */
 const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$/;

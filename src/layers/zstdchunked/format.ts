@@ -11,7 +11,7 @@ import { ChunkedEncoder } from './writer.js';
 export type ChunkedAnnotations = 'stargz' | 'containers';
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
-export const DEFAULT_ZSTDCHUNKED_LEVEL = 3;
+const DEFAULT_ZSTDCHUNKED_LEVEL = 3;
 
 export interface ZstdChunkedOptions {
   pool: CompressPool;
@@ -20,7 +20,7 @@ export interface ZstdChunkedOptions {
   annotations?: ChunkedAnnotations;
 }
 
-export function chunkedAnnotations(
+function chunkedAnnotations(
   set: ChunkedAnnotations,
   l: MetadataLayout,
   uncompressedSize: number,

@@ -33,7 +33,7 @@ const TEXT_BATCH = 64 * 1024;
  * scratch directory. The bench's 45 800-file layer has 106 bytes of compressed TOC and tar-split per
  * entry, so layers of up to ~200 000 such entries stay in memory.
  */
-export const METADATA_IN_MEMORY_BYTES = 16 * 1024 * 1024;
+const METADATA_IN_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /** One metadata frame fed with text: compressed as it comes, its compressed bytes hashed and held. */
 class TextFrame {

@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { InOrder } from '../../util/in-order.js';
 
 /** Largest trailing segment: bytes after the end-of-archive blocks are stored in pieces of this size. */
-export const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
+const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
 
 export class TarSplitBuilder {
   /** Lines by position; a file line waits for its CRC, and the lines after it wait with it. */

@@ -85,11 +85,3 @@ export function completeEntry(head: string, regular: boolean, digest?: string, f
 export function chunkEntry(name: string, c: ChunkFields): string {
   return `{"type":"chunk","name":${q(name)}${chunk(c, false)}}`;
 }
-
-/** The whole TOC document, streamed as pieces so a huge entry list is never one string. */
-export function* tocPieces(entries: readonly string[], tarSplitDigest: string): Generator<string> {
-  yield '{"version":1,"entries":[';
-  for (let i = 0; i < entries.length; i++)
-    yield i === 0 ? (entries[i] as string) : `,${entries[i] as string}`;
-  yield `],"tarSplitDigest":${q(tarSplitDigest)}}`;
-}

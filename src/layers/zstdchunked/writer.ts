@@ -18,7 +18,7 @@ import { TarSplitBuilder } from './tar-split.js';
 import { chunkEntry, completeEntry, entryHead, memberEntry, type ChunkFields } from './toc.js';
 
 /** A frame of header-only members is closed once it holds this much. */
-export const MAX_HEADER_FRAME = 1 << 20;
+const MAX_HEADER_FRAME = 1 << 20;
 /** The end-of-archive blocks that go into the first trailer segment of the tar-split. */
 const END_OF_ARCHIVE = 1024;
 

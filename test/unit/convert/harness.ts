@@ -151,6 +151,7 @@ function committing(store: ContentStore, reads: TrackedRead[], commits: TrackedC
 function withContent(backend: ImageBackend, content: ContentStore): ImageBackend {
   const wrapped: ImageBackend = {
     kind: backend.kind,
+    hints: backend.hints,
     content,
     images: backend.images,
     leases: backend.leases,
