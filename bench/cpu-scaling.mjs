@@ -7,7 +7,6 @@
 //
 //   node bench/cpu-scaling.mjs [--scale 0.1] [--layer-mib 8] [--cpus 2,16,64] [--skopeo] [--cache DIR]
 
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +14,7 @@ import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binNodeFlags } from '../scripts/bin-flags.ts';
-import { fakeCpusEnv } from '../scripts/fake-cpus.mjs';
+import { fakeCpusEnv } from '../scripts/fake-cpus.ts';
 import { cachedImage } from './image.mjs';
 import { measure } from './measure.mjs';
 import { GENERATOR_VERSION, mainImageProfiles, rootfsLayerChunks } from './rootfs-layer.mjs';
@@ -138,6 +137,9 @@ export async function cpuScaling(o) {
           implied16S: impliedWallS(t, Math.min(16, r.pool?.threads ?? 1) + 1),
           implied64S: impliedWallS(t, Math.min(64, r.pool?.threads ?? 1) + 1),
         });
+        o.log?.(
+          `  ${Math.round(r.peakRssBytes / 1e6)} MB, ${r.pool?.threads ?? 0} threads, ${r.pool?.peakBusy ?? 0} busy at once, ${r.wallS.toFixed(1)} s, ${r.digest.slice(7, 19)}`,
+        );
       }
     }
   }

@@ -1,7 +1,8 @@
 // Makes a child process see N CPUs: a tiny LD_PRELOAD library, compiled with cc on first use into a cache
 // directory (no binary is committed), whose sched_getaffinity reports the first N CPUs as allowed. Node's
 // os.availableParallelism() and libuv read the affinity mask, so tsconvert sizes its pools as on an N-core
-// host while the kernel still runs it on the cores that exist. Used by the bench and the e2e tests.
+// host while the kernel still runs it on the cores that exist. Used by the bench and the e2e tests. Plain TypeScript that
+// Node 24 runs without a build.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,11 +33,8 @@ int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *mask) {
 }
 `;
 
-/**
- * Path of the compiled library, built once per source version under `cacheDir`.
- * @param {string} [cacheDir]
- */
-export function fakeCpusLibrary(cacheDir = join(tmpdir(), 'tsconvert-fake-cpus')) {
+/** Path of the compiled library, built once per source version under `cacheDir`. */
+export function fakeCpusLibrary(cacheDir = join(tmpdir(), 'tsconvert-fake-cpus')): string {
   const tag = createHash('sha256').update(SOURCE).digest('hex').slice(0, 12);
   const lib = join(cacheDir, `fake-cpus-${tag}.so`);
   if (existsSync(lib)) return lib;
@@ -54,11 +52,12 @@ export function fakeCpusLibrary(cacheDir = join(tmpdir(), 'tsconvert-fake-cpus')
   return lib;
 }
 
-/**
- * The environment for a child that should see `cpus` CPUs (`base` plus LD_PRELOAD and the count).
- * @param {number} cpus @param {NodeJS.ProcessEnv} [base] @param {string} [cacheDir]
- */
-export function fakeCpusEnv(cpus, base = process.env, cacheDir) {
+/** The environment for a child that should see `cpus` CPUs (`base` plus LD_PRELOAD and the count). */
+export function fakeCpusEnv(
+  cpus: number,
+  base: NodeJS.ProcessEnv = process.env,
+  cacheDir?: string,
+): NodeJS.ProcessEnv {
   const lib = fakeCpusLibrary(cacheDir);
   const preload = base.LD_PRELOAD ? `${lib}:${base.LD_PRELOAD}` : lib;
   return { ...base, LD_PRELOAD: preload, [FAKE_CPUS_ENV]: String(cpus) };
