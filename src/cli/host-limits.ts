@@ -38,7 +38,11 @@ function cgroupPath(selfCgroup: string, controller: string | undefined): string 
   for (const line of selfCgroup.split('\n')) {
     const [id, controllers, path] = line.split(':', 3);
     if (path === undefined) continue;
-    if (controller === undefined ? id === '0' && controllers === '' : controllers?.split(',').includes(controller))
+    if (
+      controller === undefined
+        ? id === '0' && controllers === ''
+        : controllers?.split(',').includes(controller)
+    )
       return path;
   }
   return '/';
@@ -82,7 +86,9 @@ function v2Limits(root: string, selfCgroup: string): HostLimits {
   const cpuQuota = smallest(
     dirs.map((d) => {
       const [quota, period] = (read(join(d, 'cpu.max')) ?? '').split(/\s+/).map(Number);
-      return quota !== undefined && period !== undefined && quota > 0 && period > 0 ? quota / period : undefined;
+      return quota !== undefined && period !== undefined && quota > 0 && period > 0
+        ? quota / period
+        : undefined;
     }),
   );
   return { memoryBytes, cpuQuota };
@@ -91,7 +97,9 @@ function v2Limits(root: string, selfCgroup: string): HostLimits {
 /** The cgroup limits that apply to this process, read under `root` with `selfCgroup` as /proc/self/cgroup. */
 export function readHostLimits(root: string, selfCgroup: string): HostLimits {
   const limits =
-    read(join(root, 'cgroup.controllers')) !== undefined ? v2Limits(root, selfCgroup) : v1Limits(root, selfCgroup);
+    read(join(root, 'cgroup.controllers')) !== undefined
+      ? v2Limits(root, selfCgroup)
+      : v1Limits(root, selfCgroup);
   const out: HostLimits = {};
   if (limits.memoryBytes !== undefined) out.memoryBytes = limits.memoryBytes;
   if (limits.cpuQuota !== undefined) out.cpuQuota = limits.cpuQuota;

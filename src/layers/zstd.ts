@@ -42,8 +42,7 @@ export function zstdFormat(level: number = DEFAULT_ZSTD_LEVEL, threads?: ZstdThr
     skipReason: () => undefined,
     startMemory: threads === undefined ? 0 : ZSTD_MT_BASE_BYTES + ZSTD_MT_THREAD_BYTES,
     encode: (tar) => ({
-      output:
-        threads === undefined ? through(tar, createZstdEncoder(level)) : threaded(tar, level, threads),
+      output: threads === undefined ? through(tar, createZstdEncoder(level)) : threaded(tar, level, threads),
       annotations: () => ({}),
     }),
   };

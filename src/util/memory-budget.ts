@@ -94,8 +94,3 @@ export class MemoryBudget {
     this.peak = Math.max(this.peak, this.used);
   }
 }
-
-/** A budget with no limit, for callers (tests, libraries) that size nothing. */
-export function unlimitedBudget(): MemoryBudget {
-  return new MemoryBudget(Number.POSITIVE_INFINITY);
-}

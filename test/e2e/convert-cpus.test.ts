@@ -44,7 +44,15 @@ async function convertAt(cpus: number, extra: string[] = []): Promise<Run> {
   const tmp = join(work, `tmp-${runs}`);
   await mkdir(tmp);
   const run = startTsconvert(
-    ['--debug', 'image', 'convert', '--zstdchunked', ...extra, `oci-archive:${image.archive}`, `oci:${out}:x`],
+    [
+      '--debug',
+      'image',
+      'convert',
+      '--zstdchunked',
+      ...extra,
+      `oci-archive:${image.archive}`,
+      `oci:${out}:x`,
+    ],
     { ...fakeCpusEnv(cpus), TMPDIR: tmp },
   );
   let peak = 0;
@@ -62,7 +70,7 @@ async function convertAt(cpus: number, extra: string[] = []): Promise<Run> {
 }
 
 describe('the CPU count does not decide memory or output', () => {
-  it('stays under the default budget's 300 MB at 64 CPUs and writes what it writes at 2 CPUs', async () => {
+  it('stays under the 300 MB of the default budget at 64 CPUs and writes what it writes at 2 CPUs', async () => {
     const at2 = await convertAt(2);
     const at64 = await convertAt(64);
     const at64jobs = await convertAt(64, ['--jobs', '16']);

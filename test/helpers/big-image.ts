@@ -46,7 +46,12 @@ async function addLayer(
   const tar = join(work, 'layer.tar');
   const gz = join(work, 'layer.tar.gz');
   const gen = join(REPO_ROOT, 'scripts', 'fixtures', 'big-layer.mjs');
-  await run('bash', ['-o', 'pipefail', '-c', `"${NODE}" "${gen}" --bytes ${bytes} --seed ${seed} > "${tar}"`]);
+  await run('bash', [
+    '-o',
+    'pipefail',
+    '-c',
+    `"${NODE}" "${gen}" --bytes ${bytes} --seed ${seed} > "${tar}"`,
+  ]);
   const diffId = await sha256File(tar);
   const uncompressedBytes = (await stat(tar)).size;
   await run('bash', ['-o', 'pipefail', '-c', `pigz -1 -c "${tar}" > "${gz}"`]);

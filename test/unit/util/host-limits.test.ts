@@ -72,7 +72,11 @@ describe('readHostLimits', () => {
   });
 
   it('reports no limit when cgroup v2 says max', () => {
-    const root = tree('v2-none', { 'cgroup.controllers': 'memory', 'memory.max': 'max', 'cpu.max': 'max 100000' });
+    const root = tree('v2-none', {
+      'cgroup.controllers': 'memory',
+      'memory.max': 'max',
+      'cpu.max': 'max 100000',
+    });
     expect(readHostLimits(root, '0::/\n')).toEqual({});
   });
 });

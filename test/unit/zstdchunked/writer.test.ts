@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LayerFallback } from '../../../src/layers/layer-format.js';
 import { slotMemory } from '../../../src/layers/zstdchunked/frame-batcher.js';
 import { ChunkedEncoder, layerSlotMemory } from '../../../src/layers/zstdchunked/writer.js';
-import { MemoryBudget, unlimitedBudget } from '../../../src/util/memory-budget.js';
+import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { CompressPool } from '../../../src/zstd/compress-pool.js';
 import { END, member, pax, paxTar } from './tars.js';
 
@@ -31,7 +31,7 @@ async function encode(
   pool = pools[0] as CompressPool,
   chunkSize = 1000,
   metadataInMemory?: number,
-  budget = unlimitedBudget(),
+  budget = new MemoryBudget(Number.POSITIVE_INFINITY),
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
   const enc = new ChunkedEncoder({
     pool,
@@ -137,7 +137,7 @@ describe('ChunkedEncoder', () => {
       slots: 3,
       scratch,
       metadataInMemory: 64,
-      budget: unlimitedBudget(),
+      budget: new MemoryBudget(Number.POSITIVE_INFINITY),
     });
     const out: Uint8Array[] = [];
     for await (const piece of enc.encode(pieces(tar, 4096))) {
