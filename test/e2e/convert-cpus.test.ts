@@ -1,7 +1,8 @@
 // End to end with Node made to see more CPUs than the machine has (scripts/fake-cpus.mjs, an LD_PRELOAD
 // shim): a multi-layer image converted OCI archive → OCI layout stays under the default memory budget at 64
 // CPUs and writes the same digests as at 2 CPUs and with --jobs 16; at 16 CPUs more than two compression
-// threads run at once (the pool's --debug line says how many were busy together).
+// threads run at once (the pool's --debug line says how many were busy together); a budget that holds one
+// layer at a time makes the others wait, never fail.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,15 @@ describe('the CPU count does not decide memory or output', () => {
     }
     // The budget, not the CPU count, sized the pool.
     expect(at64.threads).toBeLessThan(64);
+  });
+
+  it('waits instead of failing when the budget holds one layer at a time, at --jobs 16', async () => {
+    // Sixteen jobs start at once and all but one must wait for memory: none may hold some while waiting
+    // for more (that deadlocked an early version of the budget), and none may fail for want of it.
+    const small = await convertAt(16, ['--jobs', '16', '--max-memory', '32M']);
+    const roomy = await convertAt(2);
+    expect(small.threads).toBe(1);
+    expect(small.digest).toBe(roomy.digest);
   });
 
   it('runs more than two compression threads at once at 16 CPUs with default flags', async () => {
