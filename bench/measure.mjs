@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
+import { firstChild, sampleThreads } from './threads.mjs';
 
 /** @typedef {{ wallS: number, userS: number, sysS: number, cpuS: number, peakRssBytes: number, childFsWriteBytes: number,
  *   storePeakExtraBytes: number, ingestPeakBytes: number, tmpPeakBytes: number, outputBytes: number, tempBlobBytes: number,
- *   uncompressedCopyBytes: number, containerdWriteBytes: number | null, containerdCpuS: number, othersCpuS: number, machineBusyS: number, stdout: string, stderr: string, code: number }} RunResult */
+ *   uncompressedCopyBytes: number, containerdWriteBytes: number | null, containerdCpuS: number, othersCpuS: number, machineBusyS: number, stdout: string, stderr: string, code: number,
+ *   threads?: { totalS: number, busiestS: number, busiestName: string, threads: number } }} RunResult */
 
 /** Sizes of the regular files under `dir` (recursively), keyed by path. @param {string} dir @param {Map<string, number>} out */
 async function walk(dir, out) {
@@ -87,7 +89,7 @@ const sum = (/** @type {Map<string, number>} */ m) => [...m.values()].reduce((a,
 
 /**
  * @param {{ cmd: string, args: string[], env?: NodeJS.ProcessEnv, contentDir?: string, tmpDir?: string,
- *   containerdPid?: number, timeBin: string }} o
+ *   containerdPid?: number, timeBin: string, threads?: boolean }} o
  * @returns {Promise<RunResult>}
  */
 export async function measure(o) {
@@ -130,6 +132,8 @@ export async function measure(o) {
     env: o.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The command's own threads (GNU time's child), when asked for.
+  const threads = o.threads ? sampleThreads(() => firstChild(/** @type {number} */ (child.pid))) : undefined;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -140,6 +144,7 @@ export async function measure(o) {
   }, 100);
   const code = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   const wallS = (performance.now() - started) / 1000;
+  const threadStats = await threads?.stop();
   clearInterval(timer);
   await sampling;
   await sample();
@@ -188,5 +193,6 @@ export async function measure(o) {
     stdout,
     stderr,
     code: /** @type {number} */ (code),
+    ...(threadStats ? { threads: threadStats } : {}),
   };
 }

@@ -1,8 +1,9 @@
 // Writes docs/benchmarks.md from one bench run: setup, the median table, ratios, a PASS/FAIL line per
-// issue-5 target, the floor breakdown, scaling checks, where the time goes (from --cpu-prof), and every raw
+// issue-5 and issue-18 target, the CPU-count runs, the floor breakdown, scaling checks, where the time goes (from --cpu-prof), and every raw
 // run. Returns the median table so the script can print it.
 
 import { writeFile } from 'node:fs/promises';
+import { cpuScalingTable } from './cpu-scaling.mjs';
 
 const MB = 1e6;
 const MiB = 1 << 20;
@@ -71,6 +72,25 @@ function cpuBudget(rs, floorCpu, cpus) {
     `breaks down (garbage collection, JavaScript between the native calls, moving buffers between threads, and ` +
     `containerd's own sha256 of the output as it commits).`
   );
+}
+
+/**
+ * Issue 18's PASS lines from the CPU-count rows and the skopeo peer run.
+ * @param {any[]} rows @param {any} skopeo @param {number} chunkedWall
+ * @param {(pass: boolean | undefined, detail: string) => string} verdict
+ */
+function cpuTargets(rows, skopeo, chunkedWall, verdict) {
+  if (rows.length === 0) return [`- ${verdict(undefined, 'CPU-count runs (issue 18): not run')}`];
+  const worst = rows.reduce((a, r) => (r.peakRssBytes > a.peakRssBytes ? r : a));
+  const main16 = rows.find((r) => r.image.startsWith('main') && r.flags === 'default' && r.cpus === 16);
+  const digests = new Set(rows.filter((r) => r.image === rows[0].image).map((r) => r.digest));
+  return [
+    `- ${verdict(worst.peakRssBytes < 300 * MB, `peak RSS < 300 MB at ${[...new Set(rows.map((r) => r.cpus))].join('/')} CPUs, both images, default flags and --jobs 16: largest ${mb(worst.peakRssBytes)} MB (${worst.image}, ${worst.flags}, ${worst.cpus} CPUs)`)}`,
+    `- ${main16 ? verdict(main16.busiestShare <= 0.15, `busiest thread ≤ 15 % of the run's CPU on the main image at 16 CPUs: ${(main16.busiestShare * 100).toFixed(0)} % (${main16.busiestName})`) : verdict(undefined, 'busiest thread at 16 CPUs: not run')}`,
+    `- ${main16 ? verdict(main16.peakBusy > 2, `more than 2 compression threads at once at 16 CPUs, default flags: ${main16.peakBusy} of ${main16.poolThreads}`) : verdict(undefined, 'compression threads at 16 CPUs: not run')}`,
+    `- ${verdict(digests.size === 1, `one output digest for the main image whatever the CPU count and --jobs: ${digests.size} distinct`)}`,
+    `- ${skopeo && skopeo.code === 0 && chunkedWall > 0 ? verdict(skopeo.wallS / chunkedWall >= 8, `at least 8× faster than skopeo's zstd:chunked writer: ${(skopeo.wallS / chunkedWall).toFixed(2)}×`) : verdict(undefined, "at least 8× faster than skopeo's zstd:chunked writer (not run)")}`,
+  ];
 }
 
 export async function writeReport(path, d) {
@@ -197,10 +217,13 @@ export async function writeReport(path, d) {
     );
   };
   const flagNote = d.hasChunked ? '' : ' (--zstdchunked is not in this build)';
+  const cpuRows = d.cpuRows ?? [];
   const targets = [
-    `- ${chunkedOk ? verdict(chunkedWall <= 1.3 * floorWall, `zstd:chunked within 1.3× of the floor: ${f1(chunkedWall)} s vs ${f1(floorWall)} s = ${ratio(chunkedWall, floorWall)}`) : verdict(undefined, `zstd:chunked within 1.3× of the floor${flagNote}`)}`,
-    `- ${chunkedOk ? verdict(chunkedWall < cliWall, `zstd:chunked faster than the CLI baseline: ${f1(chunkedWall)} s vs ${f1(cliWall)} s`) : verdict(undefined, `zstd:chunked faster than the CLI baseline${flagNote}`)}`,
-    `- ${chunkedOk && d.hasRef && ok(R('reference')).length ? verdict(refWall / chunkedWall >= 8, `at least 8× faster than the reference converter: ${ratio(refWall, chunkedWall)}`) : verdict(undefined, `at least 8× faster than the reference converter${d.hasRef ? flagNote : ' (reference-convert not built)'}`)}`,
+    `- ${chunkedOk ? verdict(chunkedWall <= 1.5 * floorWall, `zstd:chunked within 1.5× of the floor: ${f1(chunkedWall)} s vs ${f1(floorWall)} s = ${ratio(chunkedWall, floorWall)}`) : verdict(undefined, `zstd:chunked within 1.5× of the floor${flagNote}`)}`,
+    // Retired by issue 18 (the pipeline does less work than the format requires); kept for information.
+    `- ${chunkedOk ? `INFO — zstd:chunked against the CLI baseline (retired target): ${f1(chunkedWall)} s vs ${f1(cliWall)} s` : `INFO — CLI baseline not compared${flagNote}`}`,
+    `- ${chunkedOk && d.hasRef && ok(R('reference')).length ? verdict(refWall / chunkedWall >= 15, `at least 15× faster than the reference converter: ${ratio(refWall, chunkedWall)}`) : verdict(undefined, `at least 15× faster than the reference converter${d.hasRef ? flagNote : ' (reference-convert not built)'}`)}`,
+    ...cpuTargets(cpuRows, d.skopeo, chunkedWall, verdict),
     `- ${rssLine('big', `peak RSS < 300 MB on the ${mb(imgs.big?.layers[0]?.stats.bytes)} MB single-layer image`)}`,
     `- ${rssLine('empty', `peak RSS < 300 MB on the ${imgs.empty?.layers[0]?.stats.files ?? '?'}-empty-files layer`)}`,
     `- ${tsRuns.length ? verdict(copies === 0, `zero bytes of uncompressed layer copies on disk in ${tsRuns.length} tsconvert runs (largest seen: ${copies} bytes)`) : verdict(undefined, 'no tsconvert run')}`,
@@ -457,7 +480,7 @@ ${summary}
 
 ${ratios}
 
-## Targets (issue 5)
+## Targets (issues 5 and 18)
 
 ${targets.join('\n')}
 
@@ -485,6 +508,19 @@ it shows what still follows the entry count: the duplicate-path table (16 bytes 
 per frame before they go to a temporary file, the compressed TOC and tar-split:
 
 ${scalingTable}
+
+## CPU count and memory (issue 18)
+
+tsconvert --zstdchunked from the main image's OCI archive into an OCI layout, with Node made to see 2, 16 and 64
+CPUs (an LD_PRELOAD shim over sched_getaffinity, scripts/fake-cpus.ts; the work still runs on this machine's
+${env.cpus} cores, so wall times here say little). "busy at once": the most batches the compression pool
+compressed at the same time (its --debug line). Busiest thread: the largest utime+stime of one thread in
+/proc/<pid>/task/*/stat over the run's; the implied wall time on 16 / 64 cores is max(CPU ÷ (compression threads
+the budget runs + 1), busiest thread's CPU).
+
+${cpuRows.length ? cpuScalingTable(cpuRows) : '(not run)'}
+
+${d.skopeo ? `Peer: \`skopeo copy --dest-compress-format zstd:chunked\` of the main image, OCI layout to OCI layout: ${f1(d.skopeo.wallS)} s, ${f1(d.skopeo.cpuS)} CPU s, peak RSS ${mb(d.skopeo.peakRssBytes)} MB (exit ${d.skopeo.code}).` : 'Peer: skopeo not run.'}
 
 ## Where the time goes
 

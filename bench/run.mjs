@@ -3,10 +3,11 @@
 // round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
 // (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
 // (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
-// and a --cpu-prof run. Writes docs/benchmarks.md (only this script writes it).
+// and a --cpu-prof run, and issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs).
+// Writes docs/benchmarks.md (only this script writes it).
 //
 //   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
-//                 [--skip-profile] [--out FILE] [--cache DIR] [--keep] [--big-bytes 4G] [--empty-files 200000]
+//                 [--skip-profile] [--skip-cpus] [--out FILE] [--cache DIR] [--keep] [--big-bytes 4G] [--empty-files 200000]
 //                 [--many-files 1000000]
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binNodeFlags } from '../scripts/bin-flags.ts';
 import { parseSize } from '../fixtures/gen/big-layer.mjs';
+import { cpuScaling, sixteenLayerImage, skopeoPeer } from './cpu-scaling.mjs';
 import { cachedImage } from './image.mjs';
 import { measure } from './measure.mjs';
 import { summariseProfiles } from './profile.mjs';
@@ -51,6 +53,7 @@ const { values: argv } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
     'skip-scaling': { type: 'boolean', default: false },
     'skip-profile': { type: 'boolean', default: false },
+    'skip-cpus': { type: 'boolean', default: false },
     'big-bytes': { type: 'string' },
     'empty-files': { type: 'string' },
     'many-files': { type: 'string' },
@@ -199,6 +202,7 @@ async function main() {
   }
   try {
     const results = await measureAll({ imgs, cd, ctr, timeBin, hasChunked, hasRef, refBin });
+    const cpu = hasChunked && !argv['skip-cpus'] ? await measureCpus(imgs.main, timeBin) : {};
     const env = {
       started: started.toISOString(),
       commit,
@@ -225,11 +229,32 @@ async function main() {
       },
     };
     await mkdir(join(outPath, '..'), { recursive: true });
-    const table = await writeReport(outPath, { env, imgs, ...results });
+    const table = await writeReport(outPath, { env, imgs, ...results, ...cpu });
     process.stdout.write(`${table}\nwritten: ${outPath}\n`);
   } finally {
     stop();
   }
+}
+
+/**
+ * Issue 18: the main image and a 16-layer image at 2, 16 and 64 faked CPUs (default flags, --jobs 16), no
+ * daemon involved (OCI archive → OCI layout), and skopeo's zstd:chunked writer on the main image.
+ * @param {import('./image.mjs').BuiltImage} main @param {string} timeBin
+ */
+async function measureCpus(main, timeBin) {
+  const sixteen = await sixteenLayerImage(argv.cache, quick ? 4 : 40, log);
+  const cpuRows = await cpuScaling({
+    images: [
+      { label: 'main', archive: main.archive },
+      { label: `16 × ${quick ? 4 : 40} MiB`, archive: sixteen.archive },
+    ],
+    cpuCounts: [2, 16, 64],
+    timeBin,
+    log,
+  });
+  log('skopeo copy --dest-compress-format zstd:chunked (peer line)');
+  const skopeo = await skopeoPeer(join(main.dir, 'layout'), timeBin);
+  return { cpuRows, skopeo };
 }
 
 /**

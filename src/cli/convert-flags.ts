@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { DEFAULT_ZSTD_LEVEL } from '../layers/zstd.js';
 import { DEFAULT_CHUNK_SIZE, type ChunkedAnnotations } from '../layers/zstdchunked/format.js';
+import { parseMemorySize } from './resources.js';
 import {
   allPlatforms,
   nodePlatform,
@@ -24,6 +25,8 @@ export interface ConvertFlags {
   oci: boolean;
   platforms: PlatformMatcher;
   jobs: number;
+  /** --max-memory (or TSCONVERT_MAX_MEMORY) in bytes, when given; else the default or the cgroup's cap. */
+  maxMemory: number | undefined;
   /** The flag that implied --oci, when --oci was not given (the CLI warns once). */
   ociImpliedBy: string | undefined;
 }
@@ -75,7 +78,13 @@ export function addConvertFlags(cmd: Command): Command {
     .option('--all-platforms', 'convert content for all platforms', false)
     .option(
       '--jobs <n>',
-      'how many layers convert (or unchanged blobs copy) at once (default: number of CPUs)',
+      'how many layers convert (or unchanged blobs copy) at once, at most (default: number of CPUs)',
+    )
+    .addOption(
+      new Option(
+        '--max-memory <size>',
+        'memory budget for the whole run, e.g. 512M or 2G: compression threads, layers at once and buffers all fit in it, and work waits when it is spent (default: 256M, or 3/4 of a lower cgroup memory limit)',
+      ).env('TSCONVERT_MAX_MEMORY'),
     )
     .addOption(new Option('--estargz').hideHelp())
     .addOption(new Option('--nydus').hideHelp())
@@ -167,5 +176,7 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
     ociImpliedBy: zstdLike && raw.oci !== true ? `--${layer}` : undefined,
     platforms: platformMatcher(raw),
     jobs: raw.jobs === undefined ? availableParallelism() : parseIntFlag('jobs', String(raw.jobs), 1, 256),
+    maxMemory:
+      raw.maxMemory === undefined ? undefined : parseMemorySize(String(raw.maxMemory), '--max-memory'),
   };
 }

@@ -7,14 +7,16 @@ import type { LayerFormat } from '../layers/layer-format.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
-import { CompressPool } from '../zstd/compress-pool.js';
+import { CompressPool, WORKER_BYTES } from '../zstd/compress-pool.js';
 import { Leftovers } from '../util/leftovers.js';
 import { ownerToken } from '../util/run-tags.js';
 import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
+import { processHostLimits } from './host-limits.js';
 import { leftoversText, withLeftovers } from './leftovers-report.js';
 import { openLocations, type LocationOptions } from './locations.js';
 import { renderResult } from './render.js';
+import { formatMiB, planResources, type ResourcePlan } from './resources.js';
 import { cleanupDestination } from './run-cleanup.js';
 
 export interface GlobalFlags {
@@ -49,18 +51,22 @@ export function backendOptions(globals: GlobalFlags): Omit<LocationOptions, 'log
   };
 }
 
-/** The layer format the flags ask for; zstd:chunked compresses in a worker pool of one thread per CPU. */
-function layerFormatFor(flags: ConvertFlags): { format: LayerFormat | undefined; pool?: CompressPool } {
+/**
+ * The layer format the flags ask for, with as many compression threads as the plan's budget holds: a pool
+ * of workers shared by every zstd:chunked layer (their memory reserved for the run), or libzstd's threads,
+ * which each --zstd layer takes from the budget as it starts (so one big layer gets them all).
+ */
+function layerFormatFor(
+  flags: ConvertFlags,
+  plan: ResourcePlan,
+): { format: LayerFormat | undefined; pool?: CompressPool } {
   if (flags.layer === 'uncompress') return { format: uncompressFormat() };
-  // zstd's own threads, split between the layers that convert at once (at least one, so never the JS thread).
-  if (flags.layer === 'zstd') {
-    return {
-      format: zstdFormat(flags.zstdLevel, Math.max(1, Math.floor(availableParallelism() / flags.jobs))),
-    };
-  }
+  if (flags.layer === 'zstd')
+    return { format: zstdFormat(flags.zstdLevel, { budget: plan.budget, max: plan.threads }) };
   if (flags.layer !== 'zstdchunked') return { format: undefined };
-  const pool = new CompressPool(availableParallelism());
-  return { format: zstdChunkedFormat({ pool, ...flags.chunked }), pool };
+  plan.budget.reserveFixed(plan.threads * WORKER_BYTES);
+  const pool = new CompressPool(plan.threads);
+  return { format: zstdChunkedFormat({ pool, budget: plan.budget, ...flags.chunked }), pool };
 }
 
 export async function runConvert(
@@ -77,7 +83,17 @@ export async function runConvert(
       `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
     );
   }
-  const { format, pool } = layerFormatFor(flags);
+  const plan = planResources({
+    maxMemory: flags.maxMemory,
+    cpus: availableParallelism(),
+    limits: processHostLimits(),
+    layer: flags.layer,
+    chunkSize: flags.chunked.chunkSize,
+  });
+  logger.debug(
+    `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
+  );
+  const { format, pool } = layerFormatFor(flags, plan);
   const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
@@ -89,6 +105,7 @@ export async function runConvert(
       oci: flags.oci,
       platforms: flags.platforms,
       jobs: flags.jobs,
+      budget: plan.budget,
       logger,
       signal,
       leaseOwner: ownerToken(),
@@ -107,6 +124,11 @@ export async function runConvert(
   } catch (err) {
     throw withLeftovers(err, leftovers.list(), dst);
   } finally {
+    if (pool !== undefined) {
+      logger.debug(
+        `compression pool: ${pool.size} threads, at most ${pool.peakBusy} busy at once; budget peak ${formatMiB(plan.budget.peak)} of ${formatMiB(plan.budget.total)}`,
+      );
+    }
     await pool?.close();
     await locations.close();
   }

@@ -75,6 +75,14 @@ export function blobDataError(
  */
 const WRITE_READ_AHEAD_BYTES = 8 << 20;
 
+/**
+ * Memory one layer job takes from the run's budget for its streams, whatever its format: the read-ahead,
+ * and decoder state and stream buffers (gunzip's window, a zstd source's window, the tar scanner's pieces,
+ * the dead ones V8 has not collected yet): 16 MiB, measured as what each further layer at once adds to
+ * peak RSS. Format-specific memory (frame slots, libzstd threads) is drawn on top by the format.
+ */
+export const LAYER_STREAM_BYTES = WRITE_READ_AHEAD_BYTES + (16 << 20);
+
 /** Sends every chunk of `source` to the writer, with bounded read-ahead, backpressure and the run's signal. */
 export async function streamInto(
   ctx: ConvertContext,

@@ -16,7 +16,15 @@ import {
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
 import { ByteCounter, checkContent, DigestCounter, tapInto, verifyInto } from '../stream/digest-tap.js';
-import { adoptExisting, blobDataError, ensureCopied, openIngest, streamInto, type Ingest } from './blobs.js';
+import {
+  adoptExisting,
+  blobDataError,
+  ensureCopied,
+  LAYER_STREAM_BYTES,
+  openIngest,
+  streamInto,
+  type Ingest,
+} from './blobs.js';
 import type { ConvertContext } from './context.js';
 import { contentCompression, labelMismatch } from './layer-label.js';
 import { flightScratch } from './scratch.js';
@@ -147,10 +155,17 @@ async function runWithFallback(
       `layer ${desc.digest} written as ${format.fallback.resultLabel}, not ${format.resultLabel}: ${err.reason}`,
     );
     await target.ingest.writer.truncate();
-    return {
-      ...(await runFormat(ctx, desc, format.fallback, target, expectedDiffId)),
-      reason: `not ${format.resultLabel}: ${err.reason}`,
-    };
+    // The job paid for the format's start, not the fallback's: the rare rest is counted without waiting.
+    const extra = Math.max(0, (format.fallback.startMemory ?? 0) - (format.startMemory ?? 0));
+    ctx.options.budget?.overdraw(extra);
+    try {
+      return {
+        ...(await runFormat(ctx, desc, format.fallback, target, expectedDiffId)),
+        reason: `not ${format.resultLabel}: ${err.reason}`,
+      };
+    } finally {
+      ctx.options.budget?.release(extra);
+    }
   }
 }
 
@@ -170,7 +185,16 @@ async function encodeLayer(
     if (ingest === undefined) throw new TsconvertError('INTERNAL', `no ingest opened for ${ref}`);
     ctx.logger.debug({ layer: desc.digest, ref }, 'converting layer');
     const target = { ingest, scratch: flightScratch(flight) };
-    return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
+    // The job's streams and the format's start draw from the run's memory budget in one go, before any
+    // work: past the budget this layer waits, holding nothing, for others to end.
+    const budget = ctx.options.budget;
+    const memory = LAYER_STREAM_BYTES + (format.startMemory ?? 0);
+    await budget?.acquire(memory, ctx.signal);
+    try {
+      return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
+    } finally {
+      budget?.release(memory);
+    }
   });
   if (done.mislabel !== '')
     ctx.logger.warn(

@@ -6,6 +6,7 @@ import type { PlatformMatcher } from '../oci/platform.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Leftovers } from '../util/leftovers.js';
 import type { Logger } from '../util/log.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 export interface ImageLocation {
   backend: ImageBackend;
@@ -23,8 +24,10 @@ export interface ConvertOptions {
   /** Map Docker media types to OCI ones, in descriptors and inside the JSON. */
   oci: boolean;
   platforms: PlatformMatcher;
-  /** How many layers convert, or unchanged blobs copy, at once. */
+  /** How many layers convert, or unchanged blobs copy, at once, at most (the memory budget may let fewer run). */
   jobs: number;
+  /** The run's memory budget, which every layer job draws from; none means unlimited. */
+  budget?: MemoryBudget;
   logger: Logger;
   signal: AbortSignal;
   /** Lease expiry: content written is protected this long if tsconvert dies before cleaning up. */

@@ -30,6 +30,13 @@ export interface LayerFormat {
    * Keeping a layer means no byte of it is rewritten (its descriptor may still get an OCI media type).
    */
   skipReason(sourceCompression: Compression): string | undefined;
+  /**
+   * Memory one layer's encoding needs before it can make any progress (a frame slot, libzstd's first
+   * thread). The layer job draws it from the run's budget together with its streams, before it starts, and
+   * `encode` only ever takes more without waiting: a job that held some memory while waiting for more could
+   * deadlock with the others doing the same.
+   */
+  readonly startMemory?: number;
   encode(tar: AsyncIterable<Uint8Array>, scratch: Scratch): EncodedLayer;
   /** What to write instead when `encode` gives up with a {@link LayerFallback}. */
   readonly fallback?: LayerFormat;

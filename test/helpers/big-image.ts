@@ -28,34 +28,57 @@ async function putBlob(dir: string, data: string | Buffer): Promise<{ digest: st
 
 export interface BigImage {
   archive: string;
+  /** The first layer's DiffID and digest. */
   diffId: string;
   layerDigest: string;
+  /** Of all layers together. */
   uncompressedBytes: number;
   cleanup(): Promise<void>;
 }
 
-/** Builds an OCI archive holding one gzip layer of about `bytes` uncompressed bytes. */
-export async function buildBigImage(bytes: number, name: string): Promise<BigImage> {
-  const work = await mkdtemp(join(tmpdir(), 'tsc-big-'));
-  const layout = join(work, 'layout');
-  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+/** One generated tar of about `bytes`, gzipped with pigz into the layout's blobs. */
+async function addLayer(
+  work: string,
+  layout: string,
+  bytes: number,
+  seed: string,
+): Promise<{ diffId: string; digest: string; size: number; uncompressedBytes: number }> {
   const tar = join(work, 'layer.tar');
   const gz = join(work, 'layer.tar.gz');
   const gen = join(REPO_ROOT, 'fixtures', 'gen', 'big-layer.mjs');
-  await run('bash', ['-o', 'pipefail', '-c', `"${NODE}" "${gen}" --bytes ${bytes} > "${tar}"`]);
+  await run('bash', [
+    '-o',
+    'pipefail',
+    '-c',
+    `"${NODE}" "${gen}" --bytes ${bytes} --seed ${seed} > "${tar}"`,
+  ]);
   const diffId = await sha256File(tar);
   const uncompressedBytes = (await stat(tar)).size;
   await run('bash', ['-o', 'pipefail', '-c', `pigz -1 -c "${tar}" > "${gz}"`]);
   await rm(tar);
-  const layerDigest = await sha256File(gz);
-  const layerSize = (await stat(gz)).size;
-  await rename(gz, join(layout, 'blobs', 'sha256', layerDigest.slice(7)));
+  const digest = await sha256File(gz);
+  const size = (await stat(gz)).size;
+  await rename(gz, join(layout, 'blobs', 'sha256', digest.slice(7)));
+  return { diffId, digest, size, uncompressedBytes };
+}
+
+/** Builds an OCI archive holding `layerCount` gzip layers of about `bytes` uncompressed bytes each. */
+export async function buildBigImage(bytes: number, name: string, layerCount = 1): Promise<BigImage> {
+  const work = await mkdtemp(join(tmpdir(), 'tsc-big-'));
+  const layout = join(work, 'layout');
+  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const layers = [];
+  for (let i = 0; i < layerCount; i++)
+    layers.push(await addLayer(work, layout, bytes, i === 0 ? 'big-layer' : `big-layer-${i}`));
+  const [first] = layers as [(typeof layers)[number]];
+  const { diffId, digest: layerDigest } = first;
+  const uncompressedBytes = layers.reduce((a, l) => a + l.uncompressedBytes, 0);
   const config = await putBlob(
     layout,
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [diffId] },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
       config: {},
     }),
   );
@@ -65,9 +88,11 @@ export async function buildBigImage(bytes: number, name: string): Promise<BigIma
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: [
-        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layerSize },
-      ],
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: l.digest,
+        size: l.size,
+      })),
     }),
   );
   const entry = {

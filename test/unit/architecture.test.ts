@@ -40,7 +40,7 @@ const ALLOWED: Record<string, string[]> = {
   oci: ['.'],
   store: ['oci', '.'],
   zstd: ['.'],
-  stream: ['oci', 'zstd', '.'],
+  stream: ['oci', 'zstd', 'util', '.'],
   tar: ['.', 'util'],
   layers: ['oci', 'stream', 'zstd', 'tar', 'util', '.'],
   convert: ['store', 'oci', 'layers', 'stream', 'util', '.'],

@@ -2,11 +2,12 @@
 // annotation set (docs/format.md#annotations: exactly one of two, because containers/storage refuses a
 // layer that carries both TOC annotations), and falls back to plain zstd for layers the format cannot carry.
 
+import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { LayerFormat } from '../layer-format.js';
 import { zstdFormat } from '../zstd.js';
 import type { MetadataLayout } from './metadata.js';
-import { ChunkedEncoder } from './writer.js';
+import { ChunkedEncoder, layerSlotMemory } from './writer.js';
 
 export type ChunkedAnnotations = 'stargz' | 'containers';
 
@@ -15,6 +16,8 @@ const DEFAULT_ZSTDCHUNKED_LEVEL = 3;
 
 export interface ZstdChunkedOptions {
   pool: CompressPool;
+  /** The run's memory budget: each layer's slots and held metadata draw from it. */
+  budget: MemoryBudget;
   level?: number;
   chunkSize?: number;
   annotations?: ChunkedAnnotations;
@@ -50,13 +53,16 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
     compression: 'zstd',
     resultLabel: 'zstd:chunked',
     skipReason: () => undefined,
-    fallback: zstdFormat(level, 1),
+    // A layer's first frame slot; more come from the budget when it has room.
+    startMemory: layerSlotMemory(chunkSize),
+    fallback: zstdFormat(level, { budget: options.budget, max: options.pool.size }),
     encode(tar, scratch) {
       const encoder = new ChunkedEncoder({
         pool: options.pool,
         level,
         chunkSize,
         slots: options.pool.size + 2,
+        budget: options.budget,
         scratch,
       });
       return {

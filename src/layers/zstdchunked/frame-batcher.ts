@@ -1,9 +1,14 @@
 // Lays frames out in shared-memory slots, sends full slots to the compression pool, and hands back the
 // compressed frames strictly in input order, telling each frame's owner where it landed in the blob. A
-// layer uses a fixed set of slots, so memory is bounded by them whatever the layer's size.
+// layer uses at most `slotCount` slots: the first paid for by its layer job (the format's startMemory),
+// each further one drawn from the run's memory budget when it has room at once. A layer that gets no more
+// works with the slots it has, waiting for its own batches, never for the budget; so memory is bounded
+// whatever the layer's size, the CPU count or the number of layers at once.
 
+import type { MemoryBudget } from '../../util/memory-budget.js';
 import {
   createSlot,
+  outputCapacity,
   type CompressPool,
   type FrameOut,
   type FrameSpec,
@@ -17,6 +22,11 @@ export type Landed =
 
 /** A slot sent to the pool is closed once it holds this many frames, whatever its fill. */
 const MAX_FRAMES_PER_SLOT = 512;
+
+/** Memory of one slot taking `inputBytes` of frame input: the input and its output room. */
+export function slotMemory(inputBytes: number, frames = MAX_FRAMES_PER_SLOT): number {
+  return inputBytes + outputCapacity(inputBytes, frames);
+}
 
 interface Filling {
   slot: Slot;
@@ -44,6 +54,7 @@ export class FrameBatcher {
     private readonly level: number,
     private readonly slotBytes: number,
     private readonly slotCount: number,
+    private readonly budget: MemoryBudget,
   ) {}
 
   /**
@@ -54,13 +65,16 @@ export class FrameBatcher {
     const cur = this.current;
     if (cur !== undefined && cur.slot.input.length - cur.fill >= n && cur.frames.length < MAX_FRAMES_PER_SLOT)
       return true;
-    if (n <= this.slotBytes && this.free.length === 0 && this.created >= this.slotCount) return false;
-    this.send();
     if (n > this.slotBytes) {
+      this.send();
+      // A frame larger than a slot (a member header of several MiB) cannot wait: it is counted as it is.
+      this.budget.overdraw(slotMemory(n, 1));
       this.current = { slot: createSlot(n, 1), fill: 0, frames: [], landed: [], oneOff: true };
       return true;
     }
-    const slot = this.free.pop() ?? this.newSlot();
+    const slot = this.free.pop() ?? this.grow();
+    if (slot === undefined) return false;
+    this.send();
     this.current = { slot, fill: 0, frames: [], landed: [], oneOff: false };
     return true;
   }
@@ -69,9 +83,12 @@ export class FrameBatcher {
   async *reserve(n: number): AsyncGenerator<Uint8Array> {
     if (this.tryReserve(n)) return;
     this.send();
-    while (this.free.length === 0 && this.created >= this.slotCount)
+    let slot = this.free.pop() ?? this.grow();
+    // Every slot this layer has is in flight (the first one always exists once asked for).
+    while (slot === undefined) {
       yield* this.drain(this.inFlight.length - 1);
-    const slot = this.free.pop() ?? this.newSlot();
+      slot = this.free.pop() ?? this.grow();
+    }
     this.current = { slot, fill: 0, frames: [], landed: [], oneOff: false };
   }
 
@@ -123,14 +140,35 @@ export class FrameBatcher {
       }
       // The frames lie back to back in the output area: one copy hands them all out.
       const frames = batch.slot.output.slice(0, end);
-      if (!batch.oneOff) this.free.push(batch.slot);
+      if (batch.oneOff) this.budget.release(slotMemory(batch.slot.input.length, 1));
+      else this.free.push(batch.slot);
       yield frames;
     }
   }
 
-  /** Stops waiting for results nobody will read (the run was abandoned). */
-  abandon(): void {
-    for (const b of this.inFlight) b.result.catch(() => {});
+  /** The layer is done (or abandoned): stops waiting for results and gives its memory back. */
+  close(): void {
+    for (const b of this.inFlight) {
+      b.result.catch(() => {});
+      if (b.oneOff) this.budget.release(slotMemory(b.slot.input.length, 1));
+    }
+    if (this.current?.oneOff === true) this.budget.release(slotMemory(this.current.slot.input.length, 1));
+    this.budget.release(Math.max(0, this.created - 1) * this.slotMemory);
+    this.created = 0;
+    this.free.length = 0;
+    this.inFlight.length = 0;
+    this.current = undefined;
+  }
+
+  private get slotMemory(): number {
+    return slotMemory(this.slotBytes);
+  }
+
+  /** A new slot: the first (paid for by the layer job), or another when the budget has room for it now. */
+  private grow(): Slot | undefined {
+    if (this.created === 0) return this.newSlot();
+    if (this.created >= this.slotCount || !this.budget.tryAcquire(this.slotMemory)) return undefined;
+    return this.newSlot();
   }
 
   private newSlot(): Slot {

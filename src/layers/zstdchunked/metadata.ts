@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { SpillBuffer } from '../../stream/spill-buffer.js';
+import type { MemoryBudget } from '../../util/memory-budget.js';
 import { FrameCompressor, skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
 
 export interface MetadataLayout {
@@ -96,10 +97,22 @@ export class MetadataBuilder {
   private readonly tarSplit: TextFrame;
   private entries = 0;
 
-  /** `scratch` gives the directory for metadata that outgrows memory (asked for only then). */
-  constructor(level: number, scratch: () => string, inMemoryBytes = METADATA_IN_MEMORY_BYTES) {
-    this.toc = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'toc.zst'), true);
-    this.tarSplit = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'tar-split.zst'), false);
+  /**
+   * `scratch` gives the directory for metadata that outgrows memory (asked for only then); what is held in
+   * memory draws from `budget`, and spills early when it has no room.
+   */
+  constructor(
+    level: number,
+    scratch: () => string,
+    inMemoryBytes = METADATA_IN_MEMORY_BYTES,
+    budget?: MemoryBudget,
+  ) {
+    this.toc = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'toc.zst', budget), true);
+    this.tarSplit = new TextFrame(
+      level,
+      new SpillBuffer(inMemoryBytes, scratch, 'tar-split.zst', budget),
+      false,
+    );
     this.toc.add('{"version":1,"entries":[');
   }
 

@@ -7,12 +7,13 @@
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
+import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
 import { LayerChecks } from './checks.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
 import { InOrder } from '../../util/in-order.js';
-import { FrameBatcher } from './frame-batcher.js';
+import { FrameBatcher, slotMemory } from './frame-batcher.js';
 import { MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
 import { chunkEntry, completeEntry, entryHead, memberEntry, type ChunkFields } from './toc.js';
@@ -22,12 +23,24 @@ const MAX_HEADER_FRAME = 1 << 20;
 /** The end-of-archive blocks that go into the first trailer segment of the tar-split. */
 const END_OF_ARCHIVE = 1024;
 
+/** Frame input one slot holds: a chunk, and at least two header frames. */
+function slotInputBytes(chunkSize: number): number {
+  return Math.max(chunkSize, 2 * MAX_HEADER_FRAME);
+}
+
+/** Memory of one of a layer's frame slots at `chunkSize` (input and output room). */
+export function layerSlotMemory(chunkSize: number): number {
+  return slotMemory(slotInputBytes(chunkSize));
+}
+
 export interface ChunkedEncoderOptions {
   pool: CompressPool;
   level: number;
   chunkSize: number;
-  /** Shared-memory slots this layer may use (each holds max(chunkSize, 2 MiB) of frame input). */
+  /** Shared-memory slots this layer may use at most (each holds max(chunkSize, 2 MiB) of frame input). */
   slots: number;
+  /** The run's memory budget: slots and metadata held in memory draw from it. */
+  budget: MemoryBudget;
   /** Where metadata that outgrows memory goes. */
   scratch: Scratch;
   /** Compressed bytes of each metadata frame held in memory before they go to the scratch directory. */
@@ -80,10 +93,16 @@ export class ChunkedEncoder {
       options.level,
       () => options.scratch.directory(),
       options.metadataInMemory,
+      options.budget,
     );
     this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
-    const slotBytes = Math.max(options.chunkSize, 2 * MAX_HEADER_FRAME);
-    this.frames = new FrameBatcher(options.pool, options.level, slotBytes, options.slots);
+    this.frames = new FrameBatcher(
+      options.pool,
+      options.level,
+      slotInputBytes(options.chunkSize),
+      options.slots,
+      options.budget,
+    );
   }
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -106,7 +125,7 @@ export class ChunkedEncoder {
       this.layout = layout;
       yield* bytes;
     } finally {
-      this.frames.abandon();
+      this.frames.close();
       this.meta.close();
     }
   }

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { zstdChunkedFormat } from '../../../src/layers/zstdchunked/format.js';
 import { INGEST_DIR } from '../../../src/oci-layout/paths.js';
 import { onlyPlatforms } from '../../../src/oci/platform.js';
@@ -34,7 +35,7 @@ describe('convertImage on OCI layouts: cancellation', () => {
     let ingestsAtAbort: string[] = [];
     run = await convertFixture({
       fixture: 'multi',
-      layerFormat: zstdChunkedFormat({ pool }),
+      layerFormat: zstdChunkedFormat({ pool, budget: new MemoryBudget(Number.POSITIVE_INFINITY) }),
       platforms: onlyPlatforms([{ os: 'linux', architecture: 'amd64' }]),
       controller,
       onChunk: (read, dirs) => {

@@ -3,6 +3,7 @@
 // zstd:chunked; and the source reads a layer opened are closed by the time that layer is committed.
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { zstdChunkedFormat } from '../../../src/layers/zstdchunked/format.js';
 import { MediaType } from '../../../src/oci/media-types.js';
 import { onlyPlatforms } from '../../../src/oci/platform.js';
@@ -37,7 +38,7 @@ afterAll(() => pool.close());
 async function convertChunked(): Promise<{ r: Run; layers: FixtureLayer[]; manifest: Manifest }> {
   const r = await convertFixture({
     fixture: 'chunked',
-    layerFormat: zstdChunkedFormat({ pool }),
+    layerFormat: zstdChunkedFormat({ pool, budget: new MemoryBudget(Number.POSITIVE_INFINITY) }),
     platforms: onlyPlatforms([{ os: 'linux', architecture: 'amd64' }]),
   });
   run = r;

@@ -3,6 +3,7 @@
 // descriptor everywhere, and leaves nothing temporary behind (scratch, ingests, extraction directories).
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { zstdChunkedFormat } from '../../../src/layers/zstdchunked/format.js';
 import { zstdFormat } from '../../../src/layers/zstd.js';
 import { MediaType } from '../../../src/oci/media-types.js';
@@ -40,7 +41,11 @@ async function run(options: Parameters<typeof convertFixture>[0]): Promise<Run> 
 describe('convertImage on OCI layouts: platform filter', () => {
   it('keeps only the requested platform, rewrites the index to list it alone, and writes nothing else', async () => {
     const arm = { os: 'linux', architecture: 'arm64', variant: 'v8' };
-    const r = await run({ fixture: 'multi', layerFormat: zstdFormat(3, 1), platforms: onlyPlatforms([arm]) });
+    const r = await run({
+      fixture: 'multi',
+      layerFormat: zstdFormat(3, { budget: new MemoryBudget(Number.POSITIVE_INFINITY), max: 1 }),
+      platforms: onlyPlatforms([arm]),
+    });
     const wanted = r.fixture.manifests.find((m) => m.platform.architecture === 'arm64');
     expect(wanted).toBeDefined();
     const others = r.fixture.manifests.filter((m) => m !== wanted);
@@ -78,7 +83,7 @@ describe('convertImage on OCI layouts: platform filter', () => {
 
 describe('convertImage on OCI layouts: duplicate layers', () => {
   it('converts a layer listed eight times once, gives every position the same descriptor, leaves nothing behind', async () => {
-    const format = zstdChunkedFormat({ pool });
+    const format = zstdChunkedFormat({ pool, budget: new MemoryBudget(Number.POSITIVE_INFINITY) });
     const r = await run({
       fixture: 'dup8',
       layerFormat: format,

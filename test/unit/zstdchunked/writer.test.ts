@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerFallback } from '../../../src/layers/layer-format.js';
-import { ChunkedEncoder } from '../../../src/layers/zstdchunked/writer.js';
+import { slotMemory } from '../../../src/layers/zstdchunked/frame-batcher.js';
+import { ChunkedEncoder, layerSlotMemory } from '../../../src/layers/zstdchunked/writer.js';
+import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { CompressPool } from '../../../src/zstd/compress-pool.js';
 import { END, member, pax, paxTar } from './tars.js';
 
@@ -30,8 +32,17 @@ async function encode(
   pool = pools[0] as CompressPool,
   chunkSize = 1000,
   metadataInMemory?: number,
+  budget = new MemoryBudget(Number.POSITIVE_INFINITY),
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
-  const enc = new ChunkedEncoder({ pool, level: 3, chunkSize, slots: 3, scratch, metadataInMemory });
+  const enc = new ChunkedEncoder({
+    pool,
+    level: 3,
+    chunkSize,
+    slots: 3,
+    scratch,
+    metadataInMemory,
+    budget,
+  });
   const out: Uint8Array[] = [];
   for await (const p of enc.encode(pieces(tar, piece))) out.push(p);
   return { blob: Buffer.concat(out), enc };
@@ -105,6 +116,19 @@ describe('ChunkedEncoder', () => {
     expect(sha(b.blob)).toBe(sha(a.blob));
   });
 
+  it('writes the same bytes in a budget with room for one slot only, and gives all of it back', async () => {
+    const tar = Buffer.concat([...manyFiles(3000), member({ name: 'big', data: randomBytes(9000) }), END]);
+    const roomy = await encode(tar, 4096, pools[1]);
+    const oneSlot = layerSlotMemory(1000);
+    // The TOC and tar-split cannot be held in memory either: one slot leaves no room, so they spill.
+    const tight = new MemoryBudget(oneSlot);
+    const { blob } = await encode(tar, 4096, pools[1], 1000, undefined, tight);
+    expect(sha(blob)).toBe(sha(roomy.blob));
+    expect(tight.peak).toBe(oneSlot);
+    expect(tight.used).toBe(0);
+    expect(slotMemory(2 << 20)).toBe(oneSlot);
+  });
+
   /** Encodes with 64 bytes of metadata kept in memory, listing the scratch directory at every output piece. */
   async function encodeSpilling(tar: Buffer, seen: Set<string>): Promise<Buffer> {
     const enc = new ChunkedEncoder({
@@ -114,6 +138,7 @@ describe('ChunkedEncoder', () => {
       slots: 3,
       scratch,
       metadataInMemory: 64,
+      budget: new MemoryBudget(Number.POSITIVE_INFINITY),
     });
     const out: Uint8Array[] = [];
     for await (const piece of enc.encode(pieces(tar, 4096))) {
