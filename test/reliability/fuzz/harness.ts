@@ -59,6 +59,13 @@ export interface FuzzRun<T> {
   casesPerBatch: number;
 }
 
+/** The messages of an error and its causes, outermost first (fast-check keeps the property's as a cause). */
+function causes(err: unknown): string {
+  const out: string[] = [];
+  for (let e = err; e instanceof Error && out.length < 5; e = e.cause) out.push(e.message);
+  return out.join('\ncaused by: ');
+}
+
 /** Runs batches until the input target is met; records the count in `meta.fuzz`. */
 export async function runFuzz<T>(meta: TaskMeta, run: FuzzRun<T>): Promise<void> {
   const target = fuzzInputs();
@@ -81,7 +88,7 @@ export async function runFuzz<T>(meta: TaskMeta, run: FuzzRun<T>): Promise<void>
     } catch (err) {
       throw new Error(
         `fuzz batch ${batches} (seed ${batchSeed}, ${run.casesPerBatch} cases) failed; replay with ` +
-          `TSCONVERT_FUZZ_SEED=${batchSeed} TSCONVERT_FUZZ_INPUTS=1\n${(err as Error).message}`,
+          `TSCONVERT_FUZZ_SEED=${batchSeed} TSCONVERT_FUZZ_INPUTS=1\n${causes(err)}`,
         { cause: err },
       );
     } finally {
