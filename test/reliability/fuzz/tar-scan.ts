@@ -43,6 +43,7 @@ export async function scanInput(bytes: Buffer, chunk: number): Promise<ScanOutco
     if (last && payload.length > 0) last.payload = Buffer.concat(payload);
     payload.length = 0;
   };
+  let error: Error | undefined;
   try {
     for await (const ev of scanTar(iterable)) {
       if (++events > 2 * bytes.length + 16) throw new Error(`more events than bytes (${bytes.length})`);
@@ -55,11 +56,11 @@ export async function scanInput(bytes: Buffer, chunk: number): Promise<ScanOutco
     flush();
   } catch (err) {
     expectTyped(err, ['MALFORMED'], () => `of ${bytes.length} bytes (chunks of ${chunk})`);
-    return { ok: false, error: err as Error };
-  } finally {
-    const ms = performance.now() - started;
-    if (ms > INPUT_TIME_LIMIT_MS) throw new Error(`a ${bytes.length}-byte input took ${Math.round(ms)} ms`);
+    error = err as Error;
   }
+  const ms = performance.now() - started;
+  if (ms > INPUT_TIME_LIMIT_MS) throw new Error(`a ${bytes.length}-byte input took ${Math.round(ms)} ms`);
+  if (error) return { ok: false, error };
   if (!Buffer.concat(pieces).equals(bytes)) throw new Error('the events do not give back the input');
   return { ok: true, members };
 }
