@@ -41,13 +41,14 @@ export interface LocationOptions {
   signal: AbortSignal;
 }
 
-interface Parsed {
+export interface ParsedLocation {
   transport: TransportReference | null;
   name: string;
   display: string;
 }
 
-function parse(ref: string): Parsed {
+/** SRC or DST as written: a layout reference, or a normalised containerd name; USAGE error otherwise. */
+export function parseLocation(ref: string): ParsedLocation {
   const transport = parseTransportReference(ref);
   if (transport === null) {
     const name = normalizeImageName(ref);
@@ -65,11 +66,11 @@ export async function openLocations(
   dst: string,
   options: LocationOptions,
 ): Promise<OpenedLocations> {
-  const s = parse(src);
-  const d = parse(dst);
+  const s = parseLocation(src);
+  const d = parseLocation(dst);
   const opened: ImageBackend[] = [];
   let containerd: ImageBackend | undefined;
-  const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
+  const open = async (p: ParsedLocation, mode: 'read' | 'write'): Promise<ImageBackend> => {
     if (p.transport === null) {
       containerd ??= await connectContainerd({ ...options });
       if (!opened.includes(containerd)) opened.push(containerd);
