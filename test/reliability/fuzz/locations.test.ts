@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, it } from 'vitest';
-import { parseLocation } from '../../../src/cli/locations.js';
+import { parseLocation, type ParsedLocation } from '../../../src/cli/locations.js';
 import { isValidRefName } from '../../../src/oci-layout/reference.js';
 import { expectTyped, fuzzTimeout, runFuzz } from './harness.js';
 
@@ -50,17 +50,35 @@ const anyText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 20 }),
 );
 
-function checkLocation(text: string): void {
-  const started = performance.now();
-  let parsed;
+/** Parses, or returns undefined after checking the error is a USAGE error. */
+function parseOrUsage(text: string): ParsedLocation | undefined {
   try {
-    parsed = parseLocation(text);
+    return parseLocation(text);
   } catch (err) {
     expectTyped(err, ['USAGE'], () => JSON.stringify(text));
-    parsed = undefined;
+    return undefined;
   }
-  const ms = performance.now() - started;
-  if (ms > PARSE_TIME_LIMIT_MS) throw new Error(`parsing ${JSON.stringify(text)} took ${Math.round(ms)} ms`);
+}
+
+/** The fastest of up to three parses: one slow parse on a loaded machine is a pause, three are the parser. */
+function parseTimeMs(text: string): number {
+  let best = Infinity;
+  for (let i = 0; i < 3 && best > PARSE_TIME_LIMIT_MS; i++) {
+    const started = performance.now();
+    parseOrUsage(text);
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
+
+function checkLocation(text: string): void {
+  const started = performance.now();
+  const parsed = parseOrUsage(text);
+  if (performance.now() - started > PARSE_TIME_LIMIT_MS) {
+    const ms = parseTimeMs(text);
+    if (ms > PARSE_TIME_LIMIT_MS)
+      throw new Error(`parsing ${JSON.stringify(text)} took ${Math.round(ms)} ms`);
+  }
   if (parsed === undefined) return;
   const fail = (why: string): never => {
     throw new Error(`${JSON.stringify(text)} parsed to ${JSON.stringify(parsed)}: ${why}`);
