@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import process from 'node:process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FUZZERS = ['tar', 'json', 'locations'];
@@ -21,7 +22,7 @@ function option(name, fallback) {
   if (i < 0) return fallback;
   const value = process.argv[i + 1];
   if (value === undefined || !/^\d+$/.test(value)) {
-    console.error(`fuzz: ${name} needs a non-negative integer`);
+    process.stderr.write(`fuzz: ${name} needs a non-negative integer\n`);
     process.exit(2);
   }
   return value;
@@ -34,12 +35,14 @@ const named = process.argv
   .filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
 const unknown = named.filter((n) => !FUZZERS.includes(n));
 if (unknown.length > 0) {
-  console.error(`fuzz: unknown fuzzer ${unknown.join(', ')}; choose from ${FUZZERS.join(', ')}`);
+  process.stderr.write(`fuzz: unknown fuzzer ${unknown.join(', ')}; choose from ${FUZZERS.join(', ')}\n`);
   process.exit(2);
 }
 const files = (named.length > 0 ? named : FUZZERS).map((n) => `test/reliability/fuzz/${n}.test.ts`);
 
-console.log(`fuzz: ${inputs} inputs per parser, seed ${seed} (TSCONVERT_FUZZ_SEED=${seed} replays this run)`);
+process.stdout.write(
+  `fuzz: ${inputs} inputs per parser, seed ${seed} (TSCONVERT_FUZZ_SEED=${seed} replays this run)\n`,
+);
 const vitest = join(root, 'node_modules', '.bin', 'vitest');
 const r = spawnSync(vitest, ['run', ...files], {
   cwd: root,
