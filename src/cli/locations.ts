@@ -43,13 +43,14 @@ export interface LocationOptions {
   signal: AbortSignal;
 }
 
-interface Parsed {
+export interface ParsedLocation {
   transport: TransportReference | null;
   name: string;
   display: string;
 }
 
-function parse(ref: string): Parsed {
+/** SRC or DST as written: a layout reference, or a normalised containerd name; USAGE error otherwise. */
+export function parseLocation(ref: string): ParsedLocation {
   const transport = parseTransportReference(ref);
   if (transport === null) {
     const name = normalizeImageName(ref);
@@ -62,7 +63,11 @@ function sameLayoutDir(a: TransportReference | null, b: TransportReference | nul
   return a?.transport === 'oci' && b?.transport === 'oci' && resolve(a.path) === resolve(b.path);
 }
 
-function openBackend(p: Parsed, mode: 'read' | 'write', options: LocationOptions): Promise<ImageBackend> {
+function openBackend(
+  p: ParsedLocation,
+  mode: 'read' | 'write',
+  options: LocationOptions,
+): Promise<ImageBackend> {
   if (p.transport === null) return connectContainerd({ ...options });
   return openOciLayout({
     path: p.transport.path,
@@ -75,7 +80,7 @@ function openBackend(p: Parsed, mode: 'read' | 'write', options: LocationOptions
 
 /** One location opened for writing, on its own (`tsconvert cleanup`). Close its backend when done. */
 export async function openLocation(ref: string, options: LocationOptions): Promise<Location> {
-  const p = parse(ref);
+  const p = parseLocation(ref);
   return { backend: await openBackend(p, 'write', options), name: p.name, display: p.display };
 }
 
@@ -84,11 +89,11 @@ export async function openLocations(
   dst: string,
   options: LocationOptions,
 ): Promise<OpenedLocations> {
-  const s = parse(src);
-  const d = parse(dst);
+  const s = parseLocation(src);
+  const d = parseLocation(dst);
   const opened: ImageBackend[] = [];
   let containerd: ImageBackend | undefined;
-  const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
+  const open = async (p: ParsedLocation, mode: 'read' | 'write'): Promise<ImageBackend> => {
     if (p.transport === null) {
       containerd ??= await openBackend(p, mode, options);
       if (!opened.includes(containerd)) opened.push(containerd);

@@ -19,8 +19,9 @@ export function marshalGoJson(value: unknown): string {
 
 export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     // The parser's message quotes the input; the input is untrusted, so only the position is kept.
     const at = /at position (\d+)/.exec((err as Error).message)?.[1];
@@ -31,5 +32,24 @@ export function parseJsonObject(bytes: Uint8Array, what: string): Record<string,
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw malformed(`${what} is not a JSON object`);
   }
+  if (MAYBE_OUT_OF_RANGE.test(text)) rejectNonFinite(value, what);
   return value as Record<string, unknown>;
+}
+
+/** A number with an exponent of three digits or 309 digits in a row may exceed a double's range. */
+const MAYBE_OUT_OF_RANGE = /[eE][+]?\d{3}|\d{309}/;
+
+/**
+ * JSON.parse reads 1e400 as Infinity, which marshalGoJson would write back as null; Go's encoding/json
+ * refuses such a number, so tsconvert refuses the document too. Iterative: documents may nest deeply.
+ */
+function rejectNonFinite(root: unknown, what: string): void {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw malformed(`${what} holds a number too large for a 64-bit float (such as 1e400)`);
+    }
+    if (typeof value === 'object' && value !== null) pending.push(...Object.values(value));
+  }
 }

@@ -16,7 +16,7 @@ function checkStringMap(v: unknown, where: string): void {
   }
 }
 
-function parseDescriptor(v: unknown, where: string): Descriptor {
+export function parseDescriptor(v: unknown, where: string): Descriptor {
   if (!isRecord(v)) throw malformed(`${where}: descriptor is not an object`);
   if (typeof v.mediaType !== 'string' || v.mediaType === '')
     throw malformed(`${where}: descriptor has no mediaType`);

@@ -23,14 +23,15 @@ export interface PlatformMatcher {
   readonly named: boolean;
 }
 
-const ARCH_ALIASES: Readonly<Record<string, string>> = {
-  x86_64: 'amd64',
-  'x86-64': 'amd64',
-  aarch64: 'arm64',
-  armhf: 'arm',
-  armel: 'arm',
-  i386: '386',
-};
+// A Map, not an object literal: "__proto__" or "constructor" given as an architecture must stay a string.
+const ARCH_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['x86_64', 'amd64'],
+  ['x86-64', 'amd64'],
+  ['aarch64', 'arm64'],
+  ['armhf', 'arm'],
+  ['armel', 'arm'],
+  ['i386', '386'],
+]);
 
 const KNOWN_OS = new Set([
   'linux',
@@ -45,7 +46,7 @@ const KNOWN_OS = new Set([
 
 function normalizePlatform(p: PlatformSpec): PlatformSpec {
   const os = p.os.toLowerCase();
-  const architecture = ARCH_ALIASES[p.architecture.toLowerCase()] ?? p.architecture.toLowerCase();
+  const architecture = ARCH_ALIASES.get(p.architecture.toLowerCase()) ?? p.architecture.toLowerCase();
   let variant = p.variant?.toLowerCase() || undefined;
   if (architecture === 'arm64' && variant === 'v8') variant = undefined;
   if (architecture === 'amd64' && variant === 'v1') variant = undefined;

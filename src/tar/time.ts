@@ -38,7 +38,7 @@ export function parsePaxTime(value: Uint8Array): TarTime | undefined {
     if (i < 9) nsec = nsec * 10 + (c - 0x30);
   }
   for (let i = fracPart.length; i < 9; i++) nsec *= 10;
-  return unixTime(sec, secPart[0] === 0x2d ? -nsec : nsec);
+  return unixTime(sec, secPart[0] === 0x2d && nsec !== 0 ? -nsec : nsec);
 }
 
 interface Civil {
