@@ -27,12 +27,15 @@ import {
   linkRefused,
   readRegularFile,
   realDir,
+  sleep,
 } from './fs-util.js';
 import { acquireFileLock, type FileLock } from './lock.js';
 import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
 
 /** How long openWriter waits for a ref another writer holds before failing with UNAVAILABLE. */
 export const INGEST_LOCK_TIMEOUT_MS = 30_000;
+/** How often opening an ingest retries when a concurrent clean-up removes its directory under it. */
+const INGEST_DIR_RETRIES = 50;
 
 export interface IngestMeta {
   ref: string;
@@ -55,8 +58,11 @@ async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promis
         what: `ingest ${JSON.stringify(ref)}`,
       });
     } catch (err) {
-      // The previous holder committed and removed the directory between our mkdir and link: retry.
-      if (!isENOENT(err) || attempt >= 3) throw err;
+      // Another run removed the (then empty) directory, or its parent .tsconvert-ingest, between our mkdir
+      // and link: retry. With many runs writing one layout this can happen several times in a row (seen
+      // with 20 processes), so the retries are many and spread out, and the signal ends them.
+      if (!isENOENT(err) || attempt >= INGEST_DIR_RETRIES) throw err;
+      await sleep(1 + Math.floor(Math.random() * 10), signal);
     }
   }
 }
