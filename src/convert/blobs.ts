@@ -2,12 +2,11 @@
 // blob from a stream into the destination store under the run's lease, and copy an unchanged blob between
 // stores when source and destination differ.
 
-import { Buffer } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
-import { isErrorCode, malformed, TsconvertError } from '../errors.js';
+import { isErrorCode, TsconvertError } from '../errors.js';
 import { sha256Digest, type Digest } from '../oci/digest.js';
-import { MAX_JSON_BLOB_BYTES, parseJsonObject } from '../oci/json.js';
 import type { Descriptor } from '../oci/types.js';
+import { readJsonObject } from '../store/json-blob.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { readAhead } from '../stream/read-ahead.js';
@@ -20,32 +19,7 @@ export function readJsonBlob(
   desc: Descriptor,
   what: string,
 ): Promise<Record<string, unknown>> {
-  return ctx.json.join(desc.digest, async () => {
-    if (desc.size > MAX_JSON_BLOB_BYTES) {
-      throw malformed(
-        `${what} ${desc.digest} is ${desc.size} bytes, more than the ${MAX_JSON_BLOB_BYTES}-byte limit`,
-      );
-    }
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of ctx.src.content.read(desc.digest, { signal: ctx.signal })) {
-      total += chunk.byteLength;
-      if (total > MAX_JSON_BLOB_BYTES)
-        throw malformed(`${what} ${desc.digest} is larger than its descriptor says`);
-      parts.push(chunk);
-    }
-    const bytes = Buffer.concat(parts);
-    const actual = sha256Digest(bytes);
-    if (actual !== desc.digest || bytes.byteLength !== desc.size) {
-      throw malformed(
-        `${what} ${desc.digest} is corrupt: content has digest ${actual} and ${bytes.byteLength} bytes`,
-        {
-          hint: 'the local copy is damaged; pull the image again',
-        },
-      );
-    }
-    return parseJsonObject(bytes, `${what} ${desc.digest}`);
-  });
+  return ctx.json.join(desc.digest, () => readJsonObject(ctx.src.content, desc, what, ctx.signal));
 }
 
 /**

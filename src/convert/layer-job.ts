@@ -19,8 +19,7 @@ import { adoptExisting, ensureCopied, openIngest, streamInto, type Ingest } from
 import type { ConvertContext } from './context.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
-
-export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+import { UNCOMPRESSED_LABEL } from '../store/content-store.js';
 
 /** Layer annotations that describe the old blob's bytes and would be wrong on a re-encoded one. */
 const STALE_ANNOTATIONS = [
