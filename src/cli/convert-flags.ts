@@ -83,7 +83,8 @@ function parseIntFlag(name: string, value: string, min: number, max: number): nu
   return n;
 }
 
-function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
+/** `--platform` / `--all-platforms` into a matcher (no flag: the host platform), shared with `image verify`. */
+export function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
   if (raw.allPlatforms === true) return allPlatforms();
   const list = (raw.platform as string[] | undefined) ?? [];
   const specs = list.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '');

@@ -1,6 +1,7 @@
 // Turns the SRC and DST arguments into backends: `oci:DIR[:REF]` and `oci-archive:FILE[:REF]` open an OCI
 // image layout (no daemon needed); anything else is a containerd image name, normalised like nerdctl's.
 // One containerd connection serves both sides; one layout directory named on both sides is opened once.
+// `image verify` opens a single location for reading.
 
 import { resolve } from 'node:path';
 import { connectContainerd } from '../containerd/connection.js';
@@ -60,6 +61,50 @@ function sameLayoutDir(a: TransportReference | null, b: TransportReference | nul
   return a?.transport === 'oci' && b?.transport === 'oci' && resolve(a.path) === resolve(b.path);
 }
 
+interface Opener {
+  options: LocationOptions;
+  opened: ImageBackend[];
+  containerd?: ImageBackend;
+}
+
+/** Opens the backend a parsed reference names; one containerd connection serves every name. */
+async function openBackend(o: Opener, p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> {
+  if (p.transport === null) {
+    o.containerd ??= await connectContainerd({ ...o.options });
+    if (!o.opened.includes(o.containerd)) o.opened.push(o.containerd);
+    return o.containerd;
+  }
+  const layout = await openOciLayout({
+    path: p.transport.path,
+    archive: p.transport.transport === 'oci-archive',
+    mode,
+    signal: o.options.signal,
+    logger: o.options.logger,
+  });
+  o.opened.push(layout);
+  return layout;
+}
+
+async function closeAll(o: Opener): Promise<void> {
+  await Promise.allSettled(o.opened.map((b) => b.close()));
+}
+
+/** Opens one image location for reading (`image verify`). */
+export async function openReadLocation(
+  ref: string,
+  options: LocationOptions,
+): Promise<{ location: Location; close(): Promise<void> }> {
+  const p = parse(ref);
+  const o: Opener = { options, opened: [] };
+  try {
+    const backend = await openBackend(o, p, 'read');
+    return { location: { backend, name: p.name, display: p.display }, close: () => closeAll(o) };
+  } catch (err) {
+    await closeAll(o);
+    throw err;
+  }
+}
+
 export async function openLocations(
   src: string,
   dst: string,
@@ -67,41 +112,21 @@ export async function openLocations(
 ): Promise<OpenedLocations> {
   const s = parse(src);
   const d = parse(dst);
-  const opened: ImageBackend[] = [];
-  let containerd: ImageBackend | undefined;
-  const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
-    if (p.transport === null) {
-      containerd ??= await connectContainerd({ ...options });
-      if (!opened.includes(containerd)) opened.push(containerd);
-      return containerd;
-    }
-    const layout = await openOciLayout({
-      path: p.transport.path,
-      archive: p.transport.transport === 'oci-archive',
-      mode,
-      signal: options.signal,
-      logger: options.logger,
-    });
-    opened.push(layout);
-    return layout;
-  };
-  const closeAll = async (): Promise<void> => {
-    await Promise.allSettled(opened.map((b) => b.close()));
-  };
+  const o: Opener = { options, opened: [] };
   try {
     const shared = sameLayoutDir(s.transport, d.transport);
-    const sourceBackend = await open(s, shared ? 'write' : 'read');
-    const destinationBackend = shared ? sourceBackend : await open(d, 'write');
+    const sourceBackend = await openBackend(o, s, shared ? 'write' : 'read');
+    const destinationBackend = shared ? sourceBackend : await openBackend(o, d, 'write');
     return {
       source: { backend: sourceBackend, name: s.name, display: s.display },
       destination: { backend: destinationBackend, name: d.name, display: d.display },
       finish: async (signal) => {
         if (d.transport !== null) await (destinationBackend as OciLayoutBackend).finish({ signal });
       },
-      close: closeAll,
+      close: () => closeAll(o),
     };
   } catch (err) {
-    await closeAll();
+    await closeAll(o);
     throw err;
   }
 }

@@ -7,6 +7,7 @@ import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
 import { createCliLogger } from './logger.js';
 import { reportError } from './report-error.js';
 import { runConvert, type GlobalFlags } from './run-convert.js';
+import { addVerifyFlags, runVerify, validateVerifyFlags } from './verify-command.js';
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
@@ -90,6 +91,20 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
         logger,
         signal: io.signal,
       }),
+    );
+  });
+  addVerifyFlags(
+    image
+      .command('verify')
+      .description(
+        'check that every reader can pull an image as its layers promise (containerd name, oci:DIR[:REF] or oci-archive:FILE[:REF])',
+      )
+      .argument('<image>', 'image to verify'),
+  ).action((target: string, raw: Record<string, unknown>) => {
+    const globals = globalFlags(program);
+    const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+    run(
+      runVerify(target, validateVerifyFlags(raw), globals, { stdout: io.stdout, logger, signal: io.signal }),
     );
   });
   return program;
