@@ -26,6 +26,8 @@ export interface ConvertFlags {
   jobs: number;
   /** The flag that implied --oci, when --oci was not given (the CLI warns once). */
   ociImpliedBy: string | undefined;
+  /** Run `image verify`'s checks on the result before the image record is written. */
+  verify: boolean;
 }
 
 /** nerdctl converters tsconvert does not implement; accepted so the error can say so clearly. */
@@ -65,6 +67,11 @@ export function addConvertFlags(cmd: Command): Command {
     )
     .option('--all-platforms', 'convert content for all platforms', false)
     .option('--jobs <n>', 'how many layers convert at once (default: number of CPUs)')
+    .option(
+      '--verify',
+      'check the result as "image verify" does; when a check fails, no image is recorded',
+      false,
+    )
     .addOption(new Option('--estargz').hideHelp())
     .addOption(new Option('--nydus').hideHelp())
     .addOption(new Option('--overlaybd').hideHelp())
@@ -133,5 +140,6 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
     ociImpliedBy: zstdLike && raw.oci !== true ? `--${layer}` : undefined,
     platforms: platformMatcher(raw),
     jobs: raw.jobs === undefined ? availableParallelism() : parseIntFlag('jobs', String(raw.jobs), 1, 256),
+    verify: raw.verify === true,
   };
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
 import { openLocations } from './locations.js';
 import { renderResult } from './render.js';
+import { verifyBeforeRecord } from './verify-command.js';
 
 export interface GlobalFlags {
   address: string;
@@ -78,6 +79,7 @@ export async function runConvert(
       logger,
       signal,
       leaseOwner: `tsconvert pid ${process.pid} on ${hostname()}`,
+      beforeRecord: flags.verify ? verifyBeforeRecord(destination.display, flags.platforms) : undefined,
     });
     await locations.finish(signal);
     if (result.droppedPlatforms.length > 0) {

@@ -3,7 +3,7 @@
 // it fails, naming the layer and the check, on images broken on purpose. Layouts are edited the way a
 // broken producer would leave them: a changed blob or JSON document, re-pointed from index.json.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -243,5 +243,46 @@ describe('image verify fails, naming the layer and the check', () => {
     );
     await truncate(blobPath(dir, (m.layers[2] as Desc).digest), 1000);
     await expectFailure(dir, 'blob-size', 2);
+  });
+});
+
+describe('image convert --verify', () => {
+  it('records a result that passes, and nothing when the result fails a check', async () => {
+    const out = await tempDir();
+    let r = await tsconvert([
+      'image',
+      'convert',
+      '--zstdchunked',
+      '--oci',
+      '--verify',
+      'oci-archive:examples/sample.tar',
+      `oci:${out}:v`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await tsconvert(['image', 'verify', `oci:${out}:v`]);
+    expect(r.code, r.stderr).toBe(0);
+    // A source whose layer carries both annotation families: copied as it is, so the result fails.
+    await editImage(out, async (m) => {
+      (m.layers[0] as Desc).annotations![TocAnnotation.checksum] = sha256Digest('x');
+    });
+    const dst = await tempDir();
+    r = await tsconvert([
+      'image',
+      'convert',
+      '--oci',
+      '--verify',
+      `oci:${out}:v`,
+      `oci-archive:${join(dst, 'a.tar')}:w`,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^tsconvert: error: image convert --verify: the result failed, no image recorded: oci-archive:.*: linux\/amd64 layer 0 sha256:[0-9a-f]{64}: check annotation-families failed/,
+    );
+    expect(await readdir(dst)).toEqual([]);
+    // Without --verify the same conversion is recorded.
+    r = await tsconvert(['image', 'convert', '--oci', `oci:${out}:v`, `oci-archive:${join(dst, 'a.tar')}:w`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readdir(dst)).toEqual(['a.tar']);
   });
 });
