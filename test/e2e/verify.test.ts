@@ -10,8 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TocAnnotation } from '../../src/layers/zstdchunked/format.js';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { tsconvert } from '../helpers/cli.js';
+import { testContainerd } from '../helpers/containerd.js';
 import { ctrOk, importedImage } from '../helpers/e2e.js';
 import { ensureFixtures, type FixtureName } from '../helpers/fixtures.js';
+import { ensureInteropTools, INTEROP_BIN } from '../helpers/interop.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -137,6 +139,27 @@ describe('image verify passes', () => {
     r = await img.run(['image', 'verify', '--platform', 'linux/arm64', 'verify/chunked:v']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('check uncompressed-label failed');
+  });
+
+  it("nerdctl's converter output (stargz-snapshotter 0.12): lazy for stargz-snapshotter", async () => {
+    await ensureInteropTools();
+    const img = await importedImage('single');
+    const { address } = testContainerd();
+    execFileSync(join(INTEROP_BIN, 'reference-convert'), [
+      '--address',
+      address,
+      '--namespace',
+      img.namespace,
+      img.name,
+      'docker.io/verify/nerdctl:v',
+    ]);
+    const r = await img.run(['image', 'verify', '--format', 'json', '--all-platforms', 'verify/nerdctl:v']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as VerifyJson;
+    for (const l of json.Platforms.flatMap((p) => p.Layers)) {
+      expect(l.Format).toBe('zstd:chunked');
+      expect(l.Readers.map((x) => x.Pull)).toEqual(['lazy', 'partial', 'full']);
+    }
   });
 
   it("Debian skopeo's zstd:chunked: partial for containers/storage 1.43, full for 1.57+", async () => {
