@@ -54,17 +54,17 @@ interface Ctx {
   findings: Findings;
 }
 
+/** The payload length of the skippable frame whose payload starts at `offset`, if one does. */
+async function skippableAt(c: Ctx, offset: number): Promise<number | undefined> {
+  if (offset < SKIPPABLE_HEADER_SIZE || offset > c.desc.size) return undefined;
+  const start = offset - SKIPPABLE_HEADER_SIZE;
+  return skippablePayloadLength(await readBlobRange(c.store, c.desc, start, SKIPPABLE_HEADER_SIZE, c.signal));
+}
+
 /** Checks that a skippable frame of `length` payload bytes starts 8 bytes before `offset`. */
 async function frameAt(c: Ctx, offset: number, length: number): Promise<boolean> {
-  if (offset < SKIPPABLE_HEADER_SIZE || offset + length > c.desc.size) return false;
-  const header = await readBlobRange(
-    c.store,
-    c.desc,
-    offset - SKIPPABLE_HEADER_SIZE,
-    SKIPPABLE_HEADER_SIZE,
-    c.signal,
-  );
-  return skippablePayloadLength(header) === length;
+  if (offset + length > c.desc.size) return false;
+  return (await skippableAt(c, offset)) === length;
 }
 
 /** containers/storage's view through one pair of checksum/position keys; the TOC when it matches. */
@@ -191,15 +191,7 @@ async function tarSplitPosition(c: Ctx, toc: Toc | undefined): Promise<Position 
     return undefined;
   }
   const offset = toc.offset + toc.length + SKIPPABLE_HEADER_SIZE;
-  if (offset > c.desc.size) return undefined;
-  const header = await readBlobRange(
-    c.store,
-    c.desc,
-    offset - SKIPPABLE_HEADER_SIZE,
-    SKIPPABLE_HEADER_SIZE,
-    c.signal,
-  );
-  const length = skippablePayloadLength(header);
+  const length = await skippableAt(c, offset);
   return length === undefined ? undefined : { offset, length, uncompressedLength: 0 };
 }
 
