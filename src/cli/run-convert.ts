@@ -12,7 +12,7 @@ import type { Logger } from '../util/log.js';
 import type { ConvertFlags } from './convert-flags.js';
 import { openLocations } from './locations.js';
 import { renderResult } from './render.js';
-import { verifyBeforeRecord } from './verify-command.js';
+import { verifyBeforeRecord } from './verify-failure.js';
 
 export interface GlobalFlags {
   address: string;

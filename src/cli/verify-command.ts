@@ -4,16 +4,15 @@
 // or lazy pull will not happen.
 
 import type { Command } from 'commander';
-import { isErrorCode, notFound, TsconvertError } from '../errors.js';
+import { isErrorCode, notFound } from '../errors.js';
 import type { PlatformMatcher } from '../oci/platform.js';
 import type { Logger } from '../util/log.js';
-import type { Descriptor } from '../oci/types.js';
-import type { ContentStore } from '../store/content-store.js';
-import { verifyImage, verifyTarget, type ImageVerdict } from '../verify/verify-image.js';
+import { verifyImage, type ImageVerdict } from '../verify/verify-image.js';
 import { platformMatcher } from './convert-flags.js';
 import { openReadLocation } from './locations.js';
 import type { GlobalFlags } from './run-convert.js';
-import { failedLayers, renderVerdict } from './render-verify.js';
+import { renderVerdict } from './render-verify.js';
+import { verifyFailure } from './verify-failure.js';
 
 export interface VerifyFlags {
   format: 'text' | 'json';
@@ -34,29 +33,6 @@ export function addVerifyFlags(cmd: Command): Command {
 
 export function validateVerifyFlags(raw: Record<string, unknown>): VerifyFlags {
   return { format: raw.format === 'json' ? 'json' : 'text', platforms: platformMatcher(raw) };
-}
-
-/** The failure that ends a run whose image did not pass: one line naming the first failed layers. */
-export function verifyFailure(verdict: ImageVerdict, lead = 'image verify'): TsconvertError {
-  const failed = failedLayers(verdict);
-  const shown = failed.slice(0, 3).join('; ');
-  const more = failed.length > 3 ? `; and ${failed.length - 3} more` : '';
-  return new TsconvertError('FAILED_PRECONDITION', `${lead}: ${verdict.image}: ${shown}${more}`);
-}
-
-/** `image convert --verify`: the same checks on the converted tree, before its image record is written. */
-export function verifyBeforeRecord(
-  display: string,
-  platforms: PlatformMatcher,
-): (target: Descriptor, content: ContentStore, signal: AbortSignal) => Promise<void> {
-  return async (target, content, signal) => {
-    const verdicts = await verifyTarget(content, target, platforms, signal);
-    const ok = verdicts.every((p) => p.layers.every((l) => l.ok));
-    if (!ok) {
-      const verdict = { image: display, digest: target.digest, platforms: verdicts, ok };
-      throw verifyFailure(verdict, 'image convert --verify: the result failed, no image recorded');
-    }
-  };
 }
 
 export async function runVerify(

@@ -84,6 +84,11 @@ async function visit(w: Walk, desc: Descriptor, platform: string, depth: number)
   return out;
 }
 
+/** Every layer of every platform passed (no failed check, no broken promise). */
+export function allPassed(platforms: readonly PlatformVerdict[]): boolean {
+  return platforms.every((p) => p.layers.every((l) => l.ok));
+}
+
 /** Verifies the tree under `target` in `content`. */
 export async function verifyTarget(
   content: ContentStore,
@@ -108,6 +113,6 @@ export async function verifyImage(
     image: display,
     digest: record.target.digest,
     platforms: verdicts,
-    ok: verdicts.every((p) => p.layers.every((l) => l.ok)),
+    ok: allPassed(verdicts),
   };
 }
