@@ -4,6 +4,7 @@
 // toc.digest annotation; and the tar-split through its position annotation or, when only the TOC names
 // it, as the skippable frame right after the TOC.
 
+import { isErrorCode } from '../errors.js';
 import { TocAnnotation } from '../layers/zstdchunked/format.js';
 import {
   CSTORAGE_FOOTER_MAGIC,
@@ -110,6 +111,7 @@ async function readTocOrFail(c: Ctx, offset: number, length: number): Promise<To
     if (toc.version !== 1) c.findings.fail('toc', `TOC version is ${JSON.stringify(toc.version)}, not 1`);
     return toc;
   } catch (err) {
+    if (isErrorCode(err, 'CANCELLED')) throw err;
     c.findings.fail('toc', (err as Error).message);
     return undefined;
   }

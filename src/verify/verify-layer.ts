@@ -4,7 +4,7 @@
 // descriptor, the config's DiffID, the content label and the annotations. The verdict says which reader
 // pulls the layer how, and why.
 
-import { isErrorCode } from '../errors.js';
+import { isErrorCode, throwIfAborted } from '../errors.js';
 import { TocAnnotation } from '../layers/zstdchunked/format.js';
 import { layerCompression } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
@@ -139,6 +139,8 @@ export async function verifyLayer(
     if (meta?.toc !== undefined && annotations[TocAnnotation.stargzTocDigest] !== undefined)
       stargzVerifier(meta.toc, findings);
   }
+  // A read cut short by Ctrl-C looks like a broken blob to the checks above: it is not one.
+  throwIfAborted(signal);
   const facts = { annotations, meta, estargz: format === 'estargz', escapedName: pass?.escapedName };
   const readers = readerVerdicts(facts, findings);
   if (pass?.escapedName !== undefined && annotations[TocAnnotation.legacyChecksum] !== undefined)

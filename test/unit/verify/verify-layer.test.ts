@@ -6,7 +6,8 @@ import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TocAnnotation } from '../../../src/layers/zstdchunked/format.js';
-import { sha256Digest } from '../../../src/oci/digest.js';
+import { sha256Digest, type Digest } from '../../../src/oci/digest.js';
+import type { ReadOptions } from '../../../src/store/content-store.js';
 import { MediaType } from '../../../src/oci/media-types.js';
 import { unzstd } from '../../../src/verify/toc-doc.js';
 import { verifyLayer, type LayerVerdict } from '../../../src/verify/verify-layer.js';
@@ -87,6 +88,32 @@ describe('verifyLayer on valid layers', () => {
       expect(v.ok).toBe(true);
       expect(v.readers.every((r) => r.pull === 'full' && !r.promised)).toBe(true);
     }
+  });
+});
+
+describe('verifyLayer when cancelled', () => {
+  it('rejects with CANCELLED instead of reporting the cut-short read as a broken layer', async () => {
+    const desc = await layout.put(chunked.blob, zstdLayer, annotationsOf(chunked, 'stargz'));
+    const store = (await layout.store()).content;
+    const ac = new AbortController();
+    // The real store, with Ctrl-C arriving once the sequential read has handed out its first bytes.
+    const interrupted = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== 'read') {
+          const value = Reflect.get(target, prop) as unknown;
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        }
+        return async function* (digest: Digest, options: ReadOptions): AsyncGenerator<Uint8Array> {
+          for await (const chunk of target.read(digest, options)) {
+            if (options.offset === undefined) ac.abort(new Error('interrupted'));
+            yield chunk;
+          }
+        };
+      },
+    });
+    await expect(verifyLayer(interrupted, desc, 0, diffId, ac.signal)).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
   });
 });
 
