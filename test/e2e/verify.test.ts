@@ -14,6 +14,7 @@ import { testContainerd } from '../helpers/containerd.js';
 import { ctrOk, importedImage } from '../helpers/e2e.js';
 import { ensureFixtures, type FixtureName } from '../helpers/fixtures.js';
 import { ensureInteropTools, INTEROP_BIN } from '../helpers/interop.js';
+import { annotationsOf, withToc } from '../unit/verify/layers.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -220,6 +221,42 @@ describe('image verify fails, naming the layer and the check', () => {
       await writeFile(blobPath(dir, layer.digest), bytes);
     });
     await expectFailure(dir, 'decompress');
+  });
+
+  it('a TOC entry whose mode differs from the tar-split', async () => {
+    const dir = await chunkedLayout('containers');
+    await editImage(dir, async (m) => {
+      const layer = m.layers[0] as Desc;
+      const blob = await readFile(blobPath(dir, layer.digest));
+      const a = layer.annotations!;
+      const [tocOffset, tocLength, tocSize] = (a[TocAnnotation.position] ?? '').split(':').map(Number);
+      const [tsOffset, tsLength, tsSize] = (a[TocAnnotation.tarSplitPosition] ?? '').split(':').map(Number);
+      const unzstd = (b: Buffer): Buffer => execFileSync('zstd', ['-dc'], { input: b });
+      const layout = {
+        tocOffset: tocOffset ?? 0,
+        tocLength: tocLength ?? 0,
+        tocUncompressedLength: tocSize ?? 0,
+        tocDigest: '',
+        tocChecksum: a[TocAnnotation.checksum] ?? '',
+        tarSplitOffset: tsOffset ?? 0,
+        tarSplitLength: tsLength ?? 0,
+        tarSplitUncompressedLength: tsSize ?? 0,
+      };
+      const toc = JSON.parse(
+        unzstd(blob.subarray(layout.tocOffset, layout.tocOffset + layout.tocLength)).toString(),
+      ) as {
+        entries: Array<{ type: string; mode?: number }>;
+      };
+      const entry = toc.entries.find((e) => e.type === 'reg');
+      if (entry === undefined) throw new Error('no regular file in layer 0');
+      entry.mode = (entry.mode ?? 0) ^ 0o100;
+      const broken = withToc({ blob, layout, tar: unzstd(blob) }, JSON.stringify(toc));
+      layer.digest = sha256Digest(broken.blob);
+      layer.size = broken.blob.length;
+      layer.annotations = annotationsOf(broken, 'containers');
+      await writeFile(blobPath(dir, layer.digest), broken.blob);
+    });
+    await expectFailure(dir, 'toc-vs-tar-split');
   });
 
   it('a wrong manifest-checksum', async () => {
