@@ -93,8 +93,9 @@ function cstorageNew(f: LayerFacts, findings: Findings): ReaderVerdict {
   if (hasNew && a[TocAnnotation.stargzTocDigest] !== undefined)
     return v('refused', 'both zstd:chunked and eStargz TOC annotations: the pull fails');
   if (!hasNew) {
+    // The eStargz path: a full pull from 1.57 on; 1.53–1.55 (podman 5.0–5.2) fail it with partial pulls on.
     if (a[TocAnnotation.stargzTocDigest] !== undefined)
-      return v('full', 'only the eStargz TOC key: full pull');
+      return v('full', 'only the eStargz TOC key; 1.53–1.55 with partial pulls on fail the pull');
     if (a[TocAnnotation.legacyChecksum] !== undefined)
       return v('full', 'only the old io.containers.* keys, which 1.44 and later ignore');
     return v('full', 'no TOC annotations');
