@@ -111,8 +111,9 @@ async function readTocOrFail(c: Ctx, offset: number, length: number): Promise<To
     if (toc.version !== 1) c.findings.fail('toc', `TOC version is ${JSON.stringify(toc.version)}, not 1`);
     return toc;
   } catch (err) {
-    if (isErrorCode(err, 'CANCELLED')) throw err;
-    c.findings.fail('toc', (err as Error).message);
+    // Only a TOC that does not parse is a finding; a store that cannot be read ends the run.
+    if (!isErrorCode(err, 'MALFORMED')) throw err;
+    c.findings.fail('toc', err.message);
     return undefined;
   }
 }

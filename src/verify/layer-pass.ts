@@ -3,15 +3,15 @@
 // DiffID), the tar scan, and — for zstd:chunked — the TOC's entries, file and chunk digests and offsets,
 // and the tar-split, all checked as the bytes stream past. Nothing of the layer is held.
 
-import { TsconvertError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ContentStore } from '../store/content-store.js';
 import { decode, sniff } from '../stream/decompress.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
 import { scanTar, type TarEvent, type TarMember } from '../tar/index.js';
 import { decodeFrames } from '../zstd/frame-decoder.js';
-import type { CheckName, Findings } from './findings.js';
+import type { Findings } from './findings.js';
 import { FileCheck, FrameTracker } from './payload-checks.js';
+import { fromStore, StageError, tagged, taggedStep, unwrapStoreError } from './stages.js';
 import type { TarSplitCheck } from './tar-split-check.js';
 import type { Toc } from './toc-doc.js';
 import { differingFields } from './toc-fields.js';
@@ -36,25 +36,6 @@ export interface PassResult {
   fifos: number;
   /** The first name or link name holding `"`, `\` or a newline, if any. */
   escapedName: string | undefined;
-}
-
-/** Marks errors from one stage with the check they fail. */
-class StageError extends Error {
-  constructor(
-    readonly check: CheckName,
-    readonly inner: unknown,
-  ) {
-    super(inner instanceof Error ? inner.message : String(inner));
-  }
-}
-
-async function* tagged<T>(source: AsyncIterable<T>, check: CheckName): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (err) {
-    if (err instanceof StageError || (err instanceof TsconvertError && err.code === 'CANCELLED')) throw err;
-    throw new StageError(check, err);
-  }
 }
 
 async function* framesInto(
@@ -85,16 +66,17 @@ export async function layerPass(input: PassInput, findings: Findings): Promise<P
     escapedName: undefined,
   };
   try {
-    const raw = tagged(input.store.read(input.desc.digest, { signal: input.signal }), 'blob-present');
+    const raw = fromStore(input.store.read(input.desc.digest, { signal: input.signal }));
     const { compression, stream } = await sniff(tapInto(blob)(raw));
     result.compression = compression;
     const bytes = compression === 'zstd' ? framesInto(stream, frames) : decode(stream, compression);
     const scan = scanTar(tapInto(tar)(tagged(bytes, 'decompress')), { signal: input.signal });
     await walk(tagged(scan, 'tar'), input, findings, frames, result);
     frames.end(blob.size);
-    if (input.tarSplit !== undefined) result.rebuiltDiffId = await input.tarSplit.finish();
+    const { tarSplit } = input;
+    if (tarSplit !== undefined) result.rebuiltDiffId = await taggedStep('tar-split', () => tarSplit.finish());
   } catch (err) {
-    if (!(err instanceof StageError)) throw err;
+    if (!(err instanceof StageError)) throw unwrapStoreError(err);
     findings.fail(err.check, err.message);
     return undefined;
   }
@@ -119,7 +101,7 @@ async function walk(
     if (ev.kind === 'member') {
       const m = ev.member;
       noteMember(m, result);
-      if (tarSplit !== undefined) await tarSplit.member(m, ev.header);
+      if (tarSplit !== undefined) await taggedStep('tar-split', () => tarSplit.member(m, ev.header));
       file = toc === undefined ? undefined : checkEntry(toc, m, findings, frames, tarSplit !== undefined);
       left = m.payloadSize;
       if (left === 0) file = undefined;

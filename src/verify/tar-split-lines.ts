@@ -8,6 +8,7 @@ import type { Descriptor } from '../oci/types.js';
 import type { ContentStore } from '../store/content-store.js';
 import { decode } from '../stream/decompress.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { fromStore } from './stages.js';
 
 /** vbatts/tar-split's entry types. */
 export const SEGMENT = 2;
@@ -53,7 +54,7 @@ export class TarSplitReader {
   private lineNo = 0;
 
   constructor(store: ContentStore, desc: Descriptor, offset: number, length: number, signal: AbortSignal) {
-    const raw = store.read(desc.digest, { offset, size: length, signal });
+    const raw = fromStore(store.read(desc.digest, { offset, size: length, signal }));
     this.decoded = decode(tapInto(this.counter)(raw), 'zstd')[Symbol.asyncIterator]();
   }
 

@@ -17,6 +17,7 @@ import { brokenPromise, readerVerdicts, type ReaderVerdict } from './readers.js'
 import { TarSplitCheck } from './tar-split-check.js';
 import { TarSplitReader } from './tar-split-lines.js';
 import type { Toc } from './toc-doc.js';
+import { StageError, taggedStep, unwrapStoreError } from './stages.js';
 
 export interface LayerVerdict {
   /** 0-based position in its manifest. */
@@ -178,17 +179,18 @@ async function runPass(
     const tarSplit = reader === undefined ? undefined : new TarSplitCheck(reader, findings);
     const pass = await layerPass({ store, desc, signal, toc, tarSplit }, findings);
     if (pass !== undefined && reader !== undefined) {
-      const { digest } = await reader.finish();
-      if (digest !== toc?.tarSplitDigest)
+      const { digest } = await taggedStep('tar-split', () => reader.finish());
+      if (digest !== toc?.tarSplitDigest) {
         findings.fail(
           'tar-split-digest',
           `the tar-split frame hashes to ${digest}, the TOC says ${toc?.tarSplitDigest ?? 'nothing'}`,
         );
+      }
     }
     return pass;
   } catch (err) {
-    if (isErrorCode(err, 'CANCELLED')) throw err;
-    findings.fail('tar-split', (err as Error).message);
+    if (!(err instanceof StageError)) throw unwrapStoreError(err);
+    findings.fail(err.check, err.message);
     return undefined;
   } finally {
     await reader?.close();

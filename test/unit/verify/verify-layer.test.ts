@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TocAnnotation } from '../../../src/layers/zstdchunked/format.js';
 import { sha256Digest, type Digest } from '../../../src/oci/digest.js';
-import type { ReadOptions } from '../../../src/store/content-store.js';
+import type { ContentStore, ReadOptions } from '../../../src/store/content-store.js';
+import type { Descriptor } from '../../../src/oci/types.js';
+import { TsconvertError } from '../../../src/errors.js';
+import { member } from '../zstdchunked/tars.js';
+import { randomBytes } from 'node:crypto';
 import { MediaType } from '../../../src/oci/media-types.js';
 import { unzstd } from '../../../src/verify/toc-doc.js';
 import { verifyLayer, type LayerVerdict } from '../../../src/verify/verify-layer.js';
@@ -91,28 +95,52 @@ describe('verifyLayer on valid layers', () => {
   });
 });
 
-describe('verifyLayer when cancelled', () => {
-  it('rejects with CANCELLED instead of reporting the cut-short read as a broken layer', async () => {
-    const desc = await layout.put(chunked.blob, zstdLayer, annotationsOf(chunked, 'stargz'));
-    const store = (await layout.store()).content;
-    const ac = new AbortController();
-    // The real store, with Ctrl-C arriving once the sequential read has handed out its first bytes.
-    const interrupted = new Proxy(store, {
-      get(target, prop) {
-        if (prop !== 'read') {
-          const value = Reflect.get(target, prop) as unknown;
-          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+/** The real store, with `onChunk` run after each chunk a whole-blob read hands out. */
+function interrupting(store: ContentStore, onChunk: () => void): ContentStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop !== 'read') {
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      }
+      return async function* (digest: Digest, options: ReadOptions): AsyncGenerator<Uint8Array> {
+        for await (const chunk of target.read(digest, options)) {
+          yield chunk;
+          if (options.offset === undefined) onChunk();
         }
-        return async function* (digest: Digest, options: ReadOptions): AsyncGenerator<Uint8Array> {
-          for await (const chunk of target.read(digest, options)) {
-            if (options.offset === undefined) ac.abort(new Error('interrupted'));
-            yield chunk;
-          }
-        };
-      },
-    });
-    await expect(verifyLayer(interrupted, desc, 0, diffId, ac.signal)).rejects.toMatchObject({
+      };
+    },
+  });
+}
+
+describe('verifyLayer when the store or the run gives up', () => {
+  const big = async (): Promise<Descriptor> => {
+    const c = await encodeChunked(
+      pool,
+      Buffer.concat([member({ name: 'x', data: randomBytes(3 << 20) }), Buffer.alloc(1024)]),
+      layout.dir,
+    );
+    return layout.put(c.blob, zstdLayer, annotationsOf(c, 'stargz'));
+  };
+
+  it('rejects with CANCELLED instead of reporting the cut-short read as a broken layer', async () => {
+    const desc = await big();
+    const ac = new AbortController();
+    const store = interrupting((await layout.store()).content, () => ac.abort(new Error('interrupted')));
+    await expect(verifyLayer(store, desc, 0, undefined, ac.signal)).rejects.toMatchObject({
       code: 'CANCELLED',
+    });
+  });
+
+  it("passes a store's own error on (a daemon gone mid-read is not a broken layer)", async () => {
+    const desc = await big();
+    let failures = 1;
+    const store = interrupting((await layout.store()).content, () => {
+      if (failures-- > 0) throw new TsconvertError('UNAVAILABLE', 'containerd went away');
+    });
+    await expect(verifyLayer(store, desc, 0, undefined, sig())).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'containerd went away',
     });
   });
 });
