@@ -1,7 +1,6 @@
 // Turns the SRC and DST arguments into backends: `oci:DIR[:REF]` and `oci-archive:FILE[:REF]` open an OCI
 // image layout (no daemon needed); anything else is a containerd image name, normalised like nerdctl's.
 // One containerd connection serves both sides; one layout directory named on both sides is opened once.
-// `image verify` opens a single location for reading.
 
 import { resolve } from 'node:path';
 import { connectContainerd } from '../containerd/connection.js';
@@ -61,48 +60,25 @@ function sameLayoutDir(a: TransportReference | null, b: TransportReference | nul
   return a?.transport === 'oci' && b?.transport === 'oci' && resolve(a.path) === resolve(b.path);
 }
 
-interface Opener {
-  options: LocationOptions;
-  opened: ImageBackend[];
-  containerd?: ImageBackend;
-}
-
-/** Opens the backend a parsed reference names; one containerd connection serves every name. */
-async function openBackend(o: Opener, p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> {
-  if (p.transport === null) {
-    o.containerd ??= await connectContainerd({ ...o.options });
-    if (!o.opened.includes(o.containerd)) o.opened.push(o.containerd);
-    return o.containerd;
-  }
-  const layout = await openOciLayout({
+function openBackend(p: Parsed, mode: 'read' | 'write', options: LocationOptions): Promise<ImageBackend> {
+  if (p.transport === null) return connectContainerd({ ...options });
+  return openOciLayout({
     path: p.transport.path,
     archive: p.transport.transport === 'oci-archive',
     mode,
-    signal: o.options.signal,
-    logger: o.options.logger,
+    signal: options.signal,
+    logger: options.logger,
   });
-  o.opened.push(layout);
-  return layout;
 }
 
-async function closeAll(o: Opener): Promise<void> {
-  await Promise.allSettled(o.opened.map((b) => b.close()));
-}
-
-/** Opens one image location for reading (`image verify`). */
-export async function openReadLocation(
+/** One location opened on its own (`image verify` reads one). Close its backend when done. */
+export async function openLocation(
   ref: string,
   options: LocationOptions,
-): Promise<{ location: Location; close(): Promise<void> }> {
+  mode: 'read' | 'write' = 'write',
+): Promise<Location> {
   const p = parse(ref);
-  const o: Opener = { options, opened: [] };
-  try {
-    const backend = await openBackend(o, p, 'read');
-    return { location: { backend, name: p.name, display: p.display }, close: () => closeAll(o) };
-  } catch (err) {
-    await closeAll(o);
-    throw err;
-  }
+  return { backend: await openBackend(p, mode, options), name: p.name, display: p.display };
 }
 
 export async function openLocations(
@@ -112,21 +88,35 @@ export async function openLocations(
 ): Promise<OpenedLocations> {
   const s = parse(src);
   const d = parse(dst);
-  const o: Opener = { options, opened: [] };
+  const opened: ImageBackend[] = [];
+  let containerd: ImageBackend | undefined;
+  const open = async (p: Parsed, mode: 'read' | 'write'): Promise<ImageBackend> => {
+    if (p.transport === null) {
+      containerd ??= await openBackend(p, mode, options);
+      if (!opened.includes(containerd)) opened.push(containerd);
+      return containerd;
+    }
+    const layout = await openBackend(p, mode, options);
+    opened.push(layout);
+    return layout;
+  };
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled(opened.map((b) => b.close()));
+  };
   try {
     const shared = sameLayoutDir(s.transport, d.transport);
-    const sourceBackend = await openBackend(o, s, shared ? 'write' : 'read');
-    const destinationBackend = shared ? sourceBackend : await openBackend(o, d, 'write');
+    const sourceBackend = await open(s, shared ? 'write' : 'read');
+    const destinationBackend = shared ? sourceBackend : await open(d, 'write');
     return {
       source: { backend: sourceBackend, name: s.name, display: s.display },
       destination: { backend: destinationBackend, name: d.name, display: d.display },
       finish: async (signal) => {
         if (d.transport !== null) await (destinationBackend as OciLayoutBackend).finish({ signal });
       },
-      close: () => closeAll(o),
+      close: closeAll,
     };
   } catch (err) {
-    await closeAll(o);
+    await closeAll();
     throw err;
   }
 }

@@ -9,7 +9,7 @@ import type { PlatformMatcher } from '../oci/platform.js';
 import type { Logger } from '../util/log.js';
 import { verifyImage, type ImageVerdict } from '../verify/verify-image.js';
 import { platformMatcher } from './convert-flags.js';
-import { openReadLocation } from './locations.js';
+import { openLocation } from './locations.js';
 import type { GlobalFlags } from './run-convert.js';
 import { renderVerdict } from './render-verify.js';
 import { verifyFailure } from './verify-failure.js';
@@ -41,14 +41,18 @@ export async function runVerify(
   globals: GlobalFlags,
   io: { stdout: NodeJS.WritableStream; logger: Logger; signal: AbortSignal },
 ): Promise<void> {
-  const { location, close } = await openReadLocation(image, {
-    address: globals.address,
-    namespace: globals.namespace,
-    readBlobFiles: globals.contentReads === 'auto',
-    writeIngestFiles: false,
-    logger: io.logger,
-    signal: io.signal,
-  });
+  const location = await openLocation(
+    image,
+    {
+      address: globals.address,
+      namespace: globals.namespace,
+      readBlobFiles: globals.contentReads === 'auto',
+      writeIngestFiles: false,
+      logger: io.logger,
+      signal: io.signal,
+    },
+    'read',
+  );
   try {
     let verdict: ImageVerdict;
     try {
@@ -69,6 +73,6 @@ export async function runVerify(
     io.stdout.write(renderVerdict(verdict, flags.format));
     if (!verdict.ok) throw verifyFailure(verdict);
   } finally {
-    await close();
+    await location.backend.close();
   }
 }
