@@ -65,6 +65,39 @@ export class InvalidDataError extends TsconvertError {
   }
 }
 
+/** What a descriptor promises about a blob, and what its bytes turned out to be. */
+export interface BlobFacts {
+  /** A digest string such as `sha256:…`. */
+  digest: string;
+  size: number;
+}
+
+/**
+ * Bytes that do not match their descriptor. With the right digest but another size, the blob is intact and
+ * the descriptor (the manifest listing it) is wrong; with another digest, the blob itself is damaged.
+ */
+export class ContentMismatch extends InvalidDataError {
+  readonly expected: BlobFacts;
+  readonly actual: BlobFacts;
+
+  constructor(expected: BlobFacts, actual: BlobFacts) {
+    const why =
+      actual.digest !== expected.digest
+        ? `its content hashes to ${actual.digest}` +
+          (actual.size === expected.size ? '' : ` and has ${actual.size} bytes, not ${expected.size}`)
+        : `it has ${actual.size} bytes, but its descriptor says ${expected.size}`;
+    super('digest', `does not match its descriptor: ${why}`);
+    this.name = 'ContentMismatch';
+    this.expected = expected;
+    this.actual = actual;
+  }
+
+  /** Only the size is wrong: the blob is intact and whatever lists it is not. */
+  get sizeOnly(): boolean {
+    return this.actual.digest === this.expected.digest;
+  }
+}
+
 /** A tar stream that breaks the format (the tar scanner's error). */
 export const invalidTar = (message: string, options?: TsconvertErrorOptions): InvalidDataError =>
   new InvalidDataError('tar', message, options);

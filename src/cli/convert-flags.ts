@@ -29,6 +29,8 @@ export interface ConvertFlags {
   maxMemory: number | undefined;
   /** The flag that implied --oci, when --oci was not given (the CLI warns once). */
   ociImpliedBy: string | undefined;
+  /** Run `image verify`'s checks on the result before the image record is written. */
+  verify: boolean;
 }
 
 /** nerdctl converters tsconvert does not implement; accepted so the error can say so clearly. */
@@ -86,6 +88,11 @@ export function addConvertFlags(cmd: Command): Command {
         'memory budget for the whole run, e.g. 512M or 2G: compression threads, layers at once and buffers all fit in it, and work waits when it is spent (default: 256M, or 3/4 of a lower cgroup memory limit)',
       ).env('TSCONVERT_MAX_MEMORY'),
     )
+    .option(
+      '--verify',
+      'check the result as "image verify" does; when a check fails, no image is recorded',
+      false,
+    )
     .addOption(new Option('--estargz').hideHelp())
     .addOption(new Option('--nydus').hideHelp())
     .addOption(new Option('--overlaybd').hideHelp())
@@ -104,7 +111,8 @@ function parseIntFlag(name: string, value: string, min: number, max: number): nu
   return n;
 }
 
-function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
+/** `--platform` / `--all-platforms` into a matcher (no flag: the host platform), shared with `image verify`. */
+export function platformMatcher(raw: Record<string, unknown>): PlatformMatcher {
   if (raw.allPlatforms === true) return allPlatforms();
   const list = (raw.platform as string[] | undefined) ?? [];
   const host = nodePlatform(process.platform, process.arch);
@@ -178,5 +186,6 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
     jobs: raw.jobs === undefined ? availableParallelism() : parseIntFlag('jobs', String(raw.jobs), 1, 256),
     maxMemory:
       raw.maxMemory === undefined ? undefined : parseMemorySize(String(raw.maxMemory), '--max-memory'),
+    verify: raw.verify === true,
   };
 }

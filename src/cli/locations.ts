@@ -78,10 +78,14 @@ function openBackend(
   });
 }
 
-/** One location opened for writing, on its own (`tsconvert cleanup`). Close its backend when done. */
-export async function openLocation(ref: string, options: LocationOptions): Promise<Location> {
+/** One location opened on its own (`tsconvert cleanup` writes one, `image verify` reads one). Close its backend when done. */
+export async function openLocation(
+  ref: string,
+  options: LocationOptions,
+  mode: 'read' | 'write' = 'write',
+): Promise<Location> {
   const p = parseLocation(ref);
-  return { backend: await openBackend(p, 'write', options), name: p.name, display: p.display };
+  return { backend: await openBackend(p, mode, options), name: p.name, display: p.display };
 }
 
 export async function openLocations(

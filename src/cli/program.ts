@@ -11,6 +11,7 @@ import type { Leftovers } from './leftovers-report.js';
 import { reportError } from './report-error.js';
 import { runCleanup } from './run-cleanup.js';
 import { backendOptions, runConvert, type GlobalFlags } from './run-convert.js';
+import { addVerifyFlags, runVerify, validateVerifyFlags } from './verify-command.js';
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
@@ -132,6 +133,20 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
       run(runCleanup(location, backendOptions(globals), { stdout: io.stdout, logger, signal: io.signal }));
     });
+  addVerifyFlags(
+    image
+      .command('verify')
+      .description(
+        'check that every reader can pull an image as its layers promise (containerd name, oci:DIR[:REF] or oci-archive:FILE[:REF])',
+      )
+      .argument('<image>', 'image to verify'),
+  ).action((target: string, raw: Record<string, unknown>) => {
+    const globals = globalFlags(program);
+    const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+    run(
+      runVerify(target, validateVerifyFlags(raw), globals, { stdout: io.stdout, logger, signal: io.signal }),
+    );
+  });
   return program;
 }
 

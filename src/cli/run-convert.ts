@@ -18,6 +18,7 @@ import { openLocations, type LocationOptions } from './locations.js';
 import { renderResult } from './render.js';
 import { formatMiB, planResources, type ResourcePlan } from './resources.js';
 import { cleanupDestination } from './run-cleanup.js';
+import { verifyBeforeRecord } from './verify-failure.js';
 
 export interface GlobalFlags {
   address: string;
@@ -110,6 +111,7 @@ export async function runConvert(
       signal,
       leaseOwner: ownerToken(),
       leftovers,
+      beforeRecord: flags.verify ? verifyBeforeRecord(destination.display, flags.platforms) : undefined,
     });
     await locations.finish(signal);
     if (result.droppedPlatforms.length > 0) {

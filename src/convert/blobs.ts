@@ -2,50 +2,31 @@
 // blob from a stream into the destination store under the run's lease, and copy an unchanged blob between
 // stores when source and destination differ.
 
-import { Buffer } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
-import { InvalidDataError, isErrorCode, malformed } from '../errors.js';
+import { ContentMismatch, InvalidDataError, isErrorCode } from '../errors.js';
 import { sha256Digest, type Digest } from '../oci/digest.js';
-import { parseJsonObject } from '../oci/json.js';
-import { checkJsonWrite, JSON_LIMITS, jsonTooLarge } from '../oci/json-limits.js';
+import { checkJsonWrite } from '../oci/json-limits.js';
 import type { Descriptor } from '../oci/types.js';
+import { readJsonObject, type ImageJsonKind } from '../store/json-blob.js';
 import type { CommitOptions, CommitResult, ContentWriter, Labels } from '../store/content-store.js';
-import { checkContent, ContentMismatch, DigestCounter, verifyInto } from '../stream/digest-tap.js';
+import { checkContent, DigestCounter, verifyInto } from '../stream/digest-tap.js';
 import { readAhead } from '../stream/read-ahead.js';
 import { ownedRef } from '../util/run-tags.js';
 import type { ConvertContext } from './context.js';
 import type { Flight } from './single-flight.js';
 
-/** The JSON documents of an image the converter reads and rewrites. */
-export type ImageJsonKind = 'manifest' | 'index' | 'config';
-
-/**
- * Reads and parses a manifest, index or config from the source store, once per run per digest. Reading
- * stops at the kind's limit (src/oci/json-limits.ts) or one byte past the descriptor's size, whichever
- * comes first, whatever the store.
- */
+/** Reads and parses a manifest, index or config from the source store (store/json-blob.ts), once per run. */
 export function readJsonBlob(
   ctx: ConvertContext,
   desc: Descriptor,
   kind: ImageJsonKind,
 ): Promise<Record<string, unknown>> {
   return ctx.json.join(desc.digest, async () => {
-    const what = `${kind} ${desc.digest}`;
-    if (desc.size > JSON_LIMITS[kind]) throw jsonTooLarge(kind, what, desc.size);
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of ctx.src.content.read(desc.digest, { signal: ctx.signal })) {
-      total += chunk.byteLength;
-      if (total > desc.size)
-        throw malformed(`${what} is larger than its descriptor says (${desc.size} bytes)`);
-      parts.push(chunk);
+    try {
+      return await readJsonObject(ctx.src.content, desc, kind, ctx.signal);
+    } catch (err) {
+      throw err instanceof InvalidDataError ? blobDataError(ctx, `${kind} ${desc.digest}`, desc, err) : err;
     }
-    const bytes = Buffer.concat(parts);
-    const actual = { digest: sha256Digest(bytes), size: bytes.byteLength };
-    if (actual.digest !== desc.digest || actual.size !== desc.size) {
-      throw blobDataError(ctx, what, desc, new ContentMismatch(desc, actual));
-    }
-    return parseJsonObject(bytes, what);
   });
 }
 

@@ -63,6 +63,7 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     });
     const target: Descriptor = { ...(converted ?? image.target), annotations: image.target.annotations };
     if (target.annotations === undefined) delete target.annotations;
+    await options.beforeRecord?.(target, dst.content, run.signal);
     const record: ImageRecord = { name: destination.name, labels: image.labels, target };
     await dst.images.put(record, { signal: run.signal });
     return resultOf(ctx, record, layerOrder);

@@ -29,8 +29,7 @@ import type { ConvertContext } from './context.js';
 import { contentCompression, labelMismatch } from './layer-label.js';
 import { flightScratch } from './scratch.js';
 import type { Flight } from './single-flight.js';
-
-const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+import { UNCOMPRESSED_LABEL } from '../store/content-store.js';
 
 /** Layer annotations that describe the old blob's bytes and would be wrong on a re-encoded one. */
 const STALE_ANNOTATIONS = [

@@ -3,6 +3,8 @@
 
 import type { LayerFormat } from '../layers/layer-format.js';
 import type { PlatformMatcher } from '../oci/platform.js';
+import type { Descriptor } from '../oci/types.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Leftovers } from '../util/leftovers.js';
 import type { Logger } from '../util/log.js';
@@ -41,6 +43,12 @@ export interface ConvertOptions {
   leftovers?: Leftovers;
   /** How long clean-up (ingest aborts, lease deletion) may take once the run is over; default 10 s. */
   cleanupTimeoutMs?: number;
+  /**
+   * Called with the converted tree's root and the destination's content store (under the run's lease)
+   * just before the image record is written; a rejection fails the run and nothing is recorded
+   * (`image convert --verify`).
+   */
+  beforeRecord?: (target: Descriptor, content: ContentStore, signal: AbortSignal) => Promise<void>;
 }
 
 export type LayerOutcome = 'converted' | 'unchanged';

@@ -5,6 +5,9 @@ import type { Digest } from '../oci/digest.js';
 
 export type Labels = Record<string, string>;
 
+/** The content label containerd keeps a compressed layer's DiffID in (docs/containerd.md#content-labels). */
+export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+
 export interface ContentInfo {
   digest: Digest;
   size: number;

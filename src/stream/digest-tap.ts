@@ -3,7 +3,7 @@
 // A blob that is not what its descriptor says is one condition with one error: ContentMismatch.
 
 import { createHash } from 'node:crypto';
-import { InvalidDataError } from '../errors.js';
+import { ContentMismatch, type BlobFacts } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 
 export class DigestCounter {
@@ -42,38 +42,6 @@ export function tapInto(
       yield chunk;
     }
   };
-}
-
-/** What a descriptor promises about a blob, and what its bytes turned out to be. */
-export interface BlobFacts {
-  digest: Digest;
-  size: number;
-}
-
-/**
- * Bytes that do not match their descriptor. With the right digest but another size, the blob is intact and
- * the descriptor (the manifest listing it) is wrong; with another digest, the blob itself is damaged.
- */
-export class ContentMismatch extends InvalidDataError {
-  readonly expected: BlobFacts;
-  readonly actual: BlobFacts;
-
-  constructor(expected: BlobFacts, actual: BlobFacts) {
-    const why =
-      actual.digest !== expected.digest
-        ? `its content hashes to ${actual.digest}` +
-          (actual.size === expected.size ? '' : ` and has ${actual.size} bytes, not ${expected.size}`)
-        : `it has ${actual.size} bytes, but its descriptor says ${expected.size}`;
-    super('digest', `does not match its descriptor: ${why}`);
-    this.name = 'ContentMismatch';
-    this.expected = expected;
-    this.actual = actual;
-  }
-
-  /** Only the size is wrong: the blob is intact and whatever lists it is not. */
-  get sizeOnly(): boolean {
-    return this.actual.digest === this.expected.digest;
-  }
 }
 
 /** Throws ContentMismatch unless what `counter` saw is `expected`. */

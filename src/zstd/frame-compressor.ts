@@ -45,11 +45,15 @@ export class FrameCompressor {
   }
 }
 
+/** The magic of the skippable frames tsconvert writes (the first of the 16 skippable magics). */
+export const SKIPPABLE_MAGIC = 0x184d2a50;
+export const SKIPPABLE_HEADER_SIZE = 8;
+
 /** The 8 bytes that open a zstd skippable frame of `length` payload bytes (magic 0x184D2A50, little-endian). */
 export function skippableHeader(length: number): Uint8Array {
-  const header = new Uint8Array(8);
+  const header = new Uint8Array(SKIPPABLE_HEADER_SIZE);
   const view = new DataView(header.buffer);
-  view.setUint32(0, 0x184d2a50, true);
+  view.setUint32(0, SKIPPABLE_MAGIC, true);
   view.setUint32(4, length, true);
   return header;
 }

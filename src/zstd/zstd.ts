@@ -9,7 +9,7 @@ import { CompressStream, DecompressStream } from 'zstd-napi';
  * Largest match window the decoder accepts, as log2 bytes. 27 (128 MiB) covers `zstd --long` output;
  * a larger window would let a hostile layer make the decoder allocate gigabytes.
  */
-const ZSTD_MAX_WINDOW_LOG = 27;
+export const ZSTD_MAX_WINDOW_LOG = 27;
 
 /**
  * Memory libzstd's multithreaded compressor adds at level 3: a base for the first worker and its job

@@ -44,9 +44,10 @@ const ALLOWED: Record<string, string[]> = {
   tar: ['.', 'util'],
   layers: ['oci', 'stream', 'zstd', 'tar', 'util', '.'],
   convert: ['store', 'oci', 'layers', 'stream', 'util', '.'],
+  verify: ['store', 'oci', 'layers', 'stream', 'tar', 'zstd', 'util', '.'],
   containerd: ['store', 'oci', 'util', '.'],
   'oci-layout': ['store', 'oci', 'util', '.'],
-  cli: ['convert', 'layers', 'containerd', 'oci-layout', 'oci', 'store', 'util', 'zstd', '.'],
+  cli: ['convert', 'verify', 'layers', 'containerd', 'oci-layout', 'oci', 'store', 'util', 'zstd', '.'],
   bin: ['cli'],
 };
 

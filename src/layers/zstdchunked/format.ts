@@ -23,7 +23,18 @@ export interface ZstdChunkedOptions {
   annotations?: ChunkedAnnotations;
 }
 
-function chunkedAnnotations(
+/** The descriptor annotation keys of both sets (docs/format.md#annotations); readers look for these. */
+export const TocAnnotation = {
+  stargzTocDigest: 'containerd.io/snapshot/stargz/toc.digest',
+  estargzUncompressedSize: 'io.containers.estargz.uncompressed-size',
+  legacyChecksum: 'io.containers.zstd-chunked.manifest-checksum',
+  legacyPosition: 'io.containers.zstd-chunked.manifest-position',
+  checksum: 'io.github.containers.zstd-chunked.manifest-checksum',
+  position: 'io.github.containers.zstd-chunked.manifest-position',
+  tarSplitPosition: 'io.github.containers.zstd-chunked.tarsplit-position',
+} as const;
+
+export function chunkedAnnotations(
   set: ChunkedAnnotations,
   l: MetadataLayout,
   uncompressedSize: number,
@@ -31,16 +42,16 @@ function chunkedAnnotations(
   const position = `${l.tocOffset}:${l.tocLength}:${l.tocUncompressedLength}:1`;
   if (set === 'containers') {
     return {
-      'io.github.containers.zstd-chunked.manifest-checksum': l.tocChecksum,
-      'io.github.containers.zstd-chunked.manifest-position': position,
-      'io.github.containers.zstd-chunked.tarsplit-position': `${l.tarSplitOffset}:${l.tarSplitLength}:${l.tarSplitUncompressedLength}`,
+      [TocAnnotation.checksum]: l.tocChecksum,
+      [TocAnnotation.position]: position,
+      [TocAnnotation.tarSplitPosition]: `${l.tarSplitOffset}:${l.tarSplitLength}:${l.tarSplitUncompressedLength}`,
     };
   }
   return {
-    'containerd.io/snapshot/stargz/toc.digest': l.tocDigest,
-    'io.containers.estargz.uncompressed-size': String(uncompressedSize),
-    'io.containers.zstd-chunked.manifest-checksum': l.tocChecksum,
-    'io.containers.zstd-chunked.manifest-position': position,
+    [TocAnnotation.stargzTocDigest]: l.tocDigest,
+    [TocAnnotation.estargzUncompressedSize]: String(uncompressedSize),
+    [TocAnnotation.legacyChecksum]: l.tocChecksum,
+    [TocAnnotation.legacyPosition]: position,
   };
 }
 

@@ -24,7 +24,12 @@ export interface MetadataLayout {
   tarSplitUncompressedLength: number;
 }
 
-const FOOTER_MAGIC = Buffer.from('GnUlInUx', 'latin1');
+/** The legacy footer (docs/format.md#footer): its payload size and magic. */
+export const FOOTER_SIZE = 40;
+export const FOOTER_MAGIC = Buffer.from('GnUlInUx', 'latin1');
+/** containers/storage's own 64-byte footer (never written here) ends with this magic; readers meet it. */
+export const CSTORAGE_FOOTER_SIZE = 64;
+export const CSTORAGE_FOOTER_MAGIC = Buffer.from('GNUlInUx', 'latin1');
 
 /** Text gathered before it is encoded and compressed: one native call per batch, not per entry. */
 const TEXT_BATCH = 64 * 1024;
@@ -160,12 +165,33 @@ export class MetadataBuilder {
 }
 
 /** The legacy footer: TOC offset, compressed and uncompressed length, type 1, magic; little-endian. */
-function footer(l: MetadataLayout): Uint8Array {
-  const out = Buffer.alloc(40);
+export function footer(
+  l: Pick<MetadataLayout, 'tocOffset' | 'tocLength' | 'tocUncompressedLength'>,
+): Uint8Array {
+  const out = Buffer.alloc(FOOTER_SIZE);
   out.writeBigUInt64LE(BigInt(l.tocOffset), 0);
   out.writeBigUInt64LE(BigInt(l.tocLength), 8);
   out.writeBigUInt64LE(BigInt(l.tocUncompressedLength), 16);
   out.writeBigUInt64LE(1n, 24);
   FOOTER_MAGIC.copy(out, 32);
   return out;
+}
+
+export interface Footer {
+  tocOffset: number;
+  tocLength: number;
+  tocUncompressedLength: number;
+  type: number;
+}
+
+/** Reads a legacy footer payload; undefined when the magic is not `GnUlInUx`. */
+export function parseFooter(payload: Uint8Array): Footer | undefined {
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (b.length !== FOOTER_SIZE || !b.subarray(32, 40).equals(FOOTER_MAGIC)) return undefined;
+  return {
+    tocOffset: Number(b.readBigUInt64LE(0)),
+    tocLength: Number(b.readBigUInt64LE(8)),
+    tocUncompressedLength: Number(b.readBigUInt64LE(16)),
+    type: Number(b.readBigUInt64LE(24)),
+  };
 }

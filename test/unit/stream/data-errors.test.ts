@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidDataError } from '../../../src/errors.js';
 import type { Digest } from '../../../src/oci/digest.js';
 import { decode, sniff } from '../../../src/stream/decompress.js';
-import { ContentMismatch, DigestCounter, verifyInto } from '../../../src/stream/digest-tap.js';
+import { ContentMismatch } from '../../../src/errors.js';
+import { DigestCounter, verifyInto } from '../../../src/stream/digest-tap.js';
 
 async function* chunks(buf: Buffer, size = 1000): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
