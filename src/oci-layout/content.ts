@@ -76,7 +76,7 @@ export class LayoutContentStore implements ContentStore {
     const path = blobPath(this.#root, d);
     try {
       const st = await stat(path);
-      if (!st.isFile()) throw notRegular('blob', path, st);
+      if (!st.isFile()) throw notRegular('blob', path, st, this.#naming.damagedHint);
       return { digest: d, size: st.size, labels: {} };
     } catch (err) {
       if (isENOENT(err)) throw notFound(`content ${d} not found in ${this.#naming.where}`, { cause: err });

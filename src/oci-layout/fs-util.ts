@@ -88,10 +88,13 @@ function fileKind(st: Stats): string {
 }
 
 /** The error for `path` (described as `what`) being something other than a regular file. */
-export function notRegular(what: string, path: string, st: Stats): TsconvertError {
-  return malformed(`${what} ${path} is not a regular file (it is ${fileKind(st)})`, {
-    hint: 'an OCI layout holds only regular files and directories',
-  });
+export function notRegular(
+  what: string,
+  path: string,
+  st: Stats,
+  hint = 'an OCI layout holds only regular files and directories',
+): TsconvertError {
+  return malformed(`${what} ${path} is not a regular file (it is ${fileKind(st)})`, { hint });
 }
 
 /**
