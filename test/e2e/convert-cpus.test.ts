@@ -1,5 +1,5 @@
 // End to end with Node made to see more CPUs than the machine has (scripts/fake-cpus.mjs, an LD_PRELOAD
-// shim): a multi-layer image converted OCI archive → OCI layout stays under the default memory budget at 64
+// shim): a 16-layer image converted OCI archive → OCI layout stays under the default memory budget at 64
 // CPUs and writes the same digests as at 2 CPUs and with --jobs 16; at 16 CPUs more than two compression
 // threads run at once (the pool's --debug line says how many were busy together); a budget that holds one
 // layer at a time makes the others wait, never fail.
@@ -11,9 +11,9 @@ import { fakeCpusEnv } from '../../scripts/fake-cpus.js';
 import { buildBigImage, peakRss, type BigImage } from '../helpers/big-image.js';
 import { startTsconvert } from '../helpers/cli.js';
 
-/** Six layers of about 40 MiB each: enough layers to run many at once, small enough for a shared machine. */
-const LAYER_BYTES = Number(process.env.TSCONVERT_CPUS_LAYER_BYTES ?? 40 * 1024 * 1024);
-const LAYERS = 6;
+/** Sixteen layers of 16 MiB: enough layers to run many at once (and to churn frame slots), small enough for a shared machine. */
+const LAYER_BYTES = Number(process.env.TSCONVERT_CPUS_LAYER_BYTES ?? 16 * 1024 * 1024);
+const LAYERS = 16;
 /** What the default budget (--max-memory 256M plus estimates' slack) promises: peak RSS under 300 MB. */
 const MAX_PEAK_RSS = 300e6;
 
@@ -75,10 +75,14 @@ describe('the CPU count does not decide memory or output', () => {
     const at2 = await convertAt(2);
     const at64 = await convertAt(64);
     const at64jobs = await convertAt(64, ['--jobs', '16']);
+    // Few layers at once, each with many slots: where dead frame slots piled up (325 MB on a 16-layer image
+    // before finished layers' slots were reused).
+    const at2jobs2 = await convertAt(2, ['--jobs', '2']);
     expect(at64.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(at64.digest).toBe(at2.digest);
     expect(at64jobs.digest).toBe(at2.digest);
-    for (const r of [at64, at64jobs]) {
+    expect(at2jobs2.digest).toBe(at2.digest);
+    for (const r of [at2, at64, at64jobs, at2jobs2]) {
       expect(r.peakRss).toBeGreaterThan(0);
       expect(r.peakRss, `peak RSS ${Math.round(r.peakRss / 1e6)} MB`).toBeLessThan(MAX_PEAK_RSS);
     }

@@ -154,6 +154,8 @@ export class FrameBatcher {
     }
     if (this.current?.oneOff === true) this.budget.release(slotMemory(this.current.slot.input.length, 1));
     this.budget.release(Math.max(0, this.created - 1) * this.slotMemory);
+    // Slots in flight may still be written by a worker of an abandoned batch: only free ones go back.
+    for (const slot of this.free) this.pool.giveBackSlot(slot);
     this.created = 0;
     this.free.length = 0;
     this.inFlight.length = 0;
@@ -173,6 +175,6 @@ export class FrameBatcher {
 
   private newSlot(): Slot {
     this.created += 1;
-    return createSlot(this.slotBytes, MAX_FRAMES_PER_SLOT);
+    return this.pool.takeSlot(this.slotBytes, MAX_FRAMES_PER_SLOT);
   }
 }

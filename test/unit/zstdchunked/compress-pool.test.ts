@@ -35,4 +35,19 @@ describe('CompressPool', () => {
       await pool.close();
     }
   });
+  it("hands a finished layer's slots to the next layer, keeping at most size + 2 idle", async () => {
+    const pool = new CompressPool(1);
+    try {
+      const given = [0, 1, 2, 3].map(() => pool.takeSlot(64 * 1024, 4));
+      for (const slot of given) pool.giveBackSlot(slot);
+      const again = [0, 1, 2, 3].map(() => pool.takeSlot(64 * 1024, 4));
+      // size 1 keeps 3; the fourth is new shared memory.
+      expect(again.filter((slot) => given.includes(slot))).toHaveLength(3);
+      // Another shape never gets a kept slot.
+      pool.giveBackSlot(again[0] as (typeof again)[number]);
+      expect(given).not.toContain(pool.takeSlot(128 * 1024, 4));
+    } finally {
+      await pool.close();
+    }
+  });
 });
