@@ -88,8 +88,6 @@ export class OciLayoutBackend implements ImageBackend {
   readonly #lock: FileLock | undefined;
   /** Where archive work directories are made (and dead runs' ones are looked for). */
   readonly #tempParent: string;
-  /** What the clean-up at open removed, until cleanupDeadRuns() reports it. */
-  #removedAtOpen: string[] = [];
   readonly #logger: Logger;
   #closed = false;
 
@@ -146,7 +144,8 @@ export class OciLayoutBackend implements ImageBackend {
 
   /**
    * Removes dead runs' temp files and ingests of this destination (dead-runs.ts), and their archive work
-   * directories in the temp directory. Opening a destination already did this once; its lines come first.
+   * directories in the temp directory. A conversion runs it on its destination before it starts
+   * (src/cli/run-cleanup.ts), as `tsconvert cleanup` does.
    */
   async cleanupDeadRuns(options: CallOptions): Promise<string[]> {
     throwIfAborted(options.signal);
@@ -155,21 +154,7 @@ export class OciLayoutBackend implements ImageBackend {
       this.archive === undefined
         ? await cleanupLayout(this.root, options.signal)
         : await cleanupArchiveDir(this.archive);
-    return [...this.#removedAtOpen.splice(0), ...here, ...(await cleanupTempDirs(this.#tempParent))];
-  }
-
-  /** Runs cleanupDeadRuns when a destination is opened, keeping its lines for the caller's first call. */
-  async cleanupAtOpen(signal: AbortSignal): Promise<void> {
-    try {
-      const lines = await this.cleanupDeadRuns({ signal });
-      this.#removedAtOpen = lines;
-      for (const line of lines) this.#logger.debug(line);
-    } catch (err) {
-      // Best effort: leftovers of dead runs cost space, not correctness; the run goes on.
-      throwIfAborted(signal);
-      const what = this.archive ?? this.root;
-      this.#logger.warn(`could not remove what dead runs left around ${what}: ${(err as Error).message}`);
-    }
+    return [...here, ...(await cleanupTempDirs(this.#tempParent))];
   }
 
   /** Releases the backend; removes an archive's temp directory (an unfinished archive is never written). */
@@ -278,9 +263,7 @@ async function openArchive(options: OpenOciLayoutOptions, file: string): Promise
     }
     if (options.mode === 'write') await initLayout(root, signal);
     else await checkLayoutFile(root, signal);
-    const backend = new OciLayoutBackend(root, options.mode, { file, tempRoot, lock }, options.logger, temp);
-    if (options.mode === 'write') await backend.cleanupAtOpen(signal);
-    return backend;
+    return new OciLayoutBackend(root, options.mode, { file, tempRoot, lock }, options.logger, temp);
   } catch (err) {
     if (tempRoot !== undefined) await rm(tempRoot, { recursive: true, force: true });
     await lock?.release();
@@ -322,7 +305,5 @@ export async function openOciLayout(options: OpenOciLayoutOptions): Promise<OciL
     if (!(await exists(path))) throw notFound(`OCI layout ${path} not found`);
     await checkLayoutFile(path, options.signal);
   }
-  const backend = new OciLayoutBackend(path, options.mode, undefined, options.logger, options.tempDir);
-  if (options.mode === 'write') await backend.cleanupAtOpen(options.signal);
-  return backend;
+  return new OciLayoutBackend(path, options.mode, undefined, options.logger, options.tempDir);
 }
