@@ -51,6 +51,9 @@ function pidNamespace(): string {
   return readOr(() => /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '', '');
 }
 
+/** A host name as it stands in a token: letters, digits, '.' and '-'; anything else becomes '_'. */
+const tokenHost = (host: string): string => host.replace(/[^A-Za-z0-9.-]/g, '_');
+
 let self: RunOwner | undefined;
 
 /** This process's identity (computed once). */
@@ -70,8 +73,7 @@ export function currentOwner(): RunOwner {
  * `PID-START-PIDNS-BOOT-HOST`. The host goes last because it may itself contain '-'.
  */
 export function formatOwner(owner: RunOwner): string {
-  const host = owner.host.replace(/[^A-Za-z0-9.-]/g, '_');
-  return [owner.pid, owner.start, owner.pidNamespace, owner.boot, host].join('-');
+  return [owner.pid, owner.start, owner.pidNamespace, owner.boot, tokenHost(owner.host)].join('-');
 }
 
 /** Reads a token written by formatOwner; undefined when it is not one. */
@@ -89,8 +91,7 @@ export function parseOwner(token: string): RunOwner | undefined {
  */
 export function ownerState(owner: RunOwner): OwnerState {
   const me = currentOwner();
-  if (owner.host.replace(/[^A-Za-z0-9.-]/g, '_') !== me.host.replace(/[^A-Za-z0-9.-]/g, '_'))
-    return 'unknown';
+  if (tokenHost(owner.host) !== tokenHost(me.host)) return 'unknown';
   if (owner.boot === '' || me.boot === '') return 'unknown';
   if (owner.boot !== me.boot) return 'dead';
   if (owner.pidNamespace === '' || owner.pidNamespace !== me.pidNamespace) return 'unknown';
