@@ -64,11 +64,12 @@ export async function recordResult(ctx: ConvertContext, record: ReuseRecord): Pr
   const store = ctx.dst.reuse;
   if (store === undefined) return;
   try {
-    await store.put(record, { signal: ctx.signal });
+    // The keep label first: a record seen by a later run then always has its result kept too.
     if (ctx.sameStore) {
       const keep = { [`${KEEP_LABEL_PREFIX}${recordId(record)}`]: record.result };
       await ctx.src.content.updateLabels(record.source, keep, { signal: ctx.signal });
     }
+    await store.put(record, { signal: ctx.signal });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     const why = err instanceof Error ? err.message : String(err);
