@@ -19,11 +19,15 @@ import type { ContainerdContentStore } from './content.js';
 const labelOf = (key: ReuseKey): string => `${REUSE_LABEL_PREFIX}${recordId(key)}`;
 
 export class ContainerdReuseStore implements ReuseStore {
-  constructor(private readonly content: ContainerdContentStore) {}
+  readonly #content: ContainerdContentStore;
+
+  constructor(content: ContainerdContentStore) {
+    this.#content = content;
+  }
 
   async find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined> {
     const label = labelOf(key);
-    for (const info of await this.content.list([`labels."${label}"`], options)) {
+    for (const info of await this.#content.list([`labels."${label}"`], options)) {
       const record = decodeRecord(info.labels[label], key);
       if (record !== undefined && record.result === info.digest && record.size === info.size) return record;
     }
@@ -31,6 +35,6 @@ export class ContainerdReuseStore implements ReuseStore {
   }
 
   async put(record: ReuseRecord, options: CallOptions): Promise<void> {
-    await this.content.updateLabels(record.result, { [labelOf(record)]: encodeRecord(record) }, options);
+    await this.#content.updateLabels(record.result, { [labelOf(record)]: encodeRecord(record) }, options);
   }
 }

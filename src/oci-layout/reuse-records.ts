@@ -24,12 +24,11 @@ import { REUSE_DIR } from './paths.js';
 
 export class LayoutReuseStore implements ReuseStore {
   readonly #dir: string;
+  readonly #content: ContentStore;
 
-  constructor(
-    root: string,
-    private readonly content: ContentStore,
-  ) {
+  constructor(root: string, content: ContentStore) {
     this.#dir = join(root, REUSE_DIR);
+    this.#content = content;
   }
 
   async find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined> {
@@ -44,7 +43,7 @@ export class LayoutReuseStore implements ReuseStore {
     const record = decodeRecord(text, key);
     if (record === undefined) return undefined;
     try {
-      const info = await this.content.info(record.result, options);
+      const info = await this.#content.info(record.result, options);
       return info.size === record.size ? record : undefined;
     } catch (err) {
       if (isErrorCode(err, 'NOT_FOUND')) return undefined;
