@@ -1,14 +1,16 @@
 // Reuse of converted layers across runs and resume after SIGKILL (issue 21): image B shares 3 of its 5
 // layers with image A; converting B after A converts only B's own 2 layers and gives the digest B gets
 // alone in a fresh store, in `oci:` layouts and in containerd; --no-reuse converts all; a record whose blob
-// is gone or has another size is not trusted; a run killed after its first committed layer is resumed.
+// is gone or has another size is not trusted; a run killed after its first committed layer is resumed; dead
+// runs' layer scratch directories in $TMPDIR are removed by `tsconvert cleanup` and by the next conversion.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectContainerd } from '../../src/containerd/connection.js';
 import { silentLogger } from '../../src/util/log.js';
+import { currentOwner, formatOwner } from '../../src/util/run-owner.js';
 import { startTsconvert, tsconvert, type CliResult } from '../helpers/cli.js';
 import { newNamespace, testContainerd } from '../helpers/containerd.js';
 import { ctrOk, expectNoLeftovers } from '../helpers/e2e.js';
@@ -307,6 +309,39 @@ describe('resume after SIGKILL', () => {
     } finally {
       await backend.close();
     }
+  });
+});
+
+describe("dead runs' layer scratch directories", () => {
+  it('are removed by `tsconvert cleanup` and by the next conversion, whatever the destination; live ones stay', async () => {
+    const tmp = await tempDir();
+    const me = currentOwner();
+    // This test process's PID with another start time: a run that is dead for sure.
+    const dead = `tsconvert-layer-${formatOwner({ ...me, start: String(Number(me.start) + 1) })}-Ab12Cd`;
+    const live = `tsconvert-layer-${formatOwner(me)}-Ab12Cd`;
+    const make = async (): Promise<void> => {
+      await mkdir(join(tmp, dead, 'spill'), { recursive: true });
+      await writeFile(join(tmp, dead, 'spill', 'toc.zst'), 'x');
+      await mkdir(join(tmp, live), { recursive: true });
+    };
+    await make();
+    const dst = await tempDir();
+    const cleanup = await tsconvert(['cleanup', `oci:${dst}`], { TMPDIR: tmp });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(cleanup.stdout).toBe(
+      `removed layer scratch directory ${join(tmp, dead)}, left by dead run pid ${me.pid} on ${me.host}\n`,
+    );
+    expect(await readdir(tmp)).toEqual([live]);
+
+    await make();
+    const namespace = newNamespace('scratch');
+    const r = await tsconvert(
+      ['-a', address(), '-n', namespace, 'image', 'convert', `oci:${src}:a`, 'example.com/scratch/a:1'],
+      { TMPDIR: tmp },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`removed layer scratch directory ${join(tmp, dead)}`);
+    expect(await readdir(tmp)).toEqual([live]);
   });
 });
 
