@@ -59,7 +59,7 @@ function outputFlags(program: Command): OutputFlags {
     debug: o.debug === true,
     quiet: o.quiet === true,
     progress,
-    progressGiven: program.getOptionValueSource('progress') !== 'default',
+    progressGiven: program.getOptionValueSource('progress') === 'cli',
   };
 }
 

@@ -17,7 +17,7 @@ export interface OutputFlags {
   debug: boolean;
   quiet: boolean;
   progress: ProgressMode;
-  /** Whether --progress (or TSCONVERT_PROGRESS) was given, rather than left at its default. */
+  /** Whether --progress was on the command line (TSCONVERT_PROGRESS does not override --quiet). */
   progressGiven: boolean;
 }
 
