@@ -8,7 +8,7 @@ import { usageError } from '../errors.js';
 import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
 import { addCompletion } from './completion.js';
 import type { Leftovers } from './leftovers-report.js';
-import { openOutput, PROGRESS_MODES, type OutputFlags } from './progress.js';
+import { commandLogger, openOutput, PROGRESS_MODES, type OutputFlags } from './progress.js';
 import { reportError } from './report-error.js';
 import { runCleanup } from './run-cleanup.js';
 import { backendOptions, runConvert, type GlobalFlags } from './run-convert.js';
@@ -141,15 +141,16 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
   addConvertFlags(convert).action((src: string, dst: string, raw: Record<string, unknown>) => {
     const globals = globalFlags(program);
     const flags = validateConvertFlags(raw);
-    const { logger, progress } = openOutput(outputFlags(program), io.stderr);
     run(
-      runConvert(src, dst, flags, globals, {
-        stdout: io.stdout,
-        logger,
-        signal: io.signal,
-        ...(progress === undefined ? {} : { progress }),
-        ...(io.leftovers === undefined ? {} : { leftovers: io.leftovers }),
-      }),
+      openOutput(outputFlags(program), io.stderr).then(({ logger, progress }) =>
+        runConvert(src, dst, flags, globals, {
+          stdout: io.stdout,
+          logger,
+          signal: io.signal,
+          ...(progress === undefined ? {} : { progress }),
+          ...(io.leftovers === undefined ? {} : { leftovers: io.leftovers }),
+        }),
+      ),
     );
   });
   program
@@ -160,7 +161,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .argument('<location>', 'where to clean: as a conversion TARGET would be written')
     .action((location: string) => {
       const globals = globalFlags(program);
-      const { logger } = openOutput({ ...outputFlags(program), progress: 'none' }, io.stderr);
+      const logger = commandLogger(outputFlags(program), io.stderr);
       run(runCleanup(location, backendOptions(globals), { stdout: io.stdout, logger, signal: io.signal }));
     });
   addVerifyFlags(
@@ -172,7 +173,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       .argument('<image>', 'image to verify'),
   ).action((target: string, raw: Record<string, unknown>) => {
     const globals = globalFlags(program);
-    const { logger } = openOutput({ ...outputFlags(program), progress: 'none' }, io.stderr);
+    const logger = commandLogger(outputFlags(program), io.stderr);
     run(
       runVerify(target, validateVerifyFlags(raw), globals, { stdout: io.stdout, logger, signal: io.signal }),
     );

@@ -5,9 +5,9 @@
 
 import type { LayerEventSink } from '../convert/progress.js';
 import type { Logger } from '../util/log.js';
-import { createCliLogger, type LogFormat } from './logger.js';
+import { createCliLogger, type LineSink, type LogFormat } from './logger.js';
 import { PlainProgress } from './progress-plain.js';
-import { TtyProgress, type TtyStream } from './progress-tty.js';
+import type { TtyStream } from './progress-tty.js';
 
 export const PROGRESS_MODES = ['auto', 'tty', 'plain', 'none'] as const;
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
@@ -44,15 +44,25 @@ export function resolveMode(
   return terminal ? 'tty' : 'plain';
 }
 
-/** The logger and progress view of one command. */
-export function openOutput(flags: OutputFlags, stderr: NodeJS.WritableStream & TtyStream): CommandOutput {
-  const level = flags.quiet ? 'error' : flags.debug ? 'debug' : 'info';
+/**
+ * The logger and progress view of one command. The terminal view (and log-update with its dependencies,
+ * slower to load than the rest of the CLI) is loaded only when it is used.
+ */
+export async function openOutput(
+  flags: OutputFlags,
+  stderr: NodeJS.WritableStream & TtyStream,
+): Promise<CommandOutput> {
   const mode = resolveMode(flags, stderr);
   if (mode === 'tty') {
+    const { TtyProgress } = await import('./progress-tty.js');
     const view = new TtyProgress(stderr);
-    const logger = createCliLogger(flags.logFormat, level, { write: (s: string) => view.write(s) });
-    return { logger, progress: view };
+    return { logger: commandLogger(flags, { write: (s: string) => view.write(s) }), progress: view };
   }
-  const logger = createCliLogger(flags.logFormat, level, stderr);
+  const logger = commandLogger(flags, stderr);
   return { logger, progress: mode === 'plain' ? new PlainProgress(logger) : undefined };
+}
+
+/** The logger of a command without progress: errors only with --quiet, debug lines with --debug. */
+export function commandLogger(flags: OutputFlags, out: LineSink): Logger {
+  return createCliLogger(flags.logFormat, flags.quiet ? 'error' : flags.debug ? 'debug' : 'info', out);
 }
