@@ -8,6 +8,8 @@ import { formatBytes, layerLine, layerName, totalLine, totalsOf } from './progre
 
 export class PlainProgress {
   private layers: LayerProgress[] = [];
+  /** The same records, for a membership test that stays cheap on images of thousands of layers. */
+  private readonly known = new Set<LayerProgress>();
   private readonly startedAt = new Map<LayerProgress, number>();
   private readonly begin: number;
   private stopped = false;
@@ -23,6 +25,7 @@ export class PlainProgress {
     if (this.stopped) return;
     if (event.type === 'plan') {
       this.layers = [...event.layers];
+      for (const l of event.layers) this.known.add(l);
       const totals = totalsOf(this.layers, 0);
       const count = this.layers.length;
       this.logger.info(
@@ -32,7 +35,10 @@ export class PlainProgress {
       return;
     }
     const { layer } = event;
-    if (!this.layers.includes(layer)) this.layers.push(layer);
+    if (!this.known.has(layer)) {
+      this.known.add(layer);
+      this.layers.push(layer);
+    }
     const fields = { layer: layer.digest, state: layer.state, read: layer.read, written: layer.written };
     if (layer.state === 'converting') {
       this.startedAt.set(layer, this.now());

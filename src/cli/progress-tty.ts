@@ -21,6 +21,8 @@ export interface TtyStream {
 export class TtyProgress {
   private readonly draw: ReturnType<typeof createLogUpdate>;
   private layers: LayerProgress[] = [];
+  /** The same records, for a membership test that stays cheap on images of thousands of layers. */
+  private readonly known = new Set<LayerProgress>();
   private readonly startedAt = new Map<LayerProgress, number>();
   private readonly begin: number;
   private timer: NodeJS.Timeout | undefined;
@@ -52,12 +54,16 @@ export class TtyProgress {
     if (this.stopped) return;
     if (event.type === 'plan') {
       this.layers = [...event.layers];
+      for (const l of event.layers) this.known.add(l);
       this.timer ??= setInterval(() => this.redraw(), REDRAW_MS);
       this.timer.unref();
       return;
     }
     const { layer } = event;
-    if (!this.layers.includes(layer)) this.layers.push(layer);
+    if (!this.known.has(layer)) {
+      this.known.add(layer);
+      this.layers.push(layer);
+    }
     if (layer.state === 'converting') this.startedAt.set(layer, this.now());
     if (FINAL_STATES.has(layer.state)) {
       this.draw.persist(this.line(layer));
