@@ -25,6 +25,11 @@ type Complete = (value: string, description: string) => void;
 /** Adds `completion SHELL` and the hidden `complete -- WORDS` to the program. */
 export function addCompletion(program: Command): void {
   const completion = tab(program, { completionCommandName: 'completion' });
+  program.commands
+    .find((c) => c.name() === 'completion')
+    ?.description(
+      'print the completion script for a shell (subcommands, flags, flag values); see README "Shell completion" for where to install it',
+    );
   for (const name of ['image convert', 'image verify']) {
     const command = completion.commands.get(name);
     const platform = command?.options.get('platform');
