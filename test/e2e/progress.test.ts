@@ -2,7 +2,7 @@
 // real terminal emulator drawing the screen) the running layers' lines are redrawn in place while a
 // three-layer conversion runs for a few seconds, at most once per 100 ms tick, and the screen ends with
 // every layer's final line and the total, no running line left over. From a pipe, one plain line per state
-// change. --quiet prints nothing on success and still the error on failure; --progress none prints no
+// change, on a layout and in containerd. --quiet prints nothing on success and still the error on failure; --progress none prints no
 // progress. stdout holds the result alone in every mode.
 
 import { execFile } from 'node:child_process';
@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { binNodeFlags } from '../../scripts/bin-flags.js';
 import { buildBigImage, type BigImage } from '../helpers/big-image.js';
 import { BIN, NODE, tsconvert } from '../helpers/cli.js';
+import { expectComplete, importedImage } from '../helpers/e2e.js';
 
 const run = promisify(execFile);
 const SAMPLE = resolve('examples/sample.tar');
@@ -175,6 +176,36 @@ describe('progress from a pipe', () => {
     const done = records.filter((rec) => rec.state === 'done');
     expect(done).toHaveLength(3);
     for (const rec of done) expect(rec.layer).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('progress of a conversion in containerd', () => {
+  it('reports a layer listed eight times as converted once and shared seven times', async () => {
+    const img = await importedImage('dup8');
+    const dst = 'docker.io/tsconvert-test/dup8:progress';
+    const r = await img.run(['image', 'convert', '--progress', 'plain', '--zstd', '--oci', img.name, dst]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines[0]).toMatch(/^tsconvert: 9 layers, /);
+    const layers = img.fixture.manifests[0]?.layers ?? [];
+    const [first, ninth] = [layers[0], layers[8]];
+    expect(ninth?.digest).not.toBe(first?.digest);
+    const states = (digest: string | undefined): string[] =>
+      lines.flatMap((l) => {
+        const m = new RegExp(
+          `^tsconvert: layer (\\d)/9 ${digest?.slice(7, 19)} \\(linux/amd64\\) (\\S+)`,
+        ).exec(l);
+        return m === null ? [] : [`${m[1]} ${m[2]}`];
+      });
+    expect(states(first?.digest).sort()).toEqual([
+      '1 converting',
+      '1 done',
+      ...[2, 3, 4, 5, 6, 7, 8].map((n) => `${n} shared`),
+    ]);
+    expect(states(ninth?.digest)).toEqual(['9 converting', '9 done']);
+    expect(lines.at(-1)).toMatch(/^tsconvert: 9\/9 layers, /);
+    await expectComplete(img.namespace, dst);
   });
 });
 
