@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
-# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts) and
-# bsdtar (an independent tar reader). As root it installs what is missing with apt-get; otherwise it names
+# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts),
+# bsdtar (an independent tar reader), tmux (a real terminal for the progress view and zsh's completion),
+# zsh, fish and bash-completion (the shells `tsconvert completion` writes for). As root it installs what is missing with apt-get; otherwise it names
 # the packages and fails. Quiet and idempotent when everything is present.
 set -euo pipefail
 
@@ -13,6 +14,9 @@ TOOLS=(
   pigz:pigz
   skopeo:skopeo
   bsdtar:libarchive-tools
+  tmux:tmux
+  zsh:zsh
+  fish:fish
 )
 
 missing=()
@@ -36,6 +40,8 @@ for pkg in "${GO_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# bash's completion helpers (_get_comp_words_by_ref), which the generated bash script uses.
+[ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

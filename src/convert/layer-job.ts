@@ -58,6 +58,7 @@ export async function convertLayer(
   }
   if (format === undefined || reason !== undefined) {
     await ensureCopied(ctx, desc);
+    ctx.progress.finish(desc.digest, 'kept', { result: desc.digest, reason });
     if (!ctx.reports.has(desc.digest)) {
       ctx.reports.set(desc.digest, {
         source: desc.digest,
@@ -107,6 +108,7 @@ async function runFormat(
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new ByteCounter();
+  ctx.progress.attach(desc.digest, source, out);
   let annotations: Record<string, string>;
   let compression: Compression;
   try {
@@ -189,6 +191,7 @@ async function encodeLayer(
     const budget = ctx.options.budget;
     const memory = LAYER_STREAM_BYTES + (format.startMemory ?? 0);
     await budget?.acquire(memory, ctx.signal);
+    ctx.progress.start(desc.digest);
     try {
       return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
     } finally {
@@ -217,6 +220,10 @@ async function encodeLayer(
     mediaType,
     format: done.format.resultLabel,
     outcome: 'converted',
+    ...(done.reason === undefined ? {} : { reason: done.reason }),
+  });
+  ctx.progress.finish(desc.digest, 'done', {
+    result: out.digest,
     ...(done.reason === undefined ? {} : { reason: done.reason }),
   });
   ctx.logger.debug(
