@@ -43,7 +43,8 @@ export interface FixtureFrames {
  * What `--zstdchunked` must write for a layer: zstd:chunked, or plain zstd with a Reason containing `reason`
  * (a layer the format cannot carry, docs/format.md#fallback-to-plain-zstd).
  */
-export type ChunkedExpectation = { format: 'zstd:chunked' } | { format: 'zstd'; reason: string };
+export type ChunkedExpectation =
+  { format: 'zstd:chunked'; oldReaderStopsAt?: string } | { format: 'zstd'; reason: string };
 
 export interface FixtureLayer extends FixtureDescriptor {
   position: number;
