@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
-# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts) and
-# bsdtar (an independent tar reader). As root it installs what is missing with apt-get; otherwise it names
-# the packages and fails. Quiet and idempotent when everything is present.
+# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts),
+# bsdtar (an independent tar reader), and the real clients of test/e2e/real-clients.test.ts: Debian's
+# registry (docker-registry), podman 4.3 with what its overlay storage needs as root (fuse-overlayfs,
+# uidmap, crun, conmon) and stargz-snapshotter (ctr-remote; its snapshotter is built from Debian's Go
+# sources by test/interop/build.sh) with FUSE 3. As root it installs what is missing with apt-get;
+# otherwise it names the packages and fails. Quiet and idempotent when everything is present.
 set -euo pipefail
 
 # command:package pairs (Debian/Ubuntu package names).
@@ -13,6 +16,14 @@ TOOLS=(
   pigz:pigz
   skopeo:skopeo
   bsdtar:libarchive-tools
+  docker-registry:docker-registry
+  podman:podman
+  fuse-overlayfs:fuse-overlayfs
+  newuidmap:uidmap
+  crun:crun
+  conmon:conmon
+  ctr-remote:stargz-snapshotter
+  fusermount3:fuse3
 )
 
 missing=()
