@@ -725,10 +725,11 @@ describe('image convert --zstdchunked', () => {
 
       const manifestChecksum = a['io.github.containers.zstd-chunked.manifest-checksum'] ?? '';
       const manifestPosition = a['io.github.containers.zstd-chunked.manifest-position'];
+      // containers/storage 1.43's reader, given the keys it reads (the old prefix), finds the TOC.
       const cstorage = await sharedVerify(what, path, {
         mode: 'cstorage',
-        manifestChecksum,
-        manifestPosition,
+        manifestChecksum: a['io.containers.zstd-chunked.manifest-checksum'] ?? '',
+        manifestPosition: a['io.containers.zstd-chunked.manifest-position'],
       });
       expect(cstorage.diff_id).toBe(l.source.diffId);
       await goCheck(what, img.namespace, l, path, {

@@ -86,9 +86,19 @@ export async function startRegistry(timeoutMs = 30_000): Promise<TestRegistry> {
 }
 
 /**
- * Puts the image `oci:DIR:REF` into the registry as `docker://HOST/REPO:TAG` with skopeo (blobs, manifest
- * and annotations byte for byte). When tsconvert has a `docker://` destination, tests write there directly.
+ * Puts the image `oci:DIR:REF` (or `oci-archive:…`) into the registry as `docker://HOST/REPO:TAG` with skopeo,
+ * blobs, manifest and annotations byte for byte. `--preserve-digests` matters: without it skopeo may replace a
+ * layer by one its blob-info cache (/var/lib/containers/cache, shared by every skopeo and podman run as root)
+ * says has the same DiffID and is already in the repository — such as the source image's gzip layer — and
+ * rewrite the manifest. When tsconvert has a `docker://` destination, tests write there directly.
  */
 export async function pushLayout(layoutRef: string, dest: string): Promise<void> {
-  await run('skopeo', ['copy', '-q', '--dest-tls-verify=false', layoutRef, `docker://${dest}`]);
+  await run('skopeo', [
+    'copy',
+    '-q',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    layoutRef,
+    `docker://${dest}`,
+  ]);
 }

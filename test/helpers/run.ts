@@ -7,6 +7,17 @@ export interface RunResult {
   stderr: string;
 }
 
+/** A failed run; `stderr` is all of it (the message has its end only). */
+export class RunError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
 export function run(
   cmd: string,
   args: readonly string[],
@@ -26,7 +37,12 @@ export function run(
       (err, stdout, stderr) => {
         if (err === null) return resolve({ stdout, stderr });
         const tail = stderr.trim().split('\n').slice(-8).join('\n');
-        reject(new Error(`${cmd} ${args.join(' ')} failed (${String(err.code ?? err.signal)}): ${tail}`));
+        reject(
+          new RunError(
+            `${cmd} ${args.join(' ')} failed (${String(err.code ?? err.signal)}): ${tail}`,
+            stderr,
+          ),
+        );
       },
     );
   });
