@@ -4,7 +4,7 @@
 // snapshotter from the same library parts the service package uses (the FUSE filesystem that mounts layers
 // from the registry, over the overlay-based remote snapshotter) and serves it as a containerd proxy
 // snapshotter on a unix socket. Registries are reached over plain HTTP (the tests' registry on 127.0.0.1),
-// with no credentials. The TOML file is the daemon's filesystem section (fs/config.Config).
+// with no credentials; the filesystem runs with the daemon's defaults (fs/config.Config's zero value).
 // Built offline by ../build.sh from Debian's Go sources.
 package main
 
@@ -15,12 +15,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"syscall"
-
 	"path/filepath"
+	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	"github.com/containerd/containerd/contrib/snapshotservice"
 	"github.com/containerd/containerd/reference"
@@ -55,24 +53,18 @@ func plainHTTPHosts(ref reference.Spec) ([]docker.RegistryHost, error) {
 func main() {
 	address := flag.String("address", "", "unix socket to serve the snapshots API on")
 	root := flag.String("root", "", "state directory (snapshots, cache, FUSE mounts)")
-	configPath := flag.String("config", "", "TOML configuration (containerd-stargz-grpc's format)")
 	flag.Parse()
-	if err := run(*address, *root, *configPath); err != nil {
+	if err := run(*address, *root); err != nil {
 		fmt.Fprintf(os.Stderr, "stargz-grpc: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(address, root, configPath string) error {
+func run(address, root string) error {
 	if address == "" || root == "" {
 		return fmt.Errorf("--address and --root are required")
 	}
 	var cfg fsconfig.Config
-	if configPath != "" {
-		if _, err := toml.DecodeFile(configPath, &cfg); err != nil {
-			return fmt.Errorf("config %s: %w", configPath, err)
-		}
-	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return err
 	}
