@@ -2,10 +2,11 @@
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
 # and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts),
 # bsdtar (an independent tar reader), and the real clients of test/e2e/real-clients.test.ts: Debian's
-# registry (docker-registry), podman 4.3 with what its overlay storage needs as root (fuse-overlayfs,
-# uidmap, crun, conmon) and stargz-snapshotter (ctr-remote; its snapshotter is built from Debian's Go
-# sources by test/interop/build.sh) with FUSE 3. As root it installs what is missing with apt-get;
-# otherwise it names the packages and fails. Quiet and idempotent when everything is present.
+# registry (docker-registry), podman 4.3 with the storage helpers apt only recommends (fuse-overlayfs,
+# uidmap; --no-install-recommends skips them), and stargz-snapshotter (ctr-remote; its snapshotter is
+# built from Debian's Go sources by test/interop/build.sh) with FUSE 3. As root it installs what is
+# missing with apt-get; otherwise it names the packages and fails. Quiet and idempotent when everything
+# is present.
 set -euo pipefail
 
 # command:package pairs (Debian/Ubuntu package names).
@@ -20,8 +21,6 @@ TOOLS=(
   podman:podman
   fuse-overlayfs:fuse-overlayfs
   newuidmap:uidmap
-  crun:crun
-  conmon:conmon
   ctr-remote:stargz-snapshotter
   fusermount3:fuse3
 )
