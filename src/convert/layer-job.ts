@@ -85,6 +85,8 @@ interface Attempt {
   /** Bytes of the encoded blob; its digest comes from the store, which hashes what it is sent anyway. */
   outSize: number;
   annotations: Record<string, string>;
+  /** The format's warnings about readers that lose data from this (correct) layer. */
+  warnings: string[];
   /** Why the requested format was not used. */
   reason?: string;
   /** How the media type's compression differs from the content's ('' when it does not). */
@@ -110,6 +112,7 @@ async function runFormat(
   const out = new ByteCounter();
   ctx.progress.attach(desc.digest, source, out);
   let annotations: Record<string, string>;
+  let warnings: string[];
   let compression: Compression;
   try {
     const read = ctx.src.content.read(desc.digest, { signal: ctx.signal });
@@ -120,6 +123,7 @@ async function runFormat(
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
     checkContent(source, desc);
     annotations = encoded.annotations();
+    warnings = encoded.warnings?.() ?? [];
   } catch (err) {
     // Only errors typed at their source (tar scanner, decoder, digest check) say the layer is bad.
     throw err instanceof InvalidDataError ? blobDataError(ctx, 'layer', desc, err) : err;
@@ -136,7 +140,7 @@ async function runFormat(
       },
     );
   }
-  return { format, diffId, outSize: out.size, annotations, mislabel };
+  return { format, diffId, outSize: out.size, annotations, warnings, mislabel };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */
@@ -203,6 +207,8 @@ async function encodeLayer(
       { layer: desc.digest },
       `layer ${desc.digest} is ${done.mislabel}; converted by its content`,
     );
+  for (const warning of done.warnings)
+    ctx.logger.warn({ layer: desc.digest }, `layer ${desc.digest}: ${warning}`);
   const labels = { ...info.labels };
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;
