@@ -7,6 +7,7 @@
 #   scripts/containerd-private.sh stop DIR    # stops the daemon started in DIR and waits for it to exit
 #
 # Files in DIR: config.toml, containerd.sock, containerd.log (debug level), containerd.pid, root/, state/.
+# CONTAINERD_PRIVATE_EXTRA_CONFIG=FILE appends FILE to config.toml (e.g. a proxy snapshotter plugin).
 set -euo pipefail
 
 START_TIMEOUT_S=${CONTAINERD_START_TIMEOUT:-30}
@@ -55,6 +56,9 @@ disabled_plugins = [
 [metrics]
   address = ""
 TOML
+  if [ -n "${CONTAINERD_PRIVATE_EXTRA_CONFIG:-}" ]; then
+    cat "$CONTAINERD_PRIVATE_EXTRA_CONFIG" >>"$dir/config.toml"
+  fi
 }
 
 # kill -0 succeeds on a zombie, so a daemon that died while we are still its parent needs the state check.

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
-# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts) and
-# bsdtar (an independent tar reader). As root it installs what is missing with apt-get; otherwise it names
-# the packages and fails. Quiet and idempotent when everything is present.
+# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts),
+# bsdtar (an independent tar reader), tmux (a real terminal for the progress view and zsh's completion),
+# zsh, fish and bash-completion (the shells `tsconvert completion` writes for), and the real clients of
+# test/e2e/real-clients.test.ts: Debian's
+# registry (docker-registry), podman 4.3 with the storage helpers apt only recommends (fuse-overlayfs,
+# uidmap; --no-install-recommends skips them), and stargz-snapshotter (ctr-remote; its snapshotter is
+# built from Debian's Go sources by test/interop/build.sh) with FUSE 3. As root it installs what is
+# missing with apt-get; otherwise it names the packages and fails. Quiet and idempotent when everything
+# is present.
 set -euo pipefail
 
 # command:package pairs (Debian/Ubuntu package names).
@@ -13,6 +19,15 @@ TOOLS=(
   pigz:pigz
   skopeo:skopeo
   bsdtar:libarchive-tools
+  tmux:tmux
+  zsh:zsh
+  fish:fish
+  docker-registry:docker-registry
+  podman:podman
+  fuse-overlayfs:fuse-overlayfs
+  newuidmap:uidmap
+  ctr-remote:stargz-snapshotter
+  fusermount3:fuse3
 )
 
 missing=()
@@ -36,6 +51,8 @@ for pkg in "${GO_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# bash's completion helpers (_get_comp_words_by_ref), which the generated bash script uses.
+[ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

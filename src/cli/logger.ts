@@ -6,6 +6,13 @@ import type { Logger } from '../util/log.js';
 import { escapeForTerminal, escapeJsonForTerminal } from './escape.js';
 
 export type LogFormat = 'text' | 'json';
+/** `error` is --quiet, `debug` is --debug. */
+export type LogLevel = 'error' | 'info' | 'debug';
+
+/** Where log lines go: stderr, or the progress view that prints them above its block. */
+export interface LineSink {
+  write(text: string): unknown;
+}
 
 const LEVEL_WORDS: Readonly<Record<number, string>> = {
   10: 'trace',
@@ -37,10 +44,10 @@ export function renderTextLine(line: string, withFields: boolean): string {
 
 export function createCliLogger(
   format: LogFormat,
-  debug: boolean,
-  stderr: NodeJS.WritableStream = process.stderr,
+  level: LogLevel,
+  stderr: LineSink = process.stderr,
 ): Logger {
-  const level = debug ? 'debug' : 'info';
+  const debug = level === 'debug';
   if (format === 'json') {
     return pino(
       { level, base: { pid: process.pid } },

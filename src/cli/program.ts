@@ -6,8 +6,9 @@ import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../containerd/connection.js'
 import { DEFAULT_TIMEOUT_MS } from '../containerd/rpc.js';
 import { usageError } from '../errors.js';
 import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
-import { createCliLogger } from './logger.js';
+import { addCompletion } from './completion.js';
 import type { Leftovers } from './leftovers-report.js';
+import { commandLogger, openOutput, PROGRESS_MODES, type OutputFlags } from './progress.js';
 import { reportError } from './report-error.js';
 import { runCleanup } from './run-cleanup.js';
 import { backendOptions, runConvert, type GlobalFlags } from './run-convert.js';
@@ -15,7 +16,8 @@ import { addVerifyFlags, runVerify, validateVerifyFlags } from './verify-command
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  /** A terminal (isTTY) gets the in-place progress view by default. */
+  stderr: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number };
   signal: AbortSignal;
   /** Where a run records what it has not cleaned up yet, for the entry point's second-signal line. */
   leftovers?: Leftovers;
@@ -46,6 +48,18 @@ function globalFlags(program: Command): GlobalFlags {
     logFormat: o.logFormat === 'json' ? 'json' : 'text',
     contentReads: o.contentReads === 'grpc' ? 'grpc' : 'auto',
     contentWrites: o.contentWrites === 'grpc' ? 'grpc' : 'auto',
+  };
+}
+
+function outputFlags(program: Command): OutputFlags {
+  const o = program.opts<Record<string, unknown>>();
+  const progress = PROGRESS_MODES.find((m) => m === o.progress) ?? 'auto';
+  return {
+    logFormat: o.logFormat === 'json' ? 'json' : 'text',
+    debug: o.debug === true,
+    quiet: o.quiet === true,
+    progress,
+    progressGiven: program.getOptionValueSource('progress') === 'cli',
   };
 }
 
@@ -95,6 +109,20 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .addOption(
       new Option('--log-format <format>', 'stderr log format').choices(['text', 'json']).default('text'),
     )
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'layer progress on stderr: tty (lines redrawn in place), plain (a line per layer state change), none; auto is tty on a terminal, else plain',
+      )
+        .choices(PROGRESS_MODES)
+        .env('TSCONVERT_PROGRESS')
+        .default('auto'),
+    )
+    .addOption(
+      new Option('-q, --quiet', 'print errors only on stderr (no progress unless --progress is given)')
+        .conflicts('debug')
+        .default(false),
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
@@ -112,14 +140,17 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .allowExcessArguments(false);
   addConvertFlags(convert).action((src: string, dst: string, raw: Record<string, unknown>) => {
     const globals = globalFlags(program);
-    const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+    const flags = validateConvertFlags(raw);
     run(
-      runConvert(src, dst, validateConvertFlags(raw), globals, {
-        stdout: io.stdout,
-        logger,
-        signal: io.signal,
-        ...(io.leftovers === undefined ? {} : { leftovers: io.leftovers }),
-      }),
+      openOutput(outputFlags(program), io.stderr).then(({ logger, progress }) =>
+        runConvert(src, dst, flags, globals, {
+          stdout: io.stdout,
+          logger,
+          signal: io.signal,
+          ...(progress === undefined ? {} : { progress }),
+          ...(io.leftovers === undefined ? {} : { leftovers: io.leftovers }),
+        }),
+      ),
     );
   });
   program
@@ -130,7 +161,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .argument('<location>', 'where to clean: as a conversion TARGET would be written')
     .action((location: string) => {
       const globals = globalFlags(program);
-      const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+      const logger = commandLogger(outputFlags(program), io.stderr);
       run(runCleanup(location, backendOptions(globals), { stdout: io.stdout, logger, signal: io.signal }));
     });
   addVerifyFlags(
@@ -142,11 +173,12 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
       .argument('<image>', 'image to verify'),
   ).action((target: string, raw: Record<string, unknown>) => {
     const globals = globalFlags(program);
-    const logger = createCliLogger(globals.logFormat, globals.debug, io.stderr);
+    const logger = commandLogger(outputFlags(program), io.stderr);
     run(
       runVerify(target, validateVerifyFlags(raw), globals, { stdout: io.stdout, logger, signal: io.signal }),
     );
   });
+  addCompletion(program);
   return program;
 }
 

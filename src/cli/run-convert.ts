@@ -15,6 +15,7 @@ import type { ConvertFlags } from './convert-flags.js';
 import { processHostLimits } from './host-limits.js';
 import { leftoversText, withLeftovers } from './leftovers-report.js';
 import { openLocations, type LocationOptions } from './locations.js';
+import type { Progress } from './progress.js';
 import { renderResult } from './render.js';
 import { formatMiB, planResources, type ResourcePlan } from './resources.js';
 import { cleanupDestination } from './run-cleanup.js';
@@ -39,6 +40,8 @@ export interface RunIo {
   signal: AbortSignal;
   /** Where the run records what it has not cleaned up yet (the entry point reads it on a second signal). */
   leftovers?: Leftovers;
+  /** The progress view the converter reports its layers to; stopped before the result is printed. */
+  progress?: Progress;
 }
 
 /** How the global flags open backends (everything of LocationOptions but the logger and the signal). */
@@ -113,8 +116,10 @@ export async function runConvert(
       leaseOwner: ownerToken(),
       leftovers,
       beforeRecord: flags.verify ? verifyBeforeRecord(destination.display, flags.platforms) : undefined,
+      ...(io.progress === undefined ? {} : { onLayerEvent: io.progress.sink }),
     });
     await locations.finish(signal);
+    io.progress?.stop();
     if (result.droppedPlatforms.length > 0) {
       logger.warn(
         `not converted (platform filter ${flags.platforms.description}): ${result.droppedPlatforms.join(', ')}; use --all-platforms or --platform to keep them`,
@@ -127,6 +132,7 @@ export async function runConvert(
   } catch (err) {
     throw withLeftovers(err, leftovers.list(), dst);
   } finally {
+    io.progress?.stop();
     if (pool !== undefined) {
       logger.debug(
         `compression pool: ${pool.size} threads, at most ${pool.peakBusy} busy at once; budget peak ${formatMiB(plan.budget.peak)} of ${formatMiB(plan.budget.total)}`,

@@ -8,6 +8,7 @@ import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import { currentOwner, formatOwner } from '../util/run-owner.js';
 import type { ConvertOptions, LayerReport } from './options.js';
+import { ProgressTracker } from './progress.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface ConvertContext {
@@ -31,6 +32,8 @@ export interface ConvertContext {
   readonly json: SingleFlight<Record<string, unknown>>;
   readonly reports: Map<string, LayerReport>;
   readonly droppedPlatforms: Set<string>;
+  /** Per-layer states and byte counts for options.onLayerEvent. */
+  readonly progress: ProgressTracker;
 }
 
 export function createContext(
@@ -56,5 +59,6 @@ export function createContext(
     json: new SingleFlight(),
     reports: new Map(),
     droppedPlatforms: new Set(),
+    progress: new ProgressTracker(options.onLayerEvent),
   };
 }

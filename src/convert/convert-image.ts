@@ -56,7 +56,9 @@ export async function convertImage(options: ConvertOptions): Promise<ConvertResu
     const dst = destination.backend === source.backend ? src : destination.backend.withLease(dstLease ?? '');
     ctx = createContext(options, src, dst, dstLease, run.signal);
     logger.debug({ source: source.name, target: image.target.digest, lease: dstLease }, 'converting');
-    const layerOrder = await preflight(ctx, source.display ?? source.name, image.target);
+    const slots = await preflight(ctx, source.display ?? source.name, image.target);
+    ctx.progress.plan(slots);
+    const layerOrder = slots.map((s) => s.digest);
     const converted = await convertDescriptor(ctx, image.target).catch((err: unknown) => {
       run.abort(err);
       throw err;

@@ -20,8 +20,9 @@ import { convertLayer } from './layer-job.js';
  */
 async function keepNonLayer(ctx: ConvertContext, blob: Descriptor, attestation: boolean): Promise<void> {
   await ensureCopied(ctx, blob);
-  if (ctx.reports.has(blob.digest)) return;
   const reason = `not a layer media type (${blob.mediaType})`;
+  ctx.progress.finish(blob.digest, 'kept', { result: blob.digest, reason });
+  if (ctx.reports.has(blob.digest)) return;
   ctx.reports.set(blob.digest, {
     source: blob.digest,
     result: blob.digest,

@@ -60,6 +60,7 @@ export async function convertLayer(
   }
   if (format === undefined || reason !== undefined) {
     await ensureCopied(ctx, desc);
+    ctx.progress.finish(desc.digest, 'kept', { result: desc.digest, reason });
     if (!ctx.reports.has(desc.digest)) {
       ctx.reports.set(desc.digest, {
         source: desc.digest,
@@ -76,6 +77,12 @@ export async function convertLayer(
     const reusable = await findReusable(ctx, desc, format, expectedDiffId);
     if (reusable === undefined) return encodeLayer(ctx, flight, desc, format, expectedDiffId);
     const { record } = reusable;
+    // The same word a fresh conversion gives about readers that lose data from this layer.
+    warnAboutReaders(ctx, desc, record.warnings ?? []);
+    ctx.progress.finish(desc.digest, 'reused', {
+      result: record.result,
+      ...(record.reason === undefined ? {} : { reason: record.reason }),
+    });
     ctx.logger.debug(
       { layer: desc.digest, result: record.result },
       `layer ${shortDigest(desc.digest)} reused`,
@@ -101,6 +108,8 @@ interface Attempt {
   /** Bytes of the encoded blob; its digest comes from the store, which hashes what it is sent anyway. */
   outSize: number;
   annotations: Record<string, string>;
+  /** The format's warnings about readers that lose data from this (correct) layer. */
+  warnings: string[];
   /** Why the requested format was not used. */
   reason?: string;
   /** How the media type's compression differs from the content's ('' when it does not). */
@@ -124,7 +133,9 @@ async function runFormat(
   const source = new DigestCounter();
   const diff = new DigestCounter();
   const out = new ByteCounter();
+  ctx.progress.attach(desc.digest, source, out);
   let annotations: Record<string, string>;
+  let warnings: string[];
   let compression: Compression;
   try {
     const read = ctx.src.content.read(desc.digest, { signal: ctx.signal });
@@ -135,6 +146,7 @@ async function runFormat(
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
     checkContent(source, desc);
     annotations = encoded.annotations();
+    warnings = encoded.warnings?.() ?? [];
   } catch (err) {
     // Only errors typed at their source (tar scanner, decoder, digest check) say the layer is bad.
     throw err instanceof InvalidDataError ? blobDataError(ctx, 'layer', desc, err) : err;
@@ -151,7 +163,7 @@ async function runFormat(
       },
     );
   }
-  return { format, diffId, outSize: out.size, annotations, mislabel };
+  return { format, diffId, outSize: out.size, annotations, warnings, mislabel };
 }
 
 /** Runs the format, and its fallback (reporting why) when the layer is one the format cannot carry. */
@@ -206,6 +218,7 @@ async function encodeLayer(
     const budget = ctx.options.budget;
     const memory = LAYER_STREAM_BYTES + (format.startMemory ?? 0);
     await budget?.acquire(memory, ctx.signal);
+    ctx.progress.start(desc.digest);
     try {
       return { info, ingest, done: await runWithFallback(ctx, desc, format, target, expectedDiffId) };
     } finally {
@@ -217,6 +230,7 @@ async function encodeLayer(
       { layer: desc.digest },
       `layer ${desc.digest} is ${done.mislabel}; converted by its content`,
     );
+  warnAboutReaders(ctx, desc, done.warnings);
   const labels = labelsForResult(info.labels);
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;
@@ -232,6 +246,11 @@ async function encodeLayer(
     format: done.format.name,
     annotations: done.annotations,
     ...(done.reason === undefined ? {} : { reason: done.reason }),
+    ...(done.warnings.length === 0 ? {} : { warnings: done.warnings }),
+  });
+  ctx.progress.finish(desc.digest, 'done', {
+    result: out.digest,
+    ...(done.reason === undefined ? {} : { reason: done.reason }),
   });
   ctx.logger.debug(
     { layer: desc.digest, result: out.digest, size: out.size },
@@ -244,6 +263,11 @@ async function encodeLayer(
     reason: done.reason,
     reused: false,
   });
+}
+
+/** The format's warnings about readers that lose data from this (correct) layer. */
+function warnAboutReaders(ctx: ConvertContext, desc: Descriptor, warnings: readonly string[]): void {
+  for (const warning of warnings) ctx.logger.warn({ layer: desc.digest }, `layer ${desc.digest}: ${warning}`);
 }
 
 /** What a layer came to, converted now or reused from an earlier run. */

@@ -9,6 +9,7 @@ import type { ImageBackend } from '../store/image-store.js';
 import type { Leftovers } from '../util/leftovers.js';
 import type { Logger } from '../util/log.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
+import type { LayerEventSink } from './progress.js';
 
 export interface ImageLocation {
   backend: ImageBackend;
@@ -54,6 +55,11 @@ export interface ConvertOptions {
    * (`image convert --verify`).
    */
   beforeRecord?: (target: Descriptor, content: ContentStore, signal: AbortSignal) => Promise<void>;
+  /**
+   * Told each layer's state as it changes (waiting, converting, shared, reused, done, kept; see
+   * progress.ts), synchronously on the run's thread: keep it cheap (a display throttles its own drawing).
+   */
+  onLayerEvent?: LayerEventSink;
 }
 
 export type LayerOutcome = 'converted' | 'unchanged';

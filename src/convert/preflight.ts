@@ -9,6 +9,7 @@ import { parseConfig, parseIndex, parseManifest } from '../oci/parse.js';
 import { formatPlatform, type PlatformSpec } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
 import { readJsonBlob } from './blobs.js';
+import type { LayerSlot } from './progress.js';
 import type { ConvertContext } from './context.js';
 import { droppedChildren, keptChildren } from './platform-filter.js';
 import { MAX_INDEX_DEPTH } from './walk.js';
@@ -22,8 +23,8 @@ interface Missing {
 /** What the walk found, in the image's own order (whatever order the lookups finished in). */
 interface Found {
   missing: Missing[];
-  /** Layer digests of the selected platforms, in tree order, with repeats. */
-  layers: string[];
+  /** Layers of the selected platforms, in tree order, with repeats. */
+  layers: LayerSlot[];
 }
 
 const merge = (parts: Found[]): Found => ({
@@ -31,12 +32,12 @@ const merge = (parts: Found[]): Found => ({
   layers: parts.flatMap((p) => p.layers),
 });
 
-/** Checks every needed blob is present; returns the selected layers' digests in the image's order. */
+/** Checks every needed blob is present; returns the selected layers in the image's order. */
 export async function preflight(
   ctx: ConvertContext,
   imageName: string,
   target: Descriptor,
-): Promise<string[]> {
+): Promise<LayerSlot[]> {
   if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
     throw new TsconvertError(
       'FAILED_PRECONDITION',
@@ -104,7 +105,10 @@ async function visit(ctx: ConvertContext, desc: Descriptor, platform: string, de
       manifest.layers.map(async (l) => ((await present(ctx, l.digest)) ? undefined : l)),
     );
     for (const l of layers) if (l) missing.push({ platform: where, what: 'layer', digest: l.digest });
-    return { missing, layers: manifest.layers.map((l) => l.digest) };
+    return {
+      missing,
+      layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, platform: where })),
+    };
   }
   return none;
 }

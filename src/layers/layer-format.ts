@@ -17,6 +17,8 @@ export interface EncodedLayer {
   output: AsyncIterable<Uint8Array>;
   /** Annotations for the new descriptor; read after `output` has ended. */
   annotations(): Record<string, string>;
+  /** Readers known to lose data from this layer although it is correct, one line each; after `output`. */
+  warnings?(): string[];
 }
 
 export interface LayerFormat {

@@ -32,6 +32,8 @@ export interface ReuseRecord extends ReuseKey {
   annotations: Record<string, string>;
   /** Why the requested format was not used (a fallback's reason). */
   reason?: string;
+  /** The format's warnings about readers that lose data from the result, repeated when it is reused. */
+  warnings?: string[];
 }
 
 export interface ReuseStore {
@@ -51,8 +53,19 @@ export function recordId(key: ReuseKey): string {
 
 /** The record as the JSON text both backends store. */
 export function encodeRecord(record: ReuseRecord): string {
-  const { source, options, result, size, diffId, format, annotations, reason } = record;
-  return JSON.stringify({ v: 1, source, options, result, size, diffId, format, annotations, reason });
+  const { source, options, result, size, diffId, format, annotations, reason, warnings } = record;
+  return JSON.stringify({
+    v: 1,
+    source,
+    options,
+    result,
+    size,
+    diffId,
+    format,
+    annotations,
+    reason,
+    warnings,
+  });
 }
 
 const isStringMap = (v: unknown): v is Record<string, string> =>
@@ -72,11 +85,13 @@ export function decodeRecord(text: string | undefined, key: ReuseKey): ReuseReco
   }
   if (typeof v !== 'object' || v === null || v.v !== 1) return undefined;
   if (v.source !== key.source || v.options !== key.options) return undefined;
-  const { result, size, diffId, format, annotations, reason } = v;
+  const { result, size, diffId, format, annotations, reason, warnings } = v;
   if (!isDigest(result) || !isDigest(diffId)) return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
   if (typeof format !== 'string' || !isStringMap(annotations)) return undefined;
   if (reason !== undefined && typeof reason !== 'string') return undefined;
+  const isStrings = (w: unknown): w is string[] => Array.isArray(w) && w.every((x) => typeof x === 'string');
+  if (warnings !== undefined && !isStrings(warnings)) return undefined;
   return {
     ...key,
     result,
@@ -85,5 +100,6 @@ export function decodeRecord(text: string | undefined, key: ReuseKey): ReuseReco
     format,
     annotations,
     ...(reason === undefined ? {} : { reason }),
+    ...(warnings === undefined ? {} : { warnings }),
   };
 }

@@ -16,6 +16,7 @@ import type { TarSplitCheck } from './tar-split-check.js';
 import type { Toc } from './toc-doc.js';
 import { differingFields } from './toc-fields.js';
 import { EMPTY_SHA256 as EMPTY } from '../layers/zstdchunked/toc.js';
+import { stopsOldTocParser } from '../layers/zstdchunked/reader-losses.js';
 
 export interface PassInput {
   store: ContentStore;
@@ -34,7 +35,7 @@ export interface PassResult {
   /** The digest of the tar rebuilt from the tar-split, when there was one and it lined up. */
   rebuiltDiffId: string | undefined;
   fifos: number;
-  /** The first name or link name holding `"`, `\` or a newline, if any. */
+  /** The first member whose name or link name stops containers/storage 1.43's TOC parser, if any. */
   escapedName: string | undefined;
 }
 
@@ -47,8 +48,6 @@ async function* framesInto(
     else yield ev.data;
   }
 }
-
-const ESCAPED = /["\\\n]/;
 
 /** Runs the pass; a stage that fails is recorded in `findings` and ends the pass (its result is then partial). */
 export async function layerPass(input: PassInput, findings: Findings): Promise<PassResult | undefined> {
@@ -126,8 +125,7 @@ async function walk(
 
 function noteMember(m: TarMember, result: PassResult): void {
   if (m.type === 'fifo') result.fifos++;
-  if (result.escapedName === undefined && (ESCAPED.test(m.name.text) || ESCAPED.test(m.linkname.text)))
-    result.escapedName = m.name.text;
+  if (result.escapedName === undefined && stopsOldTocParser(m)) result.escapedName = m.name.text;
 }
 
 /** The member's TOC entry: same name, same fields (when a tar-split exists), and its payload checker. */

@@ -78,7 +78,7 @@ function cstorage143(f: LayerFacts, findings: Findings): ReaderVerdict {
   if (f.escapedName !== undefined) {
     return v(
       'partial',
-      `but its TOC parser stops at ${JSON.stringify(f.escapedName)} (a name with ", \\ or a newline)`,
+      `but its TOC parser stops at ${JSON.stringify(f.escapedName)} (a name with ", \\ or a control character)`,
     );
   }
   return v('partial', 'io.containers.zstd-chunked.* keys');

@@ -82,9 +82,25 @@ describe('oci: layouts', () => {
     const fresh = await tempDir();
     const a = await convert(['--zstdchunked', `oci:${src}:a`, `oci:${dst}:a`]);
     expect(reused(a)).toEqual([]);
-    const b = await convert(['--zstdchunked', `oci:${src}:b`, `oci:${dst}:b`]);
+    const bRun = await tsconvert([
+      'image',
+      'convert',
+      '--format',
+      'json',
+      '--progress',
+      'plain',
+      '--zstdchunked',
+      `oci:${src}:b`,
+      `oci:${dst}:b`,
+    ]);
+    const b = parse(bRun);
     expect(reused(b)).toEqual(sorted(shared));
     expect(convertedNow(b)).toEqual(sorted(own.b));
+    // The progress lines say it too: each shared layer ends "reused", each own layer "done".
+    const short = (d: string): string => d.slice(7, 19);
+    for (const d of sorted(shared)) expect(bRun.stderr).toMatch(new RegExp(`${short(d)}.* reused`));
+    for (const d of sorted(own.b)) expect(bRun.stderr).toMatch(new RegExp(`${short(d)}.* done`));
+    expect(bRun.stderr).not.toMatch(new RegExp(`(${sorted(shared).map(short).join('|')}).* converting`));
     const alone = await convert(['--zstdchunked', `oci:${src}:b`, `oci:${fresh}:b`]);
     expect(reused(alone)).toEqual([]);
     expect(digest(b)).toBe(digest(alone));

@@ -21,9 +21,14 @@ export interface CliRun {
   done: Promise<CliResult>;
 }
 
+/**
+ * Runs the binary with stderr on a pipe. Progress lines (plain mode, the default off a terminal) are off
+ * unless `env` or the arguments ask for them, so tests that count stderr lines see only logs and errors;
+ * test/e2e/progress.test.ts covers the progress views.
+ */
 export function startTsconvert(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const child = spawn(NODE, [...binNodeFlags(BIN), BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, TSCONVERT_PROGRESS: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_FIXTURES_DIR = join(REPO_ROOT, 'fixtures', 'out');
 
-export type FixtureName = 'multi' | 'docker' | 'dup8' | 'single' | 'chunked';
+export type FixtureName = 'multi' | 'docker' | 'dup8' | 'single' | 'chunked' | 'clients';
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 /** How a layer blob was made; `in-toto` is an attestation statement stored as is. */
 export type LayerMadeBy = 'tar' | 'gzip' | 'zstd' | 'pzstd' | 'zstd-long' | 'zstd-skippable' | 'in-toto';
@@ -43,7 +43,8 @@ export interface FixtureFrames {
  * What `--zstdchunked` must write for a layer: zstd:chunked, or plain zstd with a Reason containing `reason`
  * (a layer the format cannot carry, docs/format.md#fallback-to-plain-zstd).
  */
-export type ChunkedExpectation = { format: 'zstd:chunked' } | { format: 'zstd'; reason: string };
+export type ChunkedExpectation =
+  { format: 'zstd:chunked'; oldReaderStopsAt?: string } | { format: 'zstd'; reason: string };
 
 export interface FixtureLayer extends FixtureDescriptor {
   position: number;

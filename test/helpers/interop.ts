@@ -22,6 +22,8 @@ export const INTEROP_BIN =
   process.env.TSCONVERT_INTEROP_BIN ?? join(homedir(), '.cache', 'tsconvert-interop', 'bin');
 export const ZSTDCHUNKED_CHECK = join(INTEROP_BIN, 'zstdchunked-check');
 export const ZSTDCHUNKED_VERIFY = join(INTEROP_BIN, 'zstdchunked-verify');
+/** test/interop/stargz-grpc: stargz-snapshotter's snapshotter as a containerd proxy plugin. */
+export const STARGZ_GRPC = join(INTEROP_BIN, 'stargz-grpc');
 
 /** Options of zstdchunked-check; each one given is checked against the blob. */
 export interface CheckOptions {
@@ -156,7 +158,7 @@ async function mtime(path: string): Promise<number | undefined> {
 /** Newest modification time of the Go sources behind our checker. */
 async function newestSource(): Promise<number> {
   let newest = (await mtime(OUR_BUILD)) ?? 0;
-  for (const dir of ['zstdchunked-check', 'testdata-gen']) {
+  for (const dir of ['zstdchunked-check', 'testdata-gen', 'stargz-grpc']) {
     const d = join(REPO, 'test', 'interop', dir);
     for (const f of await readdir(d)) newest = Math.max(newest, (await mtime(join(d, f))) ?? 0);
   }
@@ -184,12 +186,14 @@ let ensured: Promise<void> | undefined;
  */
 export function ensureInteropTools(): Promise<void> {
   ensured ??= (async () => {
-    const [check, gen, newest] = await Promise.all([
+    const [check, gen, stargz, newest] = await Promise.all([
       mtime(ZSTDCHUNKED_CHECK),
       mtime(join(INTEROP_BIN, 'zstdchunked-testgen')),
+      mtime(STARGZ_GRPC),
       newestSource(),
     ]);
-    if (check === undefined || gen === undefined || Math.min(check, gen) < newest) {
+    const built = [check, gen, stargz];
+    if (built.includes(undefined) || Math.min(...(built as number[])) < newest) {
       await build('bash', OUR_BUILD);
     }
     const shared = await Promise.all(

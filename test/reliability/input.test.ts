@@ -242,7 +242,10 @@ describe('F6: every JSON document is read and written within its limit', () => {
         `oci:${root}:img`,
         `oci:${dst}:out`,
       ],
-      { env: { ...process.env, TMPDIR: s.tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        env: { ...process.env, TMPDIR: s.tmp, TSCONVERT_PROGRESS: 'none' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

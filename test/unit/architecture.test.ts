@@ -57,6 +57,8 @@ const HOMES: Record<string, string> = {
   '@grpc/proto-loader': 'containerd',
   commander: 'cli',
   pino: 'cli/logger.ts',
+  'log-update': 'cli/progress-tty.ts',
+  '@bomb.sh/tab': 'cli/completion.ts',
   'zstd-napi': 'zstd',
   'tar-stream': 'oci-layout',
   'p-limit': 'convert',

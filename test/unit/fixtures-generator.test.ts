@@ -71,6 +71,7 @@ describe('fixtures/make.mjs', () => {
     expect(names).toEqual((await readdir(setB.dir)).sort());
     expect(names).toEqual([
       'chunked.tar',
+      'clients.tar',
       'docker.tar',
       'dup8.tar',
       'fixtures.json',

@@ -1,6 +1,7 @@
 // `--zstdchunked`: the layer format module. Wires the encoder to the LayerFormat contract, picks the
-// annotation set (docs/format.md#annotations: exactly one of two, because containers/storage refuses a
-// layer that carries both TOC annotations), and falls back to plain zstd for layers the format cannot carry.
+// annotation set (docs/format.md#annotations: one of two, because containers/storage refuses a layer that
+// carries both the stargz TOC digest and its own checksum), passes on the encoder's warnings about readers
+// that lose entries, and falls back to plain zstd for layers the format cannot carry.
 
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
@@ -8,6 +9,7 @@ import type { LayerFormat } from '../layer-format.js';
 import { zstdVersion } from '../../zstd/zstd.js';
 import { zstdFormat } from '../zstd.js';
 import type { MetadataLayout } from './metadata.js';
+import { escapedNameWarning } from './reader-losses.js';
 import { ChunkedEncoder, layerSlotMemory } from './writer.js';
 
 export type ChunkedAnnotations = 'stargz' | 'containers';
@@ -42,10 +44,14 @@ export function chunkedAnnotations(
 ): Record<string, string> {
   const position = `${l.tocOffset}:${l.tocLength}:${l.tocUncompressedLength}:1`;
   if (set === 'containers') {
+    // Both prefixes: 1.43 reads only the old one, 1.44 and later only the io.github one
+    // (docs/format.md#which-reader-reads-which).
     return {
       [TocAnnotation.checksum]: l.tocChecksum,
       [TocAnnotation.position]: position,
       [TocAnnotation.tarSplitPosition]: `${l.tarSplitOffset}:${l.tarSplitLength}:${l.tarSplitUncompressedLength}`,
+      [TocAnnotation.legacyChecksum]: l.tocChecksum,
+      [TocAnnotation.legacyPosition]: position,
     };
   }
   return {
@@ -85,6 +91,7 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
           if (encoder.layout === undefined) return {};
           return chunkedAnnotations(set, encoder.layout, encoder.uncompressedSize);
         },
+        warnings: () => (encoder.escapedName === undefined ? [] : [escapedNameWarning(encoder.escapedName)]),
       };
     },
   };

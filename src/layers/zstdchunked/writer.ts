@@ -11,6 +11,7 @@ import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
 import { LayerChecks } from './checks.js';
+import { stopsOldTocParser } from './reader-losses.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
 import { InOrder } from '../../util/in-order.js';
 import { FrameBatcher, slotMemory } from './frame-batcher.js';
@@ -86,6 +87,8 @@ export class ChunkedEncoder {
   private trailerRest: Uint8Array[] = [];
   /** Set once the blob is complete. */
   layout: MetadataLayout | undefined;
+  /** The first member whose name stops containers/storage 1.43's TOC parser (reader-losses.ts). */
+  escapedName: string | undefined;
   uncompressedSize = 0;
 
   constructor(private readonly options: ChunkedEncoderOptions) {
@@ -132,6 +135,7 @@ export class ChunkedEncoder {
 
   private onMember(member: TarMember, header: Uint8Array): void {
     this.checks.member(member);
+    if (this.escapedName === undefined && stopsOldTocParser(member)) this.escapedName = member.name.text;
     this.tarSplit.addRaw(header);
     this.tarSplit.flushSegment();
     this.addNonPayload(header, false);

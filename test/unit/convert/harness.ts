@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertImage } from '../../../src/convert/convert-image.js';
 import type { ConvertResult } from '../../../src/convert/options.js';
+import type { LayerEventSink } from '../../../src/convert/progress.js';
 import type { LayerFormat } from '../../../src/layers/layer-format.js';
 import type { PlatformMatcher } from '../../../src/oci/platform.js';
 import type { Descriptor } from '../../../src/oci/types.js';
@@ -45,6 +46,8 @@ export interface RunOptions {
   onChunk?: (read: TrackedRead, dirs: RunDirs) => void;
   controller?: AbortController;
   jobs?: number;
+  /** The converter's per-layer progress events (ConvertOptions.onLayerEvent). */
+  onLayerEvent?: LayerEventSink;
 }
 
 export interface RunDirs {
@@ -218,6 +221,7 @@ export async function convertFixture(options: RunOptions): Promise<Run> {
       jobs: options.jobs ?? 2,
       logger: recordingLogger(run.warnings),
       signal,
+      ...(options.onLayerEvent === undefined ? {} : { onLayerEvent: options.onLayerEvent }),
     });
   } catch (err) {
     run.error = err;

@@ -36,6 +36,8 @@ describe('reuse record encoding', () => {
     expect(decodeRecord(encodeRecord(record), { ...key, options: 'zstd/1 level=4' })).toBeUndefined();
     expect(decodeRecord(encodeRecord(record), { ...key, source: sha256Digest('other') })).toBeUndefined();
     expect(recordId(key)).not.toBe(recordId({ ...key, options: 'zstd/1 level=4' }));
+    const warned = { ...record, reason: 'not zstd:chunked: why', warnings: ['a reader loses x'] };
+    expect(decodeRecord(encodeRecord(warned), key)).toEqual(warned);
   });
 
   it('ignores what is not a well-formed record', () => {
@@ -52,6 +54,8 @@ describe('reuse record encoding', () => {
       JSON.stringify({ ...good, size: 1.5 }),
       JSON.stringify({ ...good, annotations: { a: 1 } }),
       JSON.stringify({ ...good, reason: 7 }),
+      JSON.stringify({ ...good, warnings: 'one' }),
+      JSON.stringify({ ...good, warnings: [1] }),
     ])
       expect(decodeRecord(bad, key), String(bad)).toBeUndefined();
   });

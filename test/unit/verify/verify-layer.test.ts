@@ -70,15 +70,26 @@ describe('verifyLayer on valid layers', () => {
     expect(v.warnings.join(' ')).toContain('stops reading the TOC at "a<b>&\\"q\\".txt"');
   });
 
-  it('passes the containers set: partial for containers/storage 1.57+', async () => {
+  it('passes the containers set: partial for containers/storage 1.43 and 1.57+', async () => {
     const v = await verify(chunked.blob, annotationsOf(chunked, 'containers'));
     expect(v.failures).toEqual([]);
     expect(v.ok).toBe(true);
     expect(pulls(v)).toEqual([
       'stargz-snapshotter: full',
-      'containers/storage 1.43 (podman 4.3): full',
+      'containers/storage 1.43 (podman 4.3): partial',
       'containers/storage 1.57+ (podman 5.4+): partial',
     ]);
+    // The old-prefix keys bring 1.43's TOC parser, and with it the note about the names it stops at.
+    expect(v.warnings.join(' ')).toContain('stops reading the TOC at "a<b>&\\"q\\".txt"');
+  });
+
+  it('the containers set without its old-prefix keys is a full pull for containers/storage 1.43', async () => {
+    const a = annotationsOf(chunked, 'containers');
+    delete a[TocAnnotation.legacyChecksum];
+    delete a[TocAnnotation.legacyPosition];
+    const v = await verify(chunked.blob, a);
+    expect(v.ok).toBe(true);
+    expect(pulls(v)[1]).toBe('containers/storage 1.43 (podman 4.3): full');
   });
 
   it('passes plain gzip and zstd layers, pulled in full by every reader', async () => {
