@@ -1,5 +1,5 @@
 // Writes docs/benchmarks.md from one bench run: setup, the median table, ratios, a PASS/FAIL line per
-// issue-5 and issue-18 target, the CPU-count runs, the floor breakdown, scaling checks, where the time goes (from --cpu-prof), and every raw
+// issue-5, issue-18 and issue-21 (reuse) target, the CPU-count runs, the floor breakdown, scaling checks, where the time goes (from --cpu-prof), and every raw
 // run. Returns the median table so the script can print it.
 
 import { writeFile } from 'node:fs/promises';
@@ -226,6 +226,7 @@ export async function writeReport(path, d) {
     ...cpuTargets(cpuRows, d.skopeo, chunkedWall, verdict),
     `- ${rssLine('big', `peak RSS < 300 MB on the ${mb(imgs.big?.layers[0]?.stats.bytes)} MB single-layer image`)}`,
     `- ${rssLine('empty', `peak RSS < 300 MB on the ${imgs.empty?.layers[0]?.stats.files ?? '?'}-empty-files layer`)}`,
+    ...(d.reuse ?? []).map((/** @type {any} */ r) => `- ${r.line}`),
     `- ${tsRuns.length ? verdict(copies === 0, `zero bytes of uncompressed layer copies on disk in ${tsRuns.length} tsconvert runs (largest seen: ${copies} bytes)`) : verdict(undefined, 'no tsconvert run')}`,
   ];
 

@@ -3,12 +3,14 @@
 // round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
 // (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
 // (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
-// and a --cpu-prof run, and issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs).
-// Writes docs/benchmarks.md (only this script writes it).
+// and a --cpu-prof run, issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs),
+// and issue 21's reuse line: the main image converted a second time into the same containerd and the same
+// `oci:` layout. Measured conversions pass --no-reuse, so each round redoes the full work.
+// Writes docs/benchmarks.md (only this script writes it); --only-reuse runs just the reuse line and prints it.
 //
 //   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
 //                 [--skip-profile] [--skip-cpus] [--out FILE] [--cache DIR] [--keep] [--big-bytes 4G] [--empty-files 200000]
-//                 [--many-files 1000000]
+//                 [--many-files 1000000] [--only-reuse]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -57,6 +59,7 @@ const { values: argv } = parseArgs({
     'big-bytes': { type: 'string' },
     'empty-files': { type: 'string' },
     'many-files': { type: 'string' },
+    'only-reuse': { type: 'boolean', default: false },
   },
 });
 const quick = argv.quick === true;
@@ -177,6 +180,7 @@ async function main() {
     sh('git', ['status', '--porcelain', '--', 'src', 'bench', 'scripts'], { cwd: ROOT }).trim() !== '';
   const help = sh(NODE, [BIN, 'image', 'convert', '--help']);
   const hasChunked = help.includes('--zstdchunked');
+  const hasNoReuse = help.includes('--no-reuse');
   const refBin = join(
     process.env.TSCONVERT_INTEROP_BIN ?? join(homedir(), '.cache', 'tsconvert-interop', 'bin'),
     'reference-convert',
@@ -201,7 +205,13 @@ async function main() {
     });
   }
   try {
-    const results = await measureAll({ imgs, cd, ctr, timeBin, hasChunked, hasRef, refBin });
+    if (argv['only-reuse']) {
+      ctr('images', 'import', '--no-unpack', '--all-platforms', imgs.main.archive);
+      const reuse = await measureReuse({ main: imgs.main, cd, ctr, timeBin, hasChunked });
+      process.stdout.write(`${reuse.map((r) => r.line).join('\n')}\n`);
+      return;
+    }
+    const results = await measureAll({ imgs, cd, ctr, timeBin, hasChunked, hasNoReuse, hasRef, refBin });
     const cpu = hasChunked && !argv['skip-cpus'] ? await measureCpus(imgs.main, timeBin) : {};
     const env = {
       started: started.toISOString(),
@@ -258,8 +268,75 @@ async function measureCpus(main, timeBin) {
 }
 
 /**
+ * Issue 21: the main image converted twice into the same containerd and twice into the same `oci:` layout;
+ * the second run finds every layer recorded and reuses it (target: under 1 s each). One PASS/FAIL line per
+ * store, also checking that every layer was reused and the digest is the first run's.
+ * @param {{ main: import('./image.mjs').BuiltImage, cd: Awaited<ReturnType<typeof startContainerd>>,
+ *   ctr: (...args: string[]) => string, timeBin: string, hasChunked: boolean }} c
+ */
+async function measureReuse(c) {
+  const flag = c.hasChunked ? 'zstdchunked' : 'zstd';
+  const out = await mkdtemp(join(tmpdir(), 'tscb-reuse-'));
+  const dst = 'bench.local/rootfs:reuse';
+  const stores = [
+    { where: 'containerd', global: ['-a', c.cd.sock, '-n', NS], src: c.main.name, dst },
+    {
+      where: 'oci: layout',
+      global: [],
+      src: `oci:${join(c.main.dir, 'layout')}:latest`,
+      dst: `oci:${join(out, 'layout')}:reuse`,
+    },
+  ];
+  /** @type {any[]} */
+  const rows = [];
+  try {
+    for (const s of stores) {
+      const args = [...binNodeFlags(BIN), BIN, ...s.global, 'image', 'convert', `--${flag}`, '--oci'];
+      const runs = [];
+      for (const n of [1, 2]) {
+        const r = await measure({
+          cmd: NODE,
+          args: [...args, '--format', 'json', s.src, s.dst],
+          env: { ...process.env, TMPDIR: out },
+          timeBin: c.timeBin,
+        });
+        if (r.code !== 0) throw new Error(`reuse run ${n} into ${s.where} failed: ${r.stderr.slice(-2000)}`);
+        runs.push({ ...r, json: JSON.parse(r.stdout) });
+      }
+      const [first, second] = /** @type {[any, any]} */ (runs);
+      const layers = second.json.Layers.length;
+      const reused = second.json.Layers.filter((/** @type {any} */ l) => l.Reused === true).length;
+      const same = first.json.Image === second.json.Image;
+      const pass = second.wallS < 1 && reused === layers && same;
+      const line = `${pass ? 'PASS' : 'FAIL'} — the main image converted again (--${flag}) into the same ${s.where}: ${second.wallS.toFixed(2)} s (first run ${first.wallS.toFixed(1)} s), ${reused} of ${layers} layers reused, ${same ? 'same digest' : 'OTHER DIGEST'} (target < 1 s)`;
+      log(line);
+      rows.push({
+        where: s.where,
+        flag,
+        firstS: first.wallS,
+        secondS: second.wallS,
+        reused,
+        layers,
+        same,
+        pass,
+        line,
+      });
+    }
+  } finally {
+    try {
+      c.ctr('images', 'rm', '--sync', dst);
+    } catch {
+      /* not there (a failed run) */
+    }
+    await rm(out, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/**
  * @param {{ imgs: Awaited<ReturnType<typeof images>>, cd: Awaited<ReturnType<typeof startContainerd>>,
- *   ctr: (...args: string[]) => string, timeBin: string, hasChunked: boolean, hasRef: boolean, refBin: string }} c
+ *   ctr: (...args: string[]) => string, timeBin: string, hasChunked: boolean, hasNoReuse: boolean,
+ *   hasRef: boolean, refBin: string }} c
  */
 async function measureAll(c) {
   const { cd, ctr } = c;
@@ -320,6 +397,8 @@ async function measureAll(c) {
     'convert',
     `--${flag}`,
     '--oci',
+    // Every measured run converts every layer: the rounds share one containerd and one source.
+    ...(c.hasNoReuse ? ['--no-reuse'] : []),
     ...extra,
     src,
     dst,
@@ -416,6 +495,7 @@ async function measureAll(c) {
       profiles[flag] = { run: r, threads: await summariseProfiles(dir, ROOT) };
     }
   }
+  const reuse = await measureReuse({ main, cd, ctr, timeBin: c.timeBin, hasChunked: c.hasChunked });
   rmImage(main.name);
 
   // Scaling images: peak RSS must not grow with layer size or entry count.
@@ -436,7 +516,7 @@ async function measureAll(c) {
     rmImage(img.name);
   }
   await rm(runTmpRoot, { recursive: true, force: true });
-  return { runs, jobs, profiles, scaling, hasChunked: c.hasChunked, hasRef: c.hasRef };
+  return { runs, jobs, profiles, scaling, reuse, hasChunked: c.hasChunked, hasRef: c.hasRef };
 }
 
 main().catch((err) => {

@@ -29,6 +29,8 @@ export interface ConvertFlags {
   maxMemory: number | undefined;
   /** The flag that implied --oci, when --oci was not given (the CLI warns once). */
   ociImpliedBy: string | undefined;
+  /** Use layers earlier runs converted and recorded in the destination (`--no-reuse` turns it off). */
+  reuse: boolean;
   /** Run `image verify`'s checks on the result before the image record is written. */
   verify: boolean;
 }
@@ -87,6 +89,10 @@ export function addConvertFlags(cmd: Command): Command {
         '--max-memory <size>',
         'memory budget for the whole run, e.g. 512M or 2G: compression threads, layers at once and buffers all fit in it, and work waits when it is spent (default: 256M, or 3/4 of a lower cgroup memory limit)',
       ).env('TSCONVERT_MAX_MEMORY'),
+    )
+    .option(
+      '--no-reuse',
+      'convert every layer, even one an earlier run already converted with the same options into the destination',
     )
     .option(
       '--verify',
@@ -187,5 +193,6 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
     maxMemory:
       raw.maxMemory === undefined ? undefined : parseMemorySize(String(raw.maxMemory), '--max-memory'),
     verify: raw.verify === true,
+    reuse: raw.reuse !== false,
   };
 }

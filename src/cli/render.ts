@@ -16,6 +16,7 @@ export function renderResult(result: ConvertResult, format: 'text' | 'json'): st
       MediaType: l.mediaType,
       Format: l.format,
       Converted: l.outcome === 'converted',
+      ...(l.reused === true ? { Reused: true } : {}),
       ...(l.reason === undefined ? {} : { Reason: l.reason }),
     })),
   };

@@ -1,8 +1,9 @@
 // `tsconvert cleanup LOCATION`: removes only what dead tsconvert runs left in one store (leases and ingests
-// in a containerd namespace, temporary files of a layout), prints one line per thing removed, and converts
-// nothing. Also what every conversion does first on its destination (cleanupDestination). Committed blobs
+// in a containerd namespace, temporary files of a layout) and their layer scratch directories in $TMPDIR,
+// prints one line per thing removed, and converts nothing. Also what every conversion does first on its destination (cleanupDestination). Committed blobs
 // are never removed: only leases, ingests and temporary files are garbage (src/containerd/dead-runs.ts).
 
+import { removeDeadScratchDirs } from '../convert/scratch.js';
 import { TsconvertError } from '../errors.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
@@ -15,9 +16,13 @@ export interface CleanupIo {
   signal: AbortSignal;
 }
 
-/** Runs the backend's cleanupDeadRuns, if it has one; the lines of what it removed. */
-function cleanupDeadRuns(backend: ImageBackend, signal: AbortSignal): Promise<string[]> {
-  return backend.cleanupDeadRuns?.({ signal }) ?? Promise.resolve([]);
+/**
+ * Runs the backend's cleanupDeadRuns, if it has one, and removes dead runs' layer scratch directories
+ * (src/convert/scratch.ts), whatever the backend; the lines of what it removed.
+ */
+async function cleanupDeadRuns(backend: ImageBackend, signal: AbortSignal): Promise<string[]> {
+  const here = (await backend.cleanupDeadRuns?.({ signal })) ?? [];
+  return [...here, ...(await removeDeadScratchDirs())];
 }
 
 /**

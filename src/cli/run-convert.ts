@@ -109,6 +109,7 @@ export async function runConvert(
       oci: flags.oci,
       platforms: flags.platforms,
       jobs: flags.jobs,
+      reuse: flags.reuse,
       budget: plan.budget,
       logger,
       signal,

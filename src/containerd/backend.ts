@@ -8,6 +8,7 @@ import { ContainerdContentStore, type ContentFiles } from './content.js';
 import { ContainerdImageStore } from './images.js';
 import { removeDeadRuns } from './dead-runs.js';
 import { ContainerdLeaseManager } from './leases.js';
+import { ContainerdReuseStore } from './reuse-records.js';
 import type { CallContext } from './rpc.js';
 
 export interface BackendInfo {
@@ -32,6 +33,8 @@ export class ContainerdBackend implements ImageBackend {
   readonly content: ContainerdContentStore;
   readonly images: ContainerdImageStore;
   readonly leases: ContainerdLeaseManager;
+  /** Reuse records as labels on result blobs (reuse-records.ts). */
+  readonly reuse: ContainerdReuseStore;
 
   constructor(
     private readonly context: CallContext,
@@ -41,6 +44,7 @@ export class ContainerdBackend implements ImageBackend {
     this.content = new ContainerdContentStore(context, logger, info.contentFiles);
     this.images = new ContainerdImageStore(context);
     this.leases = new ContainerdLeaseManager(context);
+    this.reuse = new ContainerdReuseStore(this.content);
   }
 
   get namespace(): string {

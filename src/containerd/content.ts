@@ -22,6 +22,7 @@ import { openIngestFileWriter, wantsIngestFile } from './ingest-files.js';
 import { fromGrpcError } from './errors.js';
 import type { Info__Output } from './generated/containerd/services/content/v1/Info.js';
 import type { InfoResponse__Output } from './generated/containerd/services/content/v1/InfoResponse.js';
+import type { ListContentResponse__Output } from './generated/containerd/services/content/v1/ListContentResponse.js';
 import type { ListStatusesResponse__Output } from './generated/containerd/services/content/v1/ListStatusesResponse.js';
 import type { ReadContentResponse__Output } from './generated/containerd/services/content/v1/ReadContentResponse.js';
 import type { UpdateResponse__Output } from './generated/containerd/services/content/v1/UpdateResponse.js';
@@ -207,6 +208,36 @@ export class ContainerdContentStore implements ContentStore {
       total: status.total,
       ...(status.expected === '' ? {} : { expected: status.expected }),
     }));
+  }
+
+  /**
+   * Blobs matching any of containerd's `filters` (e.g. `labels."KEY"` for those carrying a label), read from
+   * the server-streamed List call; the reuse records' lookup (reuse-records.ts).
+   */
+  async list(filters: string[], { signal }: CallOptions): Promise<ContentInfo[]> {
+    let call: ClientReadableStream<ListContentResponse__Output>;
+    try {
+      call = this.context.clients.content.list({ filters }, callMetadata(this.context));
+    } catch (err) {
+      throw fromGrpcError(err, { address: this.context.address, signal });
+    }
+    const onAbort = (): void => call.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const infos: ContentInfo[] = [];
+    const messages = (call as AsyncIterable<ListContentResponse__Output>)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await awaitDaemon(this.context, 'content.List', messages.next(), () => call.cancel());
+        if (next.done === true) break;
+        for (const info of next.value.info) infos.push(toContentInfo(info, 'content.List'));
+      }
+    } catch (err) {
+      call.cancel();
+      throw fromGrpcError(err, { address: this.context.address, signal });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return infos;
   }
 
   /** Removes a blob from the namespace (GC reclaims the file). Not part of ContentStore; used by tests. */

@@ -1,11 +1,12 @@
 // The glue between stores and a layer format: read the source blob, check its digest, decompress whatever
 // it is, hash the tar (DiffID), run the format's encoder, and commit the result under the run's lease with
-// the source blob's labels. One flight per source digest: duplicates share it, and its ingest is removed
-// once, after the last waiter, if it was never committed.
+// the source blob's labels, then record it for reuse. One flight per source digest: duplicates share it, and
+// its ingest is removed once, after the last waiter, if it was never committed. A layer an earlier run
+// converted with the same options is reused instead (the one decision point is in convertLayer).
 
 import { InvalidDataError, TsconvertError } from '../errors.js';
 import { LayerFallback, type LayerFormat, type Scratch } from '../layers/layer-format.js';
-import { shortDigest } from '../oci/digest.js';
+import { shortDigest, type Digest } from '../oci/digest.js';
 import {
   isNondistributable,
   type Compression,
@@ -28,6 +29,7 @@ import {
 import type { ConvertContext } from './context.js';
 import { contentCompression, labelMismatch } from './layer-label.js';
 import { flightScratch } from './scratch.js';
+import { findReusable, labelsForResult, recordResult, reuseKey } from './reuse.js';
 import type { Flight } from './single-flight.js';
 import { UNCOMPRESSED_LABEL } from '../store/content-store.js';
 
@@ -71,7 +73,28 @@ export async function convertLayer(
     }
     return desc;
   }
-  return ctx.layers.join(desc.digest, (flight) => encodeLayer(ctx, flight, desc, format, expectedDiffId));
+  return ctx.layers.join(desc.digest, async (flight) => {
+    const reusable = await findReusable(ctx, desc, format, expectedDiffId);
+    if (reusable === undefined) return encodeLayer(ctx, flight, desc, format, expectedDiffId);
+    const { record } = reusable;
+    // The same word a fresh conversion gives about readers that lose data from this layer.
+    warnAboutReaders(ctx, desc, record.warnings ?? []);
+    ctx.progress.finish(desc.digest, 'reused', {
+      result: record.result,
+      ...(record.reason === undefined ? {} : { reason: record.reason }),
+    });
+    ctx.logger.debug(
+      { layer: desc.digest, result: record.result },
+      `layer ${shortDigest(desc.digest)} reused`,
+    );
+    return finishLayer(ctx, desc, {
+      format: reusable.format,
+      result: { digest: record.result, size: record.size },
+      annotations: record.annotations,
+      reason: record.reason,
+      reused: true,
+    });
+  });
 }
 
 function newLayerType(format: LayerFormat, source: Descriptor, oci: boolean): string {
@@ -207,26 +230,23 @@ async function encodeLayer(
       { layer: desc.digest },
       `layer ${desc.digest} is ${done.mislabel}; converted by its content`,
     );
-  for (const warning of done.warnings)
-    ctx.logger.warn({ layer: desc.digest }, `layer ${desc.digest}: ${warning}`);
-  const labels = { ...info.labels };
+  warnAboutReaders(ctx, desc, done.warnings);
+  const labels = labelsForResult(info.labels);
   if (done.format.compression === 'none') delete labels[UNCOMPRESSED_LABEL];
   else labels[UNCOMPRESSED_LABEL] = done.diffId;
   // No expected digest: both stores hash what they are sent and report it, so hashing the output here as
   // well would be a third sha256 pass on the main thread. The size check still catches a short write.
   const out = await ingest.commit({ size: done.outSize, labels });
   if (out.existed) await adoptExisting(ctx, out.digest, labels);
-
-  const annotations = { ...desc.annotations, ...done.annotations };
-  for (const key of STALE_ANNOTATIONS) if (!(key in done.annotations)) delete annotations[key];
-  const mediaType = newLayerType(done.format, desc, ctx.options.oci);
-  ctx.reports.set(desc.digest, {
-    source: desc.digest,
+  await recordResult(ctx, {
+    ...reuseKey(desc, format),
     result: out.digest,
-    mediaType,
-    format: done.format.resultLabel,
-    outcome: 'converted',
+    size: out.size,
+    diffId: done.diffId as Digest,
+    format: done.format.name,
+    annotations: done.annotations,
     ...(done.reason === undefined ? {} : { reason: done.reason }),
+    ...(done.warnings.length === 0 ? {} : { warnings: done.warnings }),
   });
   ctx.progress.finish(desc.digest, 'done', {
     result: out.digest,
@@ -236,7 +256,46 @@ async function encodeLayer(
     { layer: desc.digest, result: out.digest, size: out.size },
     `layer ${shortDigest(desc.digest)} converted`,
   );
-  const next: Descriptor = { ...desc, mediaType, digest: out.digest, size: out.size };
+  return finishLayer(ctx, desc, {
+    format: done.format,
+    result: out,
+    annotations: done.annotations,
+    reason: done.reason,
+    reused: false,
+  });
+}
+
+/** The format's warnings about readers that lose data from this (correct) layer. */
+function warnAboutReaders(ctx: ConvertContext, desc: Descriptor, warnings: readonly string[]): void {
+  for (const warning of warnings) ctx.logger.warn({ layer: desc.digest }, `layer ${desc.digest}: ${warning}`);
+}
+
+/** What a layer came to, converted now or reused from an earlier run. */
+interface LayerResult {
+  /** The format that wrote the result (the requested one or its fallback). */
+  format: LayerFormat;
+  result: { digest: Digest; size: number };
+  /** The format's annotations for the result. */
+  annotations: Record<string, string>;
+  reason: string | undefined;
+  reused: boolean;
+}
+
+/** Reports the layer and returns its new descriptor: the same for a reused result as for a fresh one. */
+function finishLayer(ctx: ConvertContext, desc: Descriptor, done: LayerResult): Descriptor {
+  const annotations = { ...desc.annotations, ...done.annotations };
+  for (const key of STALE_ANNOTATIONS) if (!(key in done.annotations)) delete annotations[key];
+  const mediaType = newLayerType(done.format, desc, ctx.options.oci);
+  ctx.reports.set(desc.digest, {
+    source: desc.digest,
+    result: done.result.digest,
+    mediaType,
+    format: done.format.resultLabel,
+    outcome: 'converted',
+    ...(done.reused ? { reused: true } : {}),
+    ...(done.reason === undefined ? {} : { reason: done.reason }),
+  });
+  const next: Descriptor = { ...desc, mediaType, digest: done.result.digest, size: done.result.size };
   if (Object.keys(annotations).length > 0) next.annotations = annotations;
   else delete next.annotations;
   return next;

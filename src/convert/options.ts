@@ -33,6 +33,11 @@ export interface ConvertOptions {
   budget?: MemoryBudget;
   logger: Logger;
   signal: AbortSignal;
+  /**
+   * Use results earlier runs recorded in the destination (src/convert/reuse.ts) instead of converting a
+   * layer again (the default); false (`--no-reuse`) converts every layer, and still records the results.
+   */
+  reuse?: boolean;
   /** Lease expiry: content written is protected this long if tsconvert dies before cleaning up. */
   leaseTtlMs?: number;
   /**
@@ -66,6 +71,8 @@ export interface LayerReport {
   /** "zstd", "uncompressed", or the source's own format when unchanged. */
   format: string;
   outcome: LayerOutcome;
+  /** The result is an earlier run's, recorded for reuse, rather than converted by this run. */
+  reused?: boolean;
   /** Why the layer was not converted as asked (e.g. "already uncompressed"). */
   reason?: string;
 }

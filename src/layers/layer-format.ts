@@ -28,6 +28,13 @@ export interface LayerFormat {
   /** Short word for the `Layers` report and logs ("zstd", "uncompressed"). */
   readonly resultLabel: string;
   /**
+   * Every option that affects the bytes this format (and its fallback) writes, as one string: the format
+   * and its writer's version, level, chunk size, annotation set, the zstd library's version. Two runs with
+   * equal keys write equal bytes for equal input, which is what lets a run reuse an earlier run's result
+   * (src/convert/reuse.ts). Bump a format's version whenever its output changes.
+   */
+  readonly reuseKey: string;
+  /**
    * Why a layer whose blob has `sourceCompression` is kept as it is, or undefined when it must be encoded.
    * Keeping a layer means no byte of it is rewritten (its descriptor may still get an OCI media type).
    */

@@ -7,6 +7,8 @@ export function uncompressFormat(): LayerFormat {
     name: 'uncompress',
     compression: 'none',
     resultLabel: 'uncompressed',
+    // The tar itself: nothing but the format decides the bytes.
+    reuseKey: 'uncompress/1',
     skipReason: (source) => (source === 'none' ? 'already uncompressed' : undefined),
     encode: (tar) => ({ output: tar, annotations: () => ({}) }),
   };

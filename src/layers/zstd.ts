@@ -8,7 +8,7 @@
 
 import { through } from '../stream/through.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
-import { createZstdEncoder, ZSTD_MT_BASE_BYTES, ZSTD_MT_THREAD_BYTES } from '../zstd/zstd.js';
+import { createZstdEncoder, ZSTD_MT_BASE_BYTES, ZSTD_MT_THREAD_BYTES, zstdVersion } from '../zstd/zstd.js';
 import type { LayerFormat } from './layer-format.js';
 
 export const DEFAULT_ZSTD_LEVEL = 3;
@@ -39,6 +39,8 @@ export function zstdFormat(level: number = DEFAULT_ZSTD_LEVEL, threads?: ZstdThr
     name: 'zstd',
     compression: 'zstd',
     resultLabel: 'zstd',
+    // libzstd's threaded mode writes other bytes than its single-threaded one (but the same for any count).
+    reuseKey: `zstd/1 level=${level} threads=${threads === undefined ? 'none' : 'some'} libzstd=${zstdVersion()}`,
     skipReason: () => undefined,
     startMemory: threads === undefined ? 0 : ZSTD_MT_BASE_BYTES + ZSTD_MT_THREAD_BYTES,
     encode: (tar) => ({

@@ -33,6 +33,7 @@ import { emptyIndex, LayoutImageStore } from './images.js';
 import { cleanupArchiveDir, cleanupLayout, cleanupTempDirs } from './dead-runs.js';
 import { readJsonFile } from './json-file.js';
 import { acquireFileLock, type FileLock } from './lock.js';
+import { LayoutReuseStore } from './reuse-records.js';
 import { tempDirPrefix } from './temp-names.js';
 import {
   blobsDir,
@@ -41,6 +42,7 @@ import {
   INDEX_LOCK_FILE,
   INGEST_DIR,
   OCI_LAYOUT_FILE,
+  REUSE_DIR,
 } from './paths.js';
 
 export interface OpenOciLayoutOptions {
@@ -79,6 +81,8 @@ export class OciLayoutBackend implements ImageBackend {
   readonly images: LayoutImageStore;
   readonly leases: LeaseManager = noLeases;
   readonly hints: BackendHints;
+  /** Reuse records of a writable layout directory; an archive is rewritten whole and keeps none. */
+  readonly reuse: LayoutReuseStore | undefined;
   /** The directory that holds the layout (for an archive: the private temp directory). */
   readonly root: string;
   /** The archive file this layout came from or goes to, if any. */
@@ -120,6 +124,8 @@ export class OciLayoutBackend implements ImageBackend {
       this.#logger,
     );
     this.images = new LayoutImageStore(root, mode === 'read', where);
+    this.reuse =
+      archive === undefined && mode === 'write' ? new LayoutReuseStore(root, this.content) : undefined;
   }
 
   /** Leases mean nothing here, so the same backend serves every lease. */
@@ -203,6 +209,7 @@ async function initLayout(root: string, signal: AbortSignal): Promise<void> {
   await realDir(join(root, 'blobs'), 'directory');
   await realDir(blobsDir(root), 'directory');
   await realDirIfPresent(join(root, INGEST_DIR), 'ingest directory');
+  await realDirIfPresent(join(root, REUSE_DIR), 'reuse record directory');
   for (const file of [OCI_LAYOUT_FILE, INDEX_FILE, INDEX_LOCK_FILE]) {
     await realFileIfPresent(join(root, file), 'layout file');
   }

@@ -1,5 +1,6 @@
 // Removes what runs that are now dead (SIGKILL, OOM, reboot) left behind around an OCI layout: temp files
-// beside their targets, ingests under .tsconvert-ingest, and archive work directories in $TMPDIR. Every
+// beside their targets (in the layout, and among its reuse records), ingests under .tsconvert-ingest, and
+// archive work directories in $TMPDIR. Every
 // thing is judged by its owner's run-owner token (temp-names.ts, the ingest's lock or meta.json) with
 // src/util/run-owner.ts's ownerState: only 'dead' is removed, never a live or unknown owner's, never a blob.
 
@@ -8,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
 import { isENOENT } from './fs-util.js';
 import { acquireFileLock, lockOwner, readLockText } from './lock.js';
-import { INGEST_DATA, INGEST_DIR, INGEST_LOCK, INGEST_META } from './paths.js';
+import { INGEST_DATA, INGEST_DIR, INGEST_LOCK, INGEST_META, REUSE_DIR } from './paths.js';
 import { parseTempDirName, parseTempName } from './temp-names.js';
 import { readMeta, removeIngestDir } from './writer.js';
 
@@ -74,9 +75,10 @@ async function removeDeadIngest(dir: string, signal: AbortSignal): Promise<strin
   return `removed ingest ${dir}, ${leftBy(owner)}`;
 }
 
-/** Dead runs' leftovers in the layout directory `root`: temp files and ingests. */
+/** Dead runs' leftovers in the layout directory `root`: temp files (records' too) and ingests. */
 export async function cleanupLayout(root: string, signal: AbortSignal): Promise<string[]> {
   const removed = await removeDeadTempFiles(root);
+  removed.push(...(await removeDeadTempFiles(join(root, REUSE_DIR))));
   const ingests = join(root, INGEST_DIR);
   const st = await lstat(ingests).catch(() => undefined);
   if (st?.isDirectory() !== true) return removed;

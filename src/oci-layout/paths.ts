@@ -10,6 +10,8 @@ export const INDEX_FILE = 'index.json';
 export const IMAGE_LAYOUT_VERSION = '1.0.0';
 /** Unfinished blobs, one directory per ingest ref. Never packed into archives. */
 export const INGEST_DIR = '.tsconvert-ingest';
+/** Reuse records of converted layers, one `<record id>.json` each (reuse-records.ts). Never packed. */
+export const REUSE_DIR = '.tsconvert-reuse';
 /** Serialises read-modify-write of index.json between processes. */
 export const INDEX_LOCK_FILE = '.tsconvert.lock';
 

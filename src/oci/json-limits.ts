@@ -10,10 +10,11 @@
 //   images. Reading one took 122 MB of RSS, and converting into one 222 MB, inside the 300 MB budget; at
 //   32 MiB the second took 257 MB, too close to it.
 // - a layout's oci-layout marker: 64 KiB; it holds one field.
+// - a layout's reuse record (src/oci-layout/reuse-records.ts): 64 KiB; tsconvert writes well under 1 KiB.
 
 import { malformed, TsconvertError } from '../errors.js';
 
-export type JsonKind = 'manifest' | 'index' | 'config' | 'index.json' | 'oci-layout';
+export type JsonKind = 'manifest' | 'index' | 'config' | 'index.json' | 'oci-layout' | 'reuse record';
 
 export const JSON_LIMITS: Readonly<Record<JsonKind, number>> = {
   manifest: 4 << 20,
@@ -21,6 +22,7 @@ export const JSON_LIMITS: Readonly<Record<JsonKind, number>> = {
   config: 16 << 20,
   'index.json': 16 << 20,
   'oci-layout': 64 << 10,
+  'reuse record': 64 << 10,
 };
 
 const PLURAL: Readonly<Record<JsonKind, string>> = {
@@ -29,6 +31,7 @@ const PLURAL: Readonly<Record<JsonKind, string>> = {
   config: 'configs',
   'index.json': "a layout's index.json",
   'oci-layout': "a layout's oci-layout file",
+  'reuse record': "a layout's reuse records",
 };
 
 /** "4 MiB", "64 KiB". */

@@ -3,6 +3,7 @@
 
 import type { Descriptor } from '../oci/types.js';
 import type { CallOptions, ContentStore, Labels } from './content-store.js';
+import type { ReuseStore } from './reuse-store.js';
 
 export interface ImageRecord {
   name: string;
@@ -54,6 +55,11 @@ export interface ImageBackend {
   readonly images: ImageStore;
   readonly leases: LeaseManager;
   readonly hints: BackendHints;
+  /**
+   * Where this store keeps reuse records of converted layers (reuse-store.ts); absent where records would
+   * not outlive the run (an archive destination is rewritten whole).
+   */
+  readonly reuse?: ReuseStore;
   /**
    * Makes a destination's result durable where writing it is a separate step (an archive is packed and
    * renamed into place); called once, after a successful conversion, before close(). Absent: nothing to do.

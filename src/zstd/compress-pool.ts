@@ -152,8 +152,14 @@ export class CompressPool {
     if (this.idleSlots.length < this.size + 2) this.idleSlots.push(slot);
   }
 
-  constructor(readonly size: number) {
-    for (let i = 0; i < Math.max(1, size); i++) {
+  /**
+   * The threads start with the first batch, not here: a run whose layers are all kept or reused (issue 21)
+   * never pays for them (each took 0.2–0.35 s of CPU to start, a 2-CPU host's budget for a whole rerun).
+   */
+  constructor(readonly size: number) {}
+
+  private start(): void {
+    for (let i = 0; i < Math.max(1, this.size); i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
       const thread: Thread = { worker, task: undefined };
@@ -187,6 +193,7 @@ export class CompressPool {
 
   private dispatch(): void {
     if (this.broken !== undefined) return;
+    if (this.threads.length === 0) this.start();
     for (const thread of this.threads) {
       if (thread.task !== undefined) continue;
       const task = this.queue.shift();

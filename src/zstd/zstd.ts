@@ -4,6 +4,7 @@
 
 import type { Transform } from 'node:stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
+import * as binding from 'zstd-napi/binding.js';
 
 /**
  * Largest match window the decoder accepts, as log2 bytes. 27 (128 MiB) covers `zstd --long` output;
@@ -33,4 +34,10 @@ export function createZstdEncoder(level: number, threads = 0): Transform {
     checksumFlag: true,
     ...(threads > 0 ? { nbWorkers: threads } : {}),
   });
+}
+
+/** The version of the libzstd tsconvert links (its output may change between versions). */
+export function zstdVersion(): string {
+  // The binding is a CommonJS native module: ESM sees its exports as the default export only.
+  return (binding as unknown as { default: typeof binding }).default.versionString();
 }

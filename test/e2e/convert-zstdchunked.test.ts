@@ -636,7 +636,10 @@ describe('image convert --zstdchunked', () => {
   it('gives the same digests for two names, for a re-conversion of its own output, and for --jobs 1 and 4', async () => {
     const img = await importedImage('chunked');
     const a = JSON.parse((await convert(img, 'chunked:a', ['--jobs', '4'])).stdout) as JsonOutput;
-    const b = JSON.parse((await convert(img, 'chunked:b', ['--jobs', '1'])).stdout) as JsonOutput;
+    // --no-reuse: otherwise the second run would reuse the first one's layers instead of converting them.
+    const b = JSON.parse(
+      (await convert(img, 'chunked:b', ['--jobs', '1', '--no-reuse'])).stdout,
+    ) as JsonOutput;
     const digestOf = (o: JsonOutput): string => o.Image.split('@')[1] ?? '';
     expect(digestOf(b)).toBe(digestOf(a));
     const bySource = (o: JsonOutput): LayerReport[] =>

@@ -30,6 +30,23 @@ afterEach(async () => {
 });
 
 describe('containerd content store', () => {
+  it('lists only the blobs that carry a label key with / and . in it (the reuse records lookup)', async () => {
+    const { backend, signal } = await open();
+    const key = 'io.tsconvert/reuse.0123abcd';
+    const put = async (body: string, labels: Record<string, string>): Promise<string> => {
+      const data = Buffer.from(body);
+      const writer = await backend.content.openWriter({ ref: `list-${body}`, signal });
+      await writer.write(data);
+      return (await writer.commit({ size: data.length, labels })).digest;
+    };
+    const labelled = await put('labelled', { [key]: '{"v":1}' });
+    await put('other key', { 'io.tsconvert/reuse.0123abce': 'x' });
+    await put('no labels', {});
+    const found = await backend.content.list([`labels."${key}"`], { signal });
+    expect(found).toEqual([{ digest: labelled, size: 8, labels: { [key]: '{"v":1}' } }]);
+    expect(await backend.content.list([`labels."io.tsconvert/reuse.none"`], { signal })).toEqual([]);
+  });
+
   it('writes, commits and reads back a blob that ctr sees byte for byte', async () => {
     const { backend, namespace, signal } = await open();
     const data = Buffer.from('hello from tsconvert\n');

@@ -40,6 +40,10 @@ async function importBig(): Promise<string> {
   return namespace;
 }
 
+/**
+ * Every run converts the layer (--no-reuse): a run after one that finished would otherwise reuse its result
+ * and never reach the faults these scenarios inject mid-layer.
+ */
 function convertArgs(namespace: string, target: string, extra: string[] = []): string[] {
   return [
     '-a',
@@ -51,6 +55,7 @@ function convertArgs(namespace: string, target: string, extra: string[] = []): s
     'convert',
     '--zstdchunked',
     '--oci',
+    '--no-reuse',
     IMAGE,
     target,
   ];

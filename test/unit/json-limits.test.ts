@@ -11,6 +11,7 @@ describe('JSON limits', () => {
       config: '16 MiB',
       'index.json': '16 MiB',
       'oci-layout': '64 KiB',
+      'reuse record': '64 KiB',
     });
   });
 

@@ -6,6 +6,7 @@
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { LayerFormat } from '../layer-format.js';
+import { zstdVersion } from '../../zstd/zstd.js';
 import { zstdFormat } from '../zstd.js';
 import type { MetadataLayout } from './metadata.js';
 import { escapedNameWarning } from './reader-losses.js';
@@ -65,14 +66,16 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
   const level = options.level ?? DEFAULT_ZSTDCHUNKED_LEVEL;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const set = options.annotations ?? 'stargz';
+  const fallback = zstdFormat(level, { budget: options.budget, max: options.pool.size });
   return {
     name: 'zstdchunked',
     compression: 'zstd',
     resultLabel: 'zstd:chunked',
+    reuseKey: `zstdchunked/1 level=${level} chunk=${chunkSize} annotations=${set} libzstd=${zstdVersion()} fallback=(${fallback.reuseKey})`,
     skipReason: () => undefined,
     // A layer's first frame slot; more come from the budget when it has room.
     startMemory: layerSlotMemory(chunkSize),
-    fallback: zstdFormat(level, { budget: options.budget, max: options.pool.size }),
+    fallback,
     encode(tar, scratch) {
       const encoder = new ChunkedEncoder({
         pool: options.pool,
