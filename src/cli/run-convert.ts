@@ -78,12 +78,6 @@ export async function runConvert(
   io: RunIo,
 ): Promise<void> {
   const { logger, signal } = io;
-  const locations = await openLocations(src, dst, { ...backendOptions(globals), logger, signal });
-  if (flags.ociImpliedBy !== undefined) {
-    logger.warn(
-      `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
-    );
-  }
   const plan = planResources({
     maxMemory: flags.maxMemory,
     cpus: availableParallelism(),
@@ -91,6 +85,18 @@ export async function runConvert(
     layer: flags.layer,
     chunkSize: flags.chunked.chunkSize,
   });
+  const locations = await openLocations(src, dst, {
+    ...backendOptions(globals),
+    registry: flags.registry,
+    budget: plan.budget,
+    logger,
+    signal,
+  });
+  if (flags.ociImpliedBy !== undefined) {
+    logger.warn(
+      `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
+    );
+  }
   logger.debug(
     `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
   );
