@@ -54,8 +54,10 @@ export interface TestRegistry {
 
 export interface RegistryOptions {
   mode: RegistryMode;
-  /** token: lifetime of each token in seconds (default 300). */
+  /** token: lifetime of each token in seconds, as the issuer tells the client (default 300). */
   tokenSeconds?: number;
+  /** token: lifetime written into the token itself (default tokenSeconds): less makes tokens expire early. */
+  jwtSeconds?: number;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -132,6 +134,7 @@ async function startIssuer(
   user: string,
   password: string,
   seconds: number,
+  jwtSeconds: number,
   tokens: TestRegistry['tokens'],
 ): Promise<{ server: Server; port: number; cert: string }> {
   const { cert, key } = await selfSigned(dir, 'issuer');
@@ -164,7 +167,7 @@ async function startIssuer(
         iss: 'tsconvert-test-issuer',
         sub: given === undefined ? '' : user,
         aud: url.searchParams.get('service'),
-        exp: now + seconds,
+        exp: now + jwtSeconds,
         nbf: now - 5,
         iat: now,
         jti: randomBytes(8).toString('hex'),
@@ -226,7 +229,8 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
         `    path: ${join(dir, 'htpasswd')}`,
       );
     } else if (options.mode === 'token') {
-      const started = await startIssuer(dir, user, password, options.tokenSeconds ?? 300, tokens);
+      const seconds = options.tokenSeconds ?? 300;
+      const started = await startIssuer(dir, user, password, seconds, options.jwtSeconds ?? seconds, tokens);
       issuer = started.server;
       lines.push(
         'auth:',
