@@ -31,18 +31,25 @@ export class RegistryImageStore implements ImageStore {
 
   async get(name: string, { signal }: CallOptions): Promise<ImageRecord> {
     const repo = this.#repo;
-    const res = await repo.client.expect(
-      {
-        method: 'GET',
-        path: repo.path('manifests', name),
-        scopes: repo.pull,
-        headers: { accept: MANIFEST_ACCEPT },
-        what: `reading manifest ${name}`,
-        signal,
-      },
-      [200],
-      repo.name,
-    );
+    const call = {
+      method: 'GET',
+      path: repo.path('manifests', name),
+      scopes: repo.pull,
+      headers: { accept: MANIFEST_ACCEPT },
+      what: `reading manifest ${name}`,
+      signal,
+    } as const;
+    const res = await repo.client.send(call);
+    if (res.statusCode !== 200) {
+      const err = await repo.client.failure(res, call, repo.name);
+      // The distribution registry answers MANIFEST_UNKNOWN for a repository it does not have, too.
+      if (res.statusCode === 404 && !(await this.#hasRepository(signal))) {
+        throw notFound(`${repo.where}: repository not found (reading manifest ${name})`, {
+          hint: 'check the repository name in the docker:// reference',
+        });
+      }
+      throw err;
+    }
     const bytes = await bodyBytes(res, JSON_LIMITS.manifest + 1);
     if (bytes.byteLength > JSON_LIMITS.manifest)
       throw malformed(`manifest ${name} of ${repo.where} is larger than ${JSON_LIMITS.manifest} bytes`);
@@ -60,6 +67,20 @@ export class RegistryImageStore implements ImageStore {
     const mediaType = manifestType(String(res.headers['content-type'] ?? ''), bytes);
     repo.manifests.set(digest, { bytes, mediaType });
     return { name, labels: {}, target: { mediaType, digest, size: bytes.byteLength } };
+  }
+
+  /** Whether the registry knows the repository (GET tags/list answers 200). */
+  async #hasRepository(signal: AbortSignal): Promise<boolean> {
+    const repo = this.#repo;
+    const res = await repo.client.send({
+      method: 'GET',
+      path: `/v2/${repo.name}/tags/list`,
+      scopes: repo.pull,
+      what: 'listing tags',
+      signal,
+    });
+    await res.body.dump();
+    return res.statusCode !== 404;
   }
 
   async list(): Promise<ImageRecord[]> {

@@ -205,7 +205,7 @@ class UploadWriter implements ContentWriter {
   async #resync(limit: number): Promise<void> {
     if (this.#session === undefined) return;
     const res = await this.#repo.client.expect(
-      this.#call('GET', this.#session, 'asking for the upload status'),
+      this.#call('GET', this.#session, 'asking for the upload status', { retry: false }),
       [204],
       this.#repo.name,
     );

@@ -318,7 +318,7 @@ export interface TestProxy {
  * An HTTP proxy in front of a plain registry. `intercept` may answer a request itself (return true) before
  * it is forwarded as it is.
  */
-async function startProxy(
+export async function startProxy(
   target: TestRegistry,
   intercept: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>,
 ): Promise<TestProxy> {
@@ -380,6 +380,70 @@ export function startKillingProxy(target: TestRegistry): Promise<TestProxy & { k
     res.destroy();
     return true;
   }).then((proxy) => Object.assign(proxy, { killed: () => killed }));
+}
+
+/**
+ * A proxy that cuts the first whole-blob read after `afterBytes` bytes (the connection drops mid-body), and
+ * records the Range header of every blob read, so a test sees the client resume where it stopped.
+ */
+export async function startDroppingProxy(
+  target: TestRegistry,
+  afterBytes: number,
+): Promise<TestProxy & { ranges: string[]; dropped(): boolean }> {
+  const [targetHost, targetPort] = target.host.split(':');
+  const ranges: string[] = [];
+  let dropped = false;
+  const proxy = await startProxy(target, (req, res) => {
+    if (req.method !== 'GET' || !/\/blobs\/sha256:/.test(req.url ?? '')) return false;
+    ranges.push(String(req.headers.range ?? ''));
+    if (dropped || req.headers.range !== undefined) return false;
+    const upstream = request(
+      { host: targetHost, port: Number(targetPort), method: 'GET', path: req.url, headers: req.headers },
+      (answer) => {
+        const length = Number(answer.headers['content-length'] ?? 0);
+        if (answer.statusCode !== 200 || length <= afterBytes) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          return;
+        }
+        dropped = true;
+        res.writeHead(200, answer.headers);
+        let sent = 0;
+        answer.on('data', (chunk: Buffer) => {
+          if (sent >= afterBytes) return;
+          const part = chunk.subarray(0, afterBytes - sent);
+          sent += part.byteLength;
+          res.write(part);
+          if (sent >= afterBytes) {
+            answer.destroy();
+            res.socket?.destroy();
+          }
+        });
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    upstream.end();
+    return true;
+  });
+  return Object.assign(proxy, { ranges, dropped: () => dropped });
+}
+
+/** A proxy that answers the first `failures` blob requests with 503 (a registry under load). */
+export async function startFlakyProxy(
+  target: TestRegistry,
+  failures: number,
+): Promise<TestProxy & { refused(): number }> {
+  let refused = 0;
+  const proxy = await startProxy(target, (req, res) => {
+    if (!/\/blobs\//.test(req.url ?? '') || refused >= failures) return false;
+    refused += 1;
+    req.resume();
+    res
+      .writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' })
+      .end('{"errors":[{"code":"UNAVAILABLE","message":"busy"}]}');
+    return true;
+  });
+  return Object.assign(proxy, { refused: () => refused });
 }
 
 /** The tags of a repository, [] when the registry has no such repository (anonymous; plain registries). */
