@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
-# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts) and
-# bsdtar (an independent tar reader). As root it installs what is missing with apt-get; otherwise it names
+# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts and
+# reads registries), bsdtar (an independent tar reader), docker-registry (Debian's distribution registry,
+# started by test/helpers/registry.ts), openssl (its certificates) and perl (bcrypt htpasswd lines). As root it installs what is missing with apt-get; otherwise it names
 # the packages and fails. Quiet and idempotent when everything is present.
 set -euo pipefail
 
@@ -13,6 +14,9 @@ TOOLS=(
   pigz:pigz
   skopeo:skopeo
   bsdtar:libarchive-tools
+  docker-registry:docker-registry
+  openssl:openssl
+  perl:perl-base
 )
 
 missing=()

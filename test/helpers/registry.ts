@@ -10,8 +10,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,8 +36,8 @@ export interface TestRegistry {
   password: string;
   /** basic: a directory with the registry's certificate as ca.crt, for --src-cert-dir/--dest-cert-dir. */
   certDir: string | undefined;
-  /** token: tokens the issuer has handed out (by scope), and refusals. */
-  tokens: { issued: string[]; refused: number };
+  /** token: tokens the issuer has handed out (by scope), refusals, and how many next ones to hand out expired. */
+  tokens: { issued: string[]; refused: number; expireNext: number };
   /** `docker://HOST/NAME` */
   ref(name: string): string;
   /** The file of a blob in the registry's storage (to damage it). */
@@ -56,8 +56,6 @@ export interface RegistryOptions {
   mode: RegistryMode;
   /** token: lifetime of each token in seconds, as the issuer tells the client (default 300). */
   tokenSeconds?: number;
-  /** token: lifetime written into the token itself (default tokenSeconds): less makes tokens expire early. */
-  jwtSeconds?: number;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -134,7 +132,6 @@ async function startIssuer(
   user: string,
   password: string,
   seconds: number,
-  jwtSeconds: number,
   tokens: TestRegistry['tokens'],
 ): Promise<{ server: Server; port: number; cert: string }> {
   const { cert, key } = await selfSigned(dir, 'issuer');
@@ -161,14 +158,17 @@ async function startIssuer(
               : [];
           });
     const now = Math.floor(Date.now() / 1000);
+    const expired = tokens.expireNext > 0;
+    if (expired) tokens.expireNext -= 1;
     const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [der.toString('base64')] }));
     const claims = b64url(
       JSON.stringify({
         iss: 'tsconvert-test-issuer',
         sub: given === undefined ? '' : user,
         aud: url.searchParams.get('service'),
-        exp: now + jwtSeconds,
-        nbf: now - 5,
+        // Past the registry's 60 s leeway for clock skew when it is to be refused.
+        exp: expired ? now - 300 : now + seconds,
+        nbf: now - 600,
         iat: now,
         jti: randomBytes(8).toString('hex'),
         access,
@@ -191,13 +191,18 @@ async function startIssuer(
 }
 
 export async function startRegistry(options: RegistryOptions): Promise<TestRegistry> {
+  await access(REGISTRY_BIN, constants.X_OK).catch(() => {
+    throw new Error(
+      `${REGISTRY_BIN} is missing: run scripts/ensure-tools.sh (Debian package docker-registry)`,
+    );
+  });
   const dir = await mkdtemp(join(tmpdir(), 'tsc-registry-'));
   const storage = join(dir, 'data');
   await mkdir(storage);
   const port = await freePort();
   const user = 'tester';
   const password = randomBytes(6).toString('hex');
-  const tokens = { issued: [] as string[], refused: 0 };
+  const tokens = { issued: [] as string[], refused: 0, expireNext: 0 };
   const lines = [
     'version: 0.1',
     'log:',
@@ -230,7 +235,7 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
       );
     } else if (options.mode === 'token') {
       const seconds = options.tokenSeconds ?? 300;
-      const started = await startIssuer(dir, user, password, seconds, options.jwtSeconds ?? seconds, tokens);
+      const started = await startIssuer(dir, user, password, seconds, tokens);
       issuer = started.server;
       lines.push(
         'auth:',
@@ -253,6 +258,7 @@ export async function startRegistry(options: RegistryOptions): Promise<TestRegis
     const out = openSync(log, 'a');
     try {
       child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', out, out] });
+      child.on('error', () => undefined);
     } finally {
       closeSync(out);
     }
