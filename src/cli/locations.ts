@@ -20,6 +20,7 @@ import {
   type RegistryReference,
 } from '../registry/reference.js';
 import { usageError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
@@ -35,8 +36,11 @@ export interface Location {
 export interface OpenedLocations {
   source: Location;
   destination: Location;
-  /** Makes the destination durable (writes an archive); call after a successful conversion. */
-  finish(signal: AbortSignal): Promise<void>;
+  /**
+   * Makes the destination durable (writes an archive); call after a successful conversion with the layers
+   * it wrote as zstd:chunked, which a registry destination is probed on for partial pulls.
+   */
+  finish(signal: AbortSignal, chunkedLayers?: readonly Digest[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,6 +122,7 @@ function openBackend(
       reference: p.registry,
       side,
       tlsVerify,
+      env: process.env,
       ...(creds === undefined ? {} : { creds }),
       ...(certDir === undefined ? {} : { certDir }),
       ...(flags.authfile === undefined ? {} : { authfile: flags.authfile }),
@@ -189,8 +194,12 @@ export async function openLocations(
     return {
       source: { backend: sourceBackend, name: s.name, display: s.display },
       destination: { backend: destinationBackend, name: d.name, display: d.display },
-      finish: async (signal) => {
+      finish: async (signal, chunkedLayers = []) => {
         await destinationBackend.finish?.({ signal });
+        const [layer] = chunkedLayers;
+        if (destinationBackend instanceof RegistryBackend && layer !== undefined) {
+          await destinationBackend.checkPartialPulls(layer, signal);
+        }
       },
       close: closeAll,
     };

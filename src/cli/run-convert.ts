@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
+import { parseDigest } from '../oci/digest.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
@@ -119,7 +120,10 @@ export async function runConvert(
       leftovers,
       beforeRecord: flags.verify ? verifyBeforeRecord(destination.display, flags.platforms) : undefined,
     });
-    await locations.finish(signal);
+    const chunked = result.layers
+      .filter((l) => l.format === 'zstd:chunked')
+      .map((l) => parseDigest(l.result));
+    await locations.finish(signal, chunked);
     if (result.droppedPlatforms.length > 0) {
       logger.warn(
         `not converted (platform filter ${flags.platforms.description}): ${result.droppedPlatforms.join(', ')}; use --all-platforms or --platform to keep them`,

@@ -2,14 +2,13 @@
 // the OCI distribution API: content.ts and upload.ts for blobs, images.ts for tags and manifests, a client
 // (client.ts) per registry with its TLS settings and credentials. A registry has no leases (nothing is
 // collected while a run writes) and no leftovers of dead runs to clean: an upload it never finished expires
-// there by itself. finish() probes whether the destination serves multi-range requests for zstd:chunked
-// partial pulls (range-probe.ts).
+// there by itself. checkPartialPulls() probes whether a destination serves multi-range requests for
+// zstd:chunked partial pulls (range-probe.ts).
 //
 //   const dst = await openRegistry({ reference, side: 'destination', tlsVerify: true, logger, signal });
-//   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); }
+//   try { ...convert... } finally { await dst.close(); }
 
-import { TsconvertError } from '../errors.js';
-import type { CallOptions } from '../store/content-store.js';
+import type { Digest } from '../oci/digest.js';
 import type { BackendHints, ImageBackend, LeaseManager } from '../store/image-store.js';
 import { noLeases } from '../store/no-leases.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
@@ -19,7 +18,7 @@ import { RegistryContentStore } from './content.js';
 import { lookupCredentials, type CredentialOptions } from './credentials.js';
 import { flagPrefix, type Side } from './errors.js';
 import { RegistryImageStore } from './images.js';
-import { chunkedLayer, probeMultiRange } from './range-probe.js';
+import { probeMultiRange } from './range-probe.js';
 import type { RegistryReference } from './reference.js';
 import { Repository } from './repository.js';
 
@@ -59,10 +58,11 @@ export class RegistryBackend implements ImageBackend {
     return this;
   }
 
-  /** Warns when the destination does not serve the multi-range requests zstd:chunked partial pulls use. */
-  async finish({ signal }: CallOptions): Promise<void> {
-    const layer = chunkedLayer(this.images.pushedLayers);
-    if (layer === undefined) return;
+  /**
+   * Warns when the registry does not serve the multi-range requests zstd:chunked partial pulls use, probed
+   * on `layer`, a zstd:chunked blob it holds. A failed probe is a warning too: the image is pushed.
+   */
+  async checkPartialPulls(layer: Digest, signal: AbortSignal): Promise<void> {
     const repo = this.repository;
     try {
       const refused = await probeMultiRange(repo, layer, signal);
@@ -71,9 +71,8 @@ export class RegistryBackend implements ImageBackend {
         `${repo.where} does not serve multi-range requests (it answered ${refused}): podman and CRI-O will pull the zstd:chunked layers in full from it, not partially; the image still works`,
       );
     } catch (err) {
-      repo.logger.warn(
-        `could not check whether ${repo.where} serves multi-range requests: ${err instanceof TsconvertError || err instanceof Error ? err.message : String(err)}`,
-      );
+      const why = err instanceof Error ? err.message : String(err);
+      repo.logger.warn(`could not check whether ${repo.where} serves multi-range requests: ${why}`);
     }
   }
 

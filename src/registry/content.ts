@@ -5,6 +5,7 @@
 // upload.ts. A registry has no labels and no listable ingests: labels are accepted and dropped.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 import { abortError, ContentMismatch, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { parseDigest, sha256Digest, type Digest } from '../oci/digest.js';
 import { JSON_LIMITS } from '../oci/json-limits.js';
@@ -18,7 +19,6 @@ import type {
   WriterOptions,
 } from '../store/content-store.js';
 import { readRange } from '../store/file-range.js';
-import { DigestCounter } from '../stream/digest-tap.js';
 import { bodyBytes, discard, type Response } from './client.js';
 import { transportError } from './errors.js';
 import { MANIFEST_ACCEPT, type Repository } from './repository.js';
@@ -105,7 +105,7 @@ export class RegistryContentStore implements ContentStore {
   async *#readBlob(d: Digest, { signal, offset = 0, size }: ReadOptions): AsyncIterable<Uint8Array> {
     const repo = this.#repo;
     const whole = offset === 0 && size === undefined;
-    const counter = whole ? new DigestCounter() : undefined;
+    const hash = whole ? createHash('sha256') : undefined;
     let pos = offset;
     let end: number | undefined = size === undefined ? undefined : offset + size;
     let total: number | undefined;
@@ -155,7 +155,7 @@ export class RegistryContentStore implements ContentStore {
           }
           if (end !== undefined && pos + bytes.byteLength > end) bytes = bytes.subarray(0, end - pos);
           if (bytes.byteLength === 0) continue;
-          counter?.update(bytes);
+          hash?.update(bytes);
           pos += bytes.byteLength;
           yield bytes;
           if (end !== undefined && pos >= end) break;
@@ -184,9 +184,9 @@ export class RegistryContentStore implements ContentStore {
       }
       await backoff(failures, signal);
     }
-    if (counter !== undefined) {
-      const actual = { digest: counter.digest(), size: counter.size };
-      if (actual.digest !== d) throw new ContentMismatch({ digest: d, size: total ?? counter.size }, actual);
+    if (hash !== undefined) {
+      const actual = { digest: `sha256:${hash.digest('hex')}`, size: pos };
+      if (actual.digest !== d) throw new ContentMismatch({ digest: d, size: total ?? pos }, actual);
     }
   }
 
@@ -211,7 +211,17 @@ export class RegistryContentStore implements ContentStore {
   }
 
   openWriter(options: WriterOptions): Promise<ContentWriter> {
-    return openUploadWriter(this.#repo, this, options);
+    return openUploadWriter(this.#repo, options, (d, signal) => this.#has(d, signal));
+  }
+
+  async #has(d: Digest, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.info(d, { signal });
+      return true;
+    } catch (err) {
+      if (err instanceof TsconvertError && err.code === 'NOT_FOUND') return false;
+      throw err;
+    }
   }
 
   /** Upload sessions are not listed by registries; there is never an ingest of ours to abort by ref. */

@@ -20,8 +20,8 @@ export interface CredentialOptions {
   creds?: string;
   /** --authfile (or $REGISTRY_AUTH_FILE). */
   authfile?: string;
-  /** The environment to read $XDG_RUNTIME_DIR and $HOME from (process.env by default). */
-  env?: NodeJS.ProcessEnv;
+  /** The environment to read $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR and $HOME from. */
+  env: NodeJS.ProcessEnv;
 }
 
 interface AuthFile {
@@ -131,7 +131,7 @@ export async function lookupCredentials(
   flag: string,
 ): Promise<Credentials | undefined> {
   if (options.creds !== undefined) return parseCreds(options.creds, flag);
-  const env = options.env ?? process.env;
+  const { env } = options;
   const authfile = options.authfile ?? env.REGISTRY_AUTH_FILE;
   const files: Array<[string, boolean]> = [];
   if (authfile !== undefined && authfile !== '') files.push([authfile, true]);

@@ -15,14 +15,9 @@ import { bodyBytes } from './client.js';
 import type { RegistryContentStore } from './content.js';
 import { MANIFEST_ACCEPT, type Repository } from './repository.js';
 
-/** A layer descriptor a pushed manifest lists, for the range probe (range-probe.ts). */
-export type PushedLayer = Descriptor;
-
 export class RegistryImageStore implements ImageStore {
   readonly #repo: Repository;
   readonly #content: RegistryContentStore;
-  /** Layers of every manifest put() pushed, in order. */
-  readonly pushedLayers: PushedLayer[] = [];
 
   constructor(repo: Repository, content: RegistryContentStore) {
     this.#repo = repo;
@@ -113,15 +108,13 @@ export class RegistryImageStore implements ImageStore {
         `manifest ${d} is neither written by this run nor in ${this.#repo.where}`,
       );
     }
-    const doc = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[]; layers?: Descriptor[] };
+    const doc = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] };
     if (isIndexType(desc.mediaType) || Array.isArray(doc.manifests)) {
       for (const child of doc.manifests ?? []) {
         if (pushed.has(child.digest as Digest)) continue;
         if (isIndexType(child.mediaType) || isManifestType(child.mediaType))
           await this.#pushTree(child, pushed, signal, false);
       }
-    } else {
-      this.pushedLayers.push(...(doc.layers ?? []));
     }
     if (!root) {
       // Only what this run wrote is pushed; a manifest the registry already had stays as it is.

@@ -4,35 +4,22 @@
 // one zstd:chunked layer it now holds: two one-byte ranges, which must come back as 206
 // multipart/byteranges. Anything else is a warning (the image works; its pulls are whole).
 
-import { TocAnnotation } from '../layers/zstdchunked/format.js';
-import type { Descriptor } from '../oci/types.js';
+import type { Digest } from '../oci/digest.js';
 import { discard } from './client.js';
 import type { Repository } from './repository.js';
 
-const CHUNKED_KEYS: readonly string[] = [
-  TocAnnotation.checksum,
-  TocAnnotation.legacyChecksum,
-  TocAnnotation.stargzTocDigest,
-];
-
-/** The first layer of `layers` written as zstd:chunked (by its TOC annotations), if any. */
-export function chunkedLayer(layers: readonly Descriptor[]): Descriptor | undefined {
-  return layers.find((l) => l.size >= 2 && CHUNKED_KEYS.some((k) => l.annotations?.[k] !== undefined));
-}
-
-/** Undefined when the registry serves multi-range requests on `layer`; else what it answered. */
+/** Undefined when the registry serves multi-range requests on blob `digest` (2 bytes or more); else what it answered. */
 export async function probeMultiRange(
   repo: Repository,
-  layer: Descriptor,
+  digest: Digest,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  const last = layer.size - 1;
   const res = await repo.client.send({
     method: 'GET',
-    path: repo.path('blobs', layer.digest),
+    path: repo.path('blobs', digest),
     scopes: repo.pull,
-    headers: { range: `bytes=0-0,${last}-${last}` },
-    what: `probing multi-range reads of ${layer.digest}`,
+    headers: { range: 'bytes=0-0,1-1' },
+    what: `probing multi-range reads of ${digest}`,
     signal,
   });
   discard(res);

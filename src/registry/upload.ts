@@ -14,7 +14,6 @@ import { abortError, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
 import type { RegistryCall } from './client.js';
-import type { RegistryContentStore } from './content.js';
 import { asManifest, type Repository } from './repository.js';
 
 /** The upload buffer: the most a writer holds, and the size of each chunk of a chunked upload. */
@@ -22,16 +21,18 @@ export const UPLOAD_CHUNK = 8 << 20;
 /** How often one chunk is sent again after its request failed. */
 const CHUNK_ATTEMPTS = 5;
 
+/** Whether the repository has the blob (or manifest) `d`. */
+export type HasBlob = (d: Digest, signal: AbortSignal) => Promise<boolean>;
+
 export async function openUploadWriter(
   repo: Repository,
-  store: RegistryContentStore,
   options: WriterOptions,
+  has: HasBlob,
 ): Promise<ContentWriter> {
   const { expected, signal } = options;
   let session: string | undefined;
   if (expected !== undefined) {
-    if (repo.manifests.has(expected) || (await exists(store, expected, signal)))
-      throw alreadyExists(repo, expected);
+    if (repo.manifests.has(expected) || (await has(expected, signal))) throw alreadyExists(repo, expected);
     for (const from of repo.mountFrom) {
       const mounted = await mount(repo, expected, from, signal);
       if (mounted === true) throw alreadyExists(repo, expected);
@@ -41,16 +42,6 @@ export async function openUploadWriter(
   }
   await repo.budget?.acquire(UPLOAD_CHUNK, signal);
   return new UploadWriter(repo, options, session);
-}
-
-async function exists(store: RegistryContentStore, d: Digest, signal: AbortSignal): Promise<boolean> {
-  try {
-    await store.info(d, { signal });
-    return true;
-  } catch (err) {
-    if (err instanceof TsconvertError && err.code === 'NOT_FOUND') return false;
-    throw err;
-  }
 }
 
 const alreadyExists = (repo: Repository, d: Digest): TsconvertError =>

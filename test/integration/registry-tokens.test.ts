@@ -43,6 +43,7 @@ function open(registry: TestRegistry): Promise<RegistryBackend> {
     reference,
     side: 'source',
     tlsVerify: false,
+    env: {},
     creds: `${registry.user}:${registry.password}`,
     logger: silentLogger,
     signal: AbortSignal.timeout(60_000),
