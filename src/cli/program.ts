@@ -105,7 +105,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
   const convert = image
     .command('convert')
     .description(
-      'convert an image format (e.g. --zstdchunked --oci SRC DST); SRC and DST are containerd image names, or OCI layouts written oci:DIR[:REF] or oci-archive:FILE[:REF]',
+      'convert an image format (e.g. --zstdchunked --oci SRC DST); SRC and DST are containerd image names, OCI layouts written oci:DIR[:REF] or oci-archive:FILE[:REF], or registry repositories written docker://HOST[:PORT]/REPO[:TAG]',
     )
     .argument('<source>', 'source image')
     .argument('<target>', 'target image (may equal the source: converts in place)')
