@@ -14,6 +14,7 @@ import {
 import { openOciLayout } from '../oci-layout/backend.js';
 import { normalizeImageName } from '../oci/reference.js';
 import { openRegistry, RegistryBackend } from '../registry/backend.js';
+import type { Side } from '../registry/errors.js';
 import {
   formatRegistryReference,
   parseRegistryReference,
@@ -51,7 +52,7 @@ export interface LocationOptions {
   readBlobFiles: boolean;
   /** Write large containerd blobs into their ingest files when possible (ConnectOptions.writeIngestFiles). */
   writeIngestFiles: boolean;
-  /** How long any one answer from containerd may take (ConnectOptions.timeoutMs). */
+  /** How long any one answer from containerd or a registry may take (ConnectOptions.timeoutMs). */
   timeoutMs: number;
   /** How `docker://` locations are reached; defaults: verified TLS, credentials from the usual files. */
   registry?: RegistryFlags;
@@ -68,15 +69,18 @@ export interface RegistrySideFlags {
   certDir?: string;
 }
 
+/** Per location: a conversion's source and destination, or the one image `image verify` reads. */
 export interface RegistryFlags {
   authfile?: string;
   source: RegistrySideFlags;
   destination: RegistrySideFlags;
+  image: RegistrySideFlags;
 }
 
 const DEFAULT_REGISTRY_FLAGS: RegistryFlags = {
   source: { tlsVerify: true },
   destination: { tlsVerify: true },
+  image: { tlsVerify: true },
 };
 
 export interface ParsedLocation {
@@ -113,16 +117,17 @@ function openBackend(
   p: ParsedLocation,
   mode: 'read' | 'write',
   options: LocationOptions,
+  side: Side = mode === 'read' ? 'source' : 'destination',
 ): Promise<ImageBackend> {
   if (p.registry !== null) {
     const flags = options.registry ?? DEFAULT_REGISTRY_FLAGS;
-    const side = mode === 'read' ? 'source' : 'destination';
     const { creds, tlsVerify, certDir } = flags[side];
     return openRegistry({
       reference: p.registry,
       side,
       tlsVerify,
       env: process.env,
+      timeoutMs: options.timeoutMs,
       ...(creds === undefined ? {} : { creds }),
       ...(certDir === undefined ? {} : { certDir }),
       ...(flags.authfile === undefined ? {} : { authfile: flags.authfile }),
@@ -148,7 +153,7 @@ export async function openLocation(
   mode: 'read' | 'write' = 'write',
 ): Promise<Location> {
   const p = parseLocation(ref);
-  return { backend: await openBackend(p, mode, options), name: p.name, display: p.display };
+  return { backend: await openBackend(p, mode, options, 'image'), name: p.name, display: p.display };
 }
 
 export async function openLocations(

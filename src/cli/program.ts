@@ -86,7 +86,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .addOption(
       new Option(
         '--timeout <seconds>',
-        'how long to wait for any one answer from containerd (a call, or the next message of a stream) before the run fails; clean-up after a failure or Ctrl-C gets at most 10 s',
+        'how long to wait for any one answer from containerd or a registry (a call, or the next message of a stream) before the run fails; clean-up after a failure or Ctrl-C gets at most 10 s',
       )
         .env('TSCONVERT_TIMEOUT')
         .default(String(DEFAULT_TIMEOUT_MS / 1000)),

@@ -16,7 +16,7 @@ import type { Logger } from '../util/log.js';
 import { RegistryClient } from './client.js';
 import { RegistryContentStore } from './content.js';
 import { lookupCredentials, type CredentialOptions } from './credentials.js';
-import { flagPrefix, type Side } from './errors.js';
+import { flagName, type Side } from './errors.js';
 import { RegistryImageStore } from './images.js';
 import { probeMultiRange } from './range-probe.js';
 import type { RegistryReference } from './reference.js';
@@ -28,6 +28,8 @@ export interface OpenRegistryOptions extends CredentialOptions {
   /** Verify the registry's TLS certificate (default true); false also allows plain HTTP. */
   tlsVerify: boolean;
   certDir?: string;
+  /** How long the registry may take to answer (--timeout); undici's 300 s when absent. */
+  timeoutMs?: number;
   /** Where upload buffers are taken from; none: unbounded (tests, `image verify`). */
   budget?: MemoryBudget;
   logger: Logger;
@@ -84,7 +86,7 @@ export class RegistryBackend implements ImageBackend {
 /** Connects to the registry of `reference` (GET /v2/, credentials looked up) as an ImageBackend. */
 export async function openRegistry(options: OpenRegistryOptions): Promise<RegistryBackend> {
   const { reference, side, logger } = options;
-  const credentials = await lookupCredentials(reference.host, options, `${flagPrefix(side)}-creds`);
+  const credentials = await lookupCredentials(reference.host, options, flagName(side, 'creds'));
   const client = new RegistryClient({
     host: reference.host,
     apiHost: reference.apiHost,
@@ -92,6 +94,7 @@ export async function openRegistry(options: OpenRegistryOptions): Promise<Regist
     credentials,
     tlsVerify: options.tlsVerify,
     certDir: options.certDir,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     logger,
   });
   try {

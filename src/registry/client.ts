@@ -12,7 +12,7 @@ import { abortError, TsconvertError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { basicHeader, isFresh, parseChallenge, tokenFrom, type Challenge, type Token } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { flagPrefix, isTlsError, statusError, transportError, type Side } from './errors.js';
+import { isTlsError, statusError, transportError, type Side } from './errors.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -42,6 +42,8 @@ export interface ClientOptions {
   /** --*-cert-dir; else /etc/containers/certs.d/HOST and /etc/docker/certs.d/HOST when present. */
   certDir: string | undefined;
   logger: Logger;
+  /** How long the registry may take to answer, or to send the next bytes of a body (--timeout). */
+  timeoutMs?: number;
   /** Attempts per request before a 429/5xx/dropped connection is final. */
   attempts?: number;
   /** First backoff delay (doubles each attempt). */
@@ -133,7 +135,12 @@ export class RegistryClient {
       ...(files.ca.length > 0 ? { ca: [...rootCertificates, ...files.ca] } : {}),
       ...(files.cert !== undefined && files.key !== undefined ? { cert: files.cert, key: files.key } : {}),
     };
-    this.#agent = new Agent({ connect, connections: 16 });
+    const timeout = this.#options.timeoutMs;
+    this.#agent = new Agent({
+      connect,
+      connections: 16,
+      ...(timeout === undefined ? {} : { headersTimeout: timeout, bodyTimeout: timeout }),
+    });
     const what = 'while connecting (GET /v2/)';
     try {
       this.#origin = `https://${apiHost}`;
@@ -352,11 +359,6 @@ export class RegistryClient {
       what: call.what,
       authenticated: this.authenticated,
     });
-  }
-
-  /** The flags that name this side, for hints: --src or --dest. */
-  get flags(): string {
-    return flagPrefix(this.side);
   }
 }
 

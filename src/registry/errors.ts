@@ -4,10 +4,15 @@
 
 import { TsconvertError, type ErrorCode } from '../errors.js';
 
-/** Which side of the run a registry is, for the flags a hint names (--src-… or --dest-…). */
-export type Side = 'source' | 'destination';
+/**
+ * Which location of the command a registry is, for the flags a hint names: a conversion's source (--src-…)
+ * or destination (--dest-…), or the one image of `image verify` (--creds, --tls-verify, --cert-dir).
+ */
+export type Side = 'source' | 'destination' | 'image';
 
-export const flagPrefix = (side: Side): string => (side === 'source' ? '--src' : '--dest');
+export function flagName(side: Side, name: string): string {
+  return side === 'image' ? `--${name}` : `--${side === 'source' ? 'src' : 'dest'}-${name}`;
+}
 
 /** The distribution API's error body, as far as messages need it. */
 export interface ApiError {
@@ -45,14 +50,19 @@ export function transportError(err: unknown, host: string, side: Side, what: str
   if (err instanceof TsconvertError) return err;
   const code = errnoCode(err) ?? 'error';
   const why = err instanceof Error ? err.message : String(err);
-  const flags = flagPrefix(side);
+  if (code.startsWith('ERR_SSL_') || code === 'EPROTO') {
+    return new TsconvertError('CONNECTION', `registry ${host} did not answer in TLS (${code}) ${what}`, {
+      cause: err,
+      hint: `if it serves plain HTTP, use ${flagName(side, 'tls-verify')}=false`,
+    });
+  }
   if (isTlsError(err)) {
     return new TsconvertError(
       'CONNECTION',
       `TLS verification of registry ${host} failed (${code}: ${why}) ${what}`,
       {
         cause: err,
-        hint: `give the registry's CA certificate with ${flags}-cert-dir DIR (DIR/*.crt), or use ${flags}-tls-verify=false for a self-signed certificate or plain HTTP`,
+        hint: `give the registry's CA certificate with ${flagName(side, 'cert-dir')} DIR (DIR/*.crt), or use ${flagName(side, 'tls-verify')}=false for a self-signed certificate or plain HTTP`,
       },
     );
   }
@@ -83,7 +93,6 @@ export function statusError(
   const apiCodes = new Set(errors.map((e) => e.code));
   const at = `registry ${host} repository ${repository}`;
   const said = detail === '' ? `HTTP ${status}` : `HTTP ${status}, ${detail}`;
-  const flags = flagPrefix(side);
   const fail = (code: ErrorCode, message: string, hint?: string): TsconvertError =>
     new TsconvertError(code, message, hint === undefined ? {} : { hint });
   if (status === 401) {
@@ -91,8 +100,8 @@ export function statusError(
       'PERMISSION_DENIED',
       `${at}: authentication failed ${what} (${said})`,
       context.authenticated
-        ? `check the credentials (${flags}-creds USER:PASS, --authfile, or log in again with "podman login ${host}")`
-        : `give credentials with ${flags}-creds USER:PASS or --authfile, or log in with "podman login ${host}"`,
+        ? `check the credentials (${flagName(side, 'creds')} USER:PASS, --authfile, or log in again with "podman login ${host}")`
+        : `give credentials with ${flagName(side, 'creds')} USER:PASS or --authfile, or log in with "podman login ${host}"`,
     );
   }
   if (status === 403 || apiCodes.has('DENIED')) {

@@ -1,7 +1,7 @@
 // Writing a blob to a registry (a ContentWriter). Opening with a known digest asks first whether the
 // repository has it (HEAD) and then tries to mount it from the source's repository of the same registry
 // (POST uploads/?mount=DIGEST&from=REPO); either way the blob is not sent again (ALREADY_EXISTS). Bytes are
-// gathered in one buffer of UPLOAD_CHUNK bytes, taken from the run's memory budget: a blob that fits is
+// gathered in one buffer of UPLOAD_CHUNK bytes, counted in the run's memory budget: a blob that fits is
 // sent in one request when committed (a monolithic upload: POST, then PUT ?digest= with the body), a larger
 // one in chunks (PATCH with Content-Range) as the buffer fills, the last with the PUT. A chunk whose request
 // failed is sent again from the offset the registry reports having (GET on the upload). A manifest or index
@@ -40,7 +40,9 @@ export async function openUploadWriter(
       if (session !== undefined) break;
     }
   }
-  await repo.budget?.acquire(UPLOAD_CHUNK, signal);
+  // Taken without waiting: the layer job calling us already holds its own share, and waiting here while
+  // holding it could deadlock; the buffer is counted, so other work waits for it instead.
+  repo.budget?.overdraw(UPLOAD_CHUNK);
   return new UploadWriter(repo, options, session);
 }
 

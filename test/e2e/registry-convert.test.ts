@@ -55,6 +55,13 @@ describe('docker:// locations', () => {
     expect(viaRegistry).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(viaRegistry).toBe(viaLayout);
     expect(skopeoInspect(`docker://${registry.host}/sample/app:zc`).Digest).toBe(viaRegistry);
+    // image verify reads it through the same backend (its own flag names, as skopeo inspect's).
+    const verify = await tsconvert(['image', 'verify', '--tls-verify=false', registry.ref('sample/app:zc')]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/verify: OK, 4 layers in 1 platform/);
+    const noFlag = await tsconvert(['image', 'verify', registry.ref('sample/app:zc')]);
+    expect(noFlag.code).toBe(1);
+    expect(noFlag.stderr).toMatch(/did not answer in TLS .*if it serves plain HTTP, use --tls-verify=false/);
     // skopeo copies every blob back out, checking each against its digest.
     const back = await tempDir();
     execFileSync('skopeo', [
