@@ -268,6 +268,7 @@ class UploadWriter implements ContentWriter {
     this.#session = undefined;
     if (location === undefined) return;
     const deadline = AbortSignal.timeout(10_000);
+    this.#repo.logger.debug({ registry: this.#repo.host, upload: location }, 'cancelling upload');
     try {
       const res = await this.#repo.client.send({
         method: 'DELETE',
@@ -278,8 +279,10 @@ class UploadWriter implements ContentWriter {
         retry: false,
       });
       await res.body.dump();
-    } catch {
+      this.#repo.logger.debug({ registry: this.#repo.host, status: res.statusCode }, 'upload cancelled');
+    } catch (err) {
       // Registries expire abandoned uploads by themselves.
+      this.#repo.logger.debug({ registry: this.#repo.host, err: String(err) }, 'cancelling upload failed');
     }
   }
 

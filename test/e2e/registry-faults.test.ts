@@ -4,12 +4,12 @@
 // read whose connection drops (resumed with a Range request) and 503 answers (retried).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout } from '../../src/oci-layout/backend.js';
-import { tsconvert } from '../helpers/cli.js';
+import { startTsconvert, tsconvert } from '../helpers/cli.js';
 import { sig, writeSampleImage } from '../helpers/oci-sample.js';
 import {
   freePort,
@@ -18,6 +18,7 @@ import {
   startFlakyProxy,
   startKillingProxy,
   startRegistry,
+  startStallingProxy,
   type TestRegistry,
 } from '../helpers/registry.js';
 
@@ -113,6 +114,39 @@ describe('registry faults', () => {
     ]);
     expect(again.code, again.stderr).toBe(0);
     expect(await listTags(registry, 'f/killed')).toEqual(['z']);
+  });
+
+  it('pushes no manifest or tag and cancels its uploads when interrupted mid-upload (SIGINT)', async () => {
+    const proxy = await startStallingProxy(registry);
+    try {
+      const run = startTsconvert([
+        '--debug',
+        'image',
+        'convert',
+        ...INSECURE,
+        '--zstd',
+        `oci:${big}:big`,
+        proxy.ref('f/interrupted:z'),
+      ]);
+      await proxy.stalled;
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/upload cancelled .*status=204/);
+    } finally {
+      await proxy.close();
+    }
+    expect(await listTags(registry, 'f/interrupted')).toEqual([]);
+    const repo = repositoryDir('f/interrupted');
+    expect(await exists(join(repo, '_manifests'))).toBe(false);
+    // Every upload session it opened was cancelled (DELETE) on the way out: distribution 2.8 then removes
+    // the session's data and start time (it leaves only its hash state).
+    const uploads = await readdir(join(repo, '_uploads')).catch(() => []);
+    expect(uploads.length).toBeGreaterThan(0);
+    for (const id of uploads) {
+      expect(await exists(join(repo, '_uploads', id, 'data'))).toBe(false);
+      expect(await exists(join(repo, '_uploads', id, 'startedat'))).toBe(false);
+    }
   });
 
   it('refuses a blob whose bytes do not match its digest, naming it and what to do', async () => {

@@ -452,6 +452,29 @@ export async function startFlakyProxy(
   return Object.assign(proxy, { refused: () => refused });
 }
 
+/**
+ * A proxy that holds every blob upload request that sends data (PATCH, or PUT with a body) until close(),
+ * and resolves `stalled` when the first one arrives: a run can be interrupted mid-upload at a known point.
+ */
+export async function startStallingProxy(
+  target: TestRegistry,
+): Promise<TestProxy & { stalled: Promise<void> }> {
+  let arrived: () => void = () => undefined;
+  const stalled = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  const proxy = await startProxy(target, (req) => {
+    const uploading =
+      req.url?.includes('/blobs/uploads/') === true && (req.method === 'PATCH' || req.method === 'PUT');
+    if (!uploading) return false;
+    arrived();
+    // Never answered; the connection is dropped when the proxy closes.
+    req.resume();
+    return true;
+  });
+  return Object.assign(proxy, { stalled });
+}
+
 /** The tags of a repository, [] when the registry has no such repository (anonymous; plain registries). */
 export async function listTags(registry: TestRegistry | TestProxy, repository: string): Promise<string[]> {
   const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
