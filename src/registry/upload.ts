@@ -43,7 +43,7 @@ export async function openUploadWriter(
   // Taken without waiting: the layer job calling us already holds its own share, and waiting here while
   // holding it could deadlock; the buffer is counted, so other work waits for it instead.
   repo.budget?.overdraw(UPLOAD_CHUNK);
-  return new UploadWriter(repo, options, session);
+  return new UploadWriter(repo, options, session, has);
 }
 
 const alreadyExists = (repo: Repository, d: Digest): TsconvertError =>
@@ -90,7 +90,10 @@ class UploadWriter implements ContentWriter {
   #hash: Hash = createHash('sha256');
   #done = false;
 
-  constructor(repo: Repository, options: WriterOptions, session: string | undefined) {
+  readonly #has: HasBlob;
+
+  constructor(repo: Repository, options: WriterOptions, session: string | undefined, has: HasBlob) {
+    this.#has = has;
     this.#repo = repo;
     this.ref = options.ref;
     this.#signal = options.signal;
@@ -234,6 +237,13 @@ class UploadWriter implements ContentWriter {
       this.#repo.manifests.set(digest, held);
       this.#finish();
       return { digest, size, existed: false };
+    }
+    if (this.#sent === 0 && this.#expected === undefined && (await this.#has(digest, this.#signal))) {
+      // A blob whose digest was only known now (a converted layer) that the repository already has: a
+      // rerun of an interrupted conversion sends it no second time. Larger ones are on their way already.
+      await this.#cancelSession();
+      this.#finish();
+      return { digest, size, existed: true };
     }
     const location = await this.#start();
     const url = new URL(location, 'http://placeholder');

@@ -10,7 +10,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tsconvert } from '../helpers/cli.js';
 import { testContainerd } from '../helpers/containerd.js';
 import { expectComplete, importedImage } from '../helpers/e2e.js';
-import { listTags, startRangeRefusingProxy, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import {
+  listTags,
+  startProxy,
+  startRangeRefusingProxy,
+  startRegistry,
+  type TestRegistry,
+} from '../helpers/registry.js';
 
 const SAMPLE = 'oci-archive:examples/sample.tar';
 const INSECURE = ['--src-tls-verify=false', '--dest-tls-verify=false'];
@@ -95,6 +101,25 @@ describe('docker:// locations', () => {
     const again = await convert(['--zstd', registry.ref('sample/src:1'), registry.ref('sample/src:1')]);
     expect(again).toBe(layouts);
     expect(skopeoInspect(`docker://${registry.host}/sample/src:1`).Digest).toBe(layouts);
+  });
+
+  it('sends no blob a second time when the same conversion runs again', async () => {
+    const uploads: string[] = [];
+    const proxy = await startProxy(registry, (req) => {
+      if (req.url?.includes('/blobs/uploads/') === true) uploads.push(`${req.method} ${req.url}`);
+      return false;
+    });
+    try {
+      const first = await convert(['--zstd', SAMPLE, proxy.ref('sample/again:z')]);
+      expect(uploads.length).toBeGreaterThan(0);
+      uploads.length = 0;
+      // Converted layers are known only once written, so the check is at commit; the config by HEAD first.
+      const second = await convert(['--zstd', SAMPLE, proxy.ref('sample/again:z')]);
+      expect(second).toBe(first);
+      expect(uploads).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('converts registry to containerd with the digest of the layout conversion', async () => {
