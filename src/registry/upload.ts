@@ -85,7 +85,8 @@ class UploadWriter implements ContentWriter {
   #session: string | undefined;
   /** Bytes the registry has accepted into the session. */
   #sent = 0;
-  #parts: Buffer[] = [];
+  /** The upload buffer: grown by doubling up to UPLOAD_CHUNK, so a small blob takes little. */
+  #buf: Buffer = Buffer.alloc(0);
   #buffered = 0;
   #hash: Hash = createHash('sha256');
   #done = false;
@@ -142,17 +143,27 @@ class UploadWriter implements ContentWriter {
     this.#hash.update(rest);
     while (rest.byteLength > 0) {
       const take = Math.min(rest.byteLength, UPLOAD_CHUNK - this.#buffered);
+      this.#reserve(this.#buffered + take);
       // Copied: the caller may reuse its buffer once write() resolves.
-      this.#parts.push(Buffer.from(rest.subarray(0, take)));
+      rest.copy(this.#buf, this.#buffered, 0, take);
       this.#buffered += take;
       rest = rest.subarray(take);
       if (this.#buffered >= UPLOAD_CHUNK) await this.#flush();
     }
   }
 
+  #reserve(size: number): void {
+    if (size <= this.#buf.byteLength) return;
+    let capacity = Math.max(this.#buf.byteLength, 64 << 10);
+    while (capacity < size) capacity *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(capacity, UPLOAD_CHUNK));
+    this.#buf.copy(grown, 0, 0, this.#buffered);
+    this.#buf = grown;
+  }
+
+  /** The buffered bytes (a view: valid until the next write), and the buffer emptied. */
   #take(): Buffer {
-    const chunk = Buffer.concat(this.#parts, this.#buffered);
-    this.#parts = [];
+    const chunk = this.#buf.subarray(0, this.#buffered);
     this.#buffered = 0;
     return chunk;
   }
@@ -214,7 +225,6 @@ class UploadWriter implements ContentWriter {
 
   async truncate(): Promise<void> {
     await this.#cancelSession();
-    this.#parts = [];
     this.#buffered = 0;
     this.#sent = 0;
     this.#hash = createHash('sha256');
@@ -230,8 +240,10 @@ class UploadWriter implements ContentWriter {
         `the blob written to ${this.#repo.where} is ${digest} of ${size} bytes, not ${want ?? digest} of ${options.size ?? size} bytes`,
       );
     }
-    const held = this.#sent === 0 ? asManifest(Buffer.concat(this.#parts, this.#buffered)) : undefined;
-    if (held !== undefined) {
+    const found = this.#sent === 0 ? asManifest(this.#buf.subarray(0, this.#buffered)) : undefined;
+    if (found !== undefined) {
+      // Copied out of the upload buffer, which is dropped below.
+      const held = { ...found, bytes: Buffer.from(found.bytes) };
       // A manifest waits for the image record (images.ts); an upload opened for it is not needed.
       await this.#cancelSession();
       this.#repo.manifests.set(digest, held);
@@ -267,7 +279,7 @@ class UploadWriter implements ContentWriter {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#parts = [];
+    this.#buf = Buffer.alloc(0);
     this.#buffered = 0;
     this.#repo.budget?.release(UPLOAD_CHUNK);
   }
