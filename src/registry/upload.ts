@@ -235,8 +235,9 @@ class UploadWriter implements ContentWriter {
     const digest = `sha256:${this.#hash.digest('hex')}` as Digest;
     const want = options.expected ?? this.#expected;
     if ((want !== undefined && want !== digest) || (options.size !== undefined && options.size !== size)) {
+      // The contract's code for a commit that does not match (test/contract/content-store-contract.ts).
       throw new TsconvertError(
-        'MALFORMED',
+        'FAILED_PRECONDITION',
         `the blob written to ${this.#repo.where} is ${digest} of ${size} bytes, not ${want ?? digest} of ${options.size ?? size} bytes`,
       );
     }
