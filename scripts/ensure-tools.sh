@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the external tools the integration tests drive are installed: containerd and ctr (the daemon
-# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts),
+# and its reference client), zstd and pigz (independent (de)compressors), skopeo (copies OCI layouts and
+# reads registries),
 # bsdtar (an independent tar reader), tmux (a real terminal for the progress view and zsh's completion),
 # zsh, fish and bash-completion (the shells `tsconvert completion` writes for), and the real clients of
 # test/e2e/real-clients.test.ts: Debian's
@@ -8,7 +9,7 @@
 # uidmap; --no-install-recommends skips them), and stargz-snapshotter (ctr-remote; its snapshotter is
 # built from Debian's Go sources by test/interop/build.sh) with FUSE 3. As root it installs what is
 # missing with apt-get; otherwise it names the packages and fails. Quiet and idempotent when everything
-# is present.
+# is present. openssl and perl make the test registries' certificates and bcrypt htpasswd lines.
 set -euo pipefail
 
 # command:package pairs (Debian/Ubuntu package names).
@@ -28,6 +29,8 @@ TOOLS=(
   newuidmap:uidmap
   ctr-remote:stargz-snapshotter
   fusermount3:fuse3
+  openssl:openssl
+  perl:perl-base
 )
 
 missing=()

@@ -6,6 +6,8 @@ import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { DEFAULT_ZSTD_LEVEL } from '../layers/zstd.js';
 import { DEFAULT_CHUNK_SIZE, type ChunkedAnnotations } from '../layers/zstdchunked/format.js';
+import type { RegistryFlags } from './locations.js';
+import { addRegistryFlags, registryFlags } from './registry-flags.js';
 import { parseMemorySize } from './resources.js';
 import {
   allPlatforms,
@@ -33,6 +35,8 @@ export interface ConvertFlags {
   reuse: boolean;
   /** Run `image verify`'s checks on the result before the image record is written. */
   verify: boolean;
+  /** How docker:// locations are reached (src/cli/registry-flags.ts). */
+  registry: RegistryFlags;
 }
 
 /** nerdctl converters tsconvert does not implement; accepted so the error can say so clearly. */
@@ -52,7 +56,7 @@ const ANNOTATIONS_HELP =
   '(podman / CRI-O partial pulls; pick this for images pulled by containers/storage)';
 
 export function addConvertFlags(cmd: Command): Command {
-  return cmd
+  return addRegistryFlags(cmd)
     .option(
       '--format <format>',
       'output format: "json" prints {"Image","ExtraImages","Layers"}; without the flag, the digest',
@@ -194,5 +198,6 @@ export function validateConvertFlags(raw: Record<string, unknown>): ConvertFlags
       raw.maxMemory === undefined ? undefined : parseMemorySize(String(raw.maxMemory), '--max-memory'),
     verify: raw.verify === true,
     reuse: raw.reuse !== false,
+    registry: registryFlags(raw),
   };
 }

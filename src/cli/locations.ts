@@ -1,6 +1,8 @@
 // Turns the SRC and DST arguments into backends: `oci:DIR[:REF]` and `oci-archive:FILE[:REF]` open an OCI
-// image layout (no daemon needed); anything else is a containerd image name, normalised like nerdctl's.
-// One containerd connection serves both sides; one layout directory named on both sides is opened once.
+// image layout and `docker://HOST/REPO[:TAG]` a registry repository (no daemon needed); anything else is a
+// containerd image name, normalised like nerdctl's. One containerd connection serves both sides; one layout
+// directory named on both sides is opened once; a destination repository on the source's registry mounts
+// the source's blobs instead of uploading them.
 
 import { resolve } from 'node:path';
 import { connectContainerd } from '../containerd/connection.js';
@@ -11,12 +13,22 @@ import {
 } from '../oci-layout/reference.js';
 import { openOciLayout } from '../oci-layout/backend.js';
 import { normalizeImageName } from '../oci/reference.js';
+import { openRegistry, RegistryBackend } from '../registry/backend.js';
+import type { Side } from '../registry/errors.js';
+import {
+  formatRegistryReference,
+  parseRegistryReference,
+  type RegistryReference,
+} from '../registry/reference.js';
+import { usageError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 export interface Location {
   backend: ImageBackend;
-  /** The name inside the backend (containerd image name, or the layout's ref name; '' = the only one). */
+  /** The name inside the backend (containerd image name, the layout's ref name ('' = the only one), or a registry tag or digest). */
   name: string;
   /** How the result is named in output: the normalised image name, or the transport reference. */
   display: string;
@@ -25,8 +37,11 @@ export interface Location {
 export interface OpenedLocations {
   source: Location;
   destination: Location;
-  /** Makes the destination durable (writes an archive); call after a successful conversion. */
-  finish(signal: AbortSignal): Promise<void>;
+  /**
+   * Makes the destination durable (writes an archive); call after a successful conversion with the layers
+   * it wrote as zstd:chunked, which a registry destination is probed on for partial pulls.
+   */
+  finish(signal: AbortSignal, chunkedLayers?: readonly Digest[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,26 +52,61 @@ export interface LocationOptions {
   readBlobFiles: boolean;
   /** Write large containerd blobs into their ingest files when possible (ConnectOptions.writeIngestFiles). */
   writeIngestFiles: boolean;
-  /** How long any one answer from containerd may take (ConnectOptions.timeoutMs). */
+  /** How long any one answer from containerd or a registry may take (ConnectOptions.timeoutMs). */
   timeoutMs: number;
+  /** How `docker://` locations are reached; defaults: verified TLS, credentials from the usual files. */
+  registry?: RegistryFlags;
+  /** The run's memory budget, for a registry destination's upload buffers. */
+  budget?: MemoryBudget;
   logger: Logger;
   signal: AbortSignal;
 }
 
+/** The flags of one side of a run for a registry: --src-… or --dest-…. */
+export interface RegistrySideFlags {
+  creds?: string;
+  tlsVerify: boolean;
+  certDir?: string;
+}
+
+/** Per location: a conversion's source and destination, or the one image `image verify` reads. */
+export interface RegistryFlags {
+  authfile?: string;
+  source: RegistrySideFlags;
+  destination: RegistrySideFlags;
+  image: RegistrySideFlags;
+}
+
+const DEFAULT_REGISTRY_FLAGS: RegistryFlags = {
+  source: { tlsVerify: true },
+  destination: { tlsVerify: true },
+  image: { tlsVerify: true },
+};
+
 export interface ParsedLocation {
   transport: TransportReference | null;
+  registry: RegistryReference | null;
   name: string;
   display: string;
 }
 
 /** SRC or DST as written: a layout reference, or a normalised containerd name; USAGE error otherwise. */
 export function parseLocation(ref: string): ParsedLocation {
+  const registry = parseRegistryReference(ref);
+  if (registry !== null) {
+    return {
+      transport: null,
+      registry,
+      name: registry.reference,
+      display: formatRegistryReference(registry),
+    };
+  }
   const transport = parseTransportReference(ref);
   if (transport === null) {
     const name = normalizeImageName(ref);
-    return { transport, name, display: name };
+    return { transport, registry, name, display: name };
   }
-  return { transport, name: transport.ref ?? '', display: formatTransportReference(transport) };
+  return { transport, registry, name: transport.ref ?? '', display: formatTransportReference(transport) };
 }
 
 function sameLayoutDir(a: TransportReference | null, b: TransportReference | null): boolean {
@@ -67,7 +117,25 @@ function openBackend(
   p: ParsedLocation,
   mode: 'read' | 'write',
   options: LocationOptions,
+  side: Side = mode === 'read' ? 'source' : 'destination',
 ): Promise<ImageBackend> {
+  if (p.registry !== null) {
+    const flags = options.registry ?? DEFAULT_REGISTRY_FLAGS;
+    const { creds, tlsVerify, certDir } = flags[side];
+    return openRegistry({
+      reference: p.registry,
+      side,
+      tlsVerify,
+      env: process.env,
+      timeoutMs: options.timeoutMs,
+      ...(creds === undefined ? {} : { creds }),
+      ...(certDir === undefined ? {} : { certDir }),
+      ...(flags.authfile === undefined ? {} : { authfile: flags.authfile }),
+      ...(options.budget === undefined ? {} : { budget: options.budget }),
+      logger: options.logger,
+      signal: options.signal,
+    });
+  }
   if (p.transport === null) return connectContainerd({ ...options });
   return openOciLayout({
     path: p.transport.path,
@@ -85,7 +153,7 @@ export async function openLocation(
   mode: 'read' | 'write' = 'write',
 ): Promise<Location> {
   const p = parseLocation(ref);
-  return { backend: await openBackend(p, mode, options), name: p.name, display: p.display };
+  return { backend: await openBackend(p, mode, options, 'image'), name: p.name, display: p.display };
 }
 
 export async function openLocations(
@@ -95,10 +163,15 @@ export async function openLocations(
 ): Promise<OpenedLocations> {
   const s = parseLocation(src);
   const d = parseLocation(dst);
+  if (d.registry?.byDigest === true) {
+    throw usageError(`${d.display}: a docker:// destination needs a tag, not a digest`, {
+      hint: 'the converted image gets a new digest; name a tag, e.g. docker://HOST/REPO:converted',
+    });
+  }
   const opened: ImageBackend[] = [];
   let containerd: ImageBackend | undefined;
   const open = async (p: ParsedLocation, mode: 'read' | 'write'): Promise<ImageBackend> => {
-    if (p.transport === null) {
+    if (p.transport === null && p.registry === null) {
       containerd ??= await openBackend(p, mode, options);
       if (!opened.includes(containerd)) opened.push(containerd);
       return containerd;
@@ -114,11 +187,24 @@ export async function openLocations(
     const shared = sameLayoutDir(s.transport, d.transport);
     const sourceBackend = await open(s, shared ? 'write' : 'read');
     const destinationBackend = shared ? sourceBackend : await open(d, 'write');
+    if (
+      destinationBackend instanceof RegistryBackend &&
+      s.registry !== null &&
+      d.registry !== null &&
+      s.registry.apiHost === d.registry.apiHost &&
+      s.registry.repository !== d.registry.repository
+    ) {
+      destinationBackend.repository.mountFrom.push(s.registry.repository);
+    }
     return {
       source: { backend: sourceBackend, name: s.name, display: s.display },
       destination: { backend: destinationBackend, name: d.name, display: d.display },
-      finish: async (signal) => {
+      finish: async (signal, chunkedLayers = []) => {
         await destinationBackend.finish?.({ signal });
+        const [layer] = chunkedLayers;
+        if (destinationBackend instanceof RegistryBackend && layer !== undefined) {
+          await destinationBackend.checkPartialPulls(layer, signal);
+        }
       },
       close: closeAll,
     };

@@ -100,7 +100,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
     .addOption(
       new Option(
         '--timeout <seconds>',
-        'how long to wait for any one answer from containerd (a call, or the next message of a stream) before the run fails; clean-up after a failure or Ctrl-C gets at most 10 s',
+        'how long to wait for any one answer from containerd or a registry (a call, or the next message of a stream) before the run fails; clean-up after a failure or Ctrl-C gets at most 10 s',
       )
         .env('TSCONVERT_TIMEOUT')
         .default(String(DEFAULT_TIMEOUT_MS / 1000)),
@@ -133,7 +133,7 @@ function buildProgram(io: MainIo, run: (task: Promise<void>) => void): Command {
   const convert = image
     .command('convert')
     .description(
-      'convert an image format (e.g. --zstdchunked --oci SRC DST); SRC and DST are containerd image names, or OCI layouts written oci:DIR[:REF] or oci-archive:FILE[:REF]',
+      'convert an image format (e.g. --zstdchunked --oci SRC DST); SRC and DST are containerd image names, OCI layouts written oci:DIR[:REF] or oci-archive:FILE[:REF], or registry repositories written docker://HOST[:PORT]/REPO[:TAG]',
     )
     .argument('<source>', 'source image')
     .argument('<target>', 'target image (may equal the source: converts in place)')

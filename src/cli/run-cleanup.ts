@@ -7,7 +7,7 @@ import { removeDeadScratchDirs } from '../convert/scratch.js';
 import { TsconvertError } from '../errors.js';
 import type { ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
-import { openLocation, type LocationOptions } from './locations.js';
+import { openLocation, parseLocation, type LocationOptions } from './locations.js';
 import { describeError } from './report-error.js';
 
 export interface CleanupIo {
@@ -48,6 +48,12 @@ export async function runCleanup(
   options: Omit<LocationOptions, 'logger' | 'signal'>,
   io: CleanupIo,
 ): Promise<void> {
+  if (parseLocation(location).registry !== null) {
+    io.logger.info(
+      `nothing to clean in ${location}: a registry keeps nothing of dead tsconvert runs (an unfinished upload expires there by itself)`,
+    );
+    return;
+  }
   const { backend, display: name } = await openLocation(location, {
     ...options,
     logger: io.logger,

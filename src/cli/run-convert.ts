@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { convertImage } from '../convert/convert-image.js';
 import type { LayerFormat } from '../layers/layer-format.js';
+import { parseDigest } from '../oci/digest.js';
 import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
@@ -81,12 +82,6 @@ export async function runConvert(
   io: RunIo,
 ): Promise<void> {
   const { logger, signal } = io;
-  const locations = await openLocations(src, dst, { ...backendOptions(globals), logger, signal });
-  if (flags.ociImpliedBy !== undefined) {
-    logger.warn(
-      `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
-    );
-  }
   const plan = planResources({
     maxMemory: flags.maxMemory,
     cpus: availableParallelism(),
@@ -94,6 +89,18 @@ export async function runConvert(
     layer: flags.layer,
     chunkSize: flags.chunked.chunkSize,
   });
+  const locations = await openLocations(src, dst, {
+    ...backendOptions(globals),
+    registry: flags.registry,
+    budget: plan.budget,
+    logger,
+    signal,
+  });
+  if (flags.ociImpliedBy !== undefined) {
+    logger.warn(
+      `${flags.ociImpliedBy} implies --oci: Docker schema 2 has no standard zstd layer type, so the image gets OCI media types`,
+    );
+  }
   logger.debug(
     `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
   );
@@ -118,7 +125,10 @@ export async function runConvert(
       beforeRecord: flags.verify ? verifyBeforeRecord(destination.display, flags.platforms) : undefined,
       ...(io.progress === undefined ? {} : { onLayerEvent: io.progress.sink }),
     });
-    await locations.finish(signal);
+    const chunked = result.layers
+      .filter((l) => l.format === 'zstd:chunked')
+      .map((l) => parseDigest(l.result));
+    await locations.finish(signal, chunked);
     io.progress?.stop();
     if (result.droppedPlatforms.length > 0) {
       logger.warn(

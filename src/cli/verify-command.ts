@@ -9,7 +9,8 @@ import type { PlatformMatcher } from '../oci/platform.js';
 import type { Logger } from '../util/log.js';
 import { verifyImage, type ImageVerdict } from '../verify/verify-image.js';
 import { platformMatcher } from './convert-flags.js';
-import { openLocation } from './locations.js';
+import { openLocation, type RegistryFlags } from './locations.js';
+import { addImageRegistryFlags, registryFlags } from './registry-flags.js';
 import { backendOptions, type GlobalFlags } from './run-convert.js';
 import { renderVerdict } from './render-verify.js';
 import { verifyFailure } from './verify-failure.js';
@@ -17,10 +18,12 @@ import { verifyFailure } from './verify-failure.js';
 export interface VerifyFlags {
   format: 'text' | 'json';
   platforms: PlatformMatcher;
+  /** How a docker:// IMAGE is reached (--creds, --tls-verify, --cert-dir, --authfile). */
+  registry: RegistryFlags;
 }
 
 export function addVerifyFlags(cmd: Command): Command {
-  return cmd
+  return addImageRegistryFlags(cmd)
     .option('--format <format>', 'output format: "json" prints the facts per platform and layer', '')
     .option(
       '--platform <platform>',
@@ -32,7 +35,11 @@ export function addVerifyFlags(cmd: Command): Command {
 }
 
 export function validateVerifyFlags(raw: Record<string, unknown>): VerifyFlags {
-  return { format: raw.format === 'json' ? 'json' : 'text', platforms: platformMatcher(raw) };
+  return {
+    format: raw.format === 'json' ? 'json' : 'text',
+    platforms: platformMatcher(raw),
+    registry: registryFlags(raw),
+  };
 }
 
 export async function runVerify(
@@ -43,7 +50,13 @@ export async function runVerify(
 ): Promise<void> {
   const location = await openLocation(
     image,
-    { ...backendOptions(globals), writeIngestFiles: false, logger: io.logger, signal: io.signal },
+    {
+      ...backendOptions(globals),
+      writeIngestFiles: false,
+      registry: flags.registry,
+      logger: io.logger,
+      signal: io.signal,
+    },
     'read',
   );
   try {

@@ -10,14 +10,14 @@
 //   const dst = await openOciLayout({ path: 'out.tar', archive: true, mode: 'write', signal });
 //   try { ...convert...; await dst.finish({ signal }); } finally { await dst.close(); await src.close(); }
 
-import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { asErrno, explainMkdirError, fileError } from '../file-errors.js';
-import type { CallOptions, Labels } from '../store/content-store.js';
-import type { BackendHints, ImageBackend, Lease, LeaseManager } from '../store/image-store.js';
+import type { CallOptions } from '../store/content-store.js';
+import type { BackendHints, ImageBackend, LeaseManager } from '../store/image-store.js';
+import { noLeases } from '../store/no-leases.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
 import { LayoutContentStore } from './content.js';
@@ -61,25 +61,11 @@ export interface OpenOciLayoutOptions {
 /** How long a run waits for another run writing the same archive (a whole conversion) before giving up. */
 export const ARCHIVE_LOCK_TIMEOUT_MS = 30 * 60_000;
 
-/** Leases protect content from a garbage collector; a layout has none, so they do nothing. */
-const noLeases: LeaseManager = {
-  async create(labels: Labels, options: CallOptions): Promise<Lease> {
-    throwIfAborted(options.signal);
-    return { id: `oci-layout-${randomUUID()}`, labels };
-  },
-  async delete(_id: string, options: CallOptions): Promise<void> {
-    throwIfAborted(options.signal);
-  },
-  async addContent(_id: string, _digest: string, options: CallOptions): Promise<void> {
-    throwIfAborted(options.signal);
-  },
-};
-
 export class OciLayoutBackend implements ImageBackend {
   readonly kind = 'oci layout';
   readonly content: LayoutContentStore;
   readonly images: LayoutImageStore;
-  readonly leases: LeaseManager = noLeases;
+  readonly leases: LeaseManager = noLeases('oci-layout');
   readonly hints: BackendHints;
   /** Reuse records of a writable layout directory; an archive is rewritten whole and keeps none. */
   readonly reuse: LayoutReuseStore | undefined;

@@ -47,7 +47,20 @@ const ALLOWED: Record<string, string[]> = {
   verify: ['store', 'oci', 'layers', 'stream', 'tar', 'zstd', 'util', '.'],
   containerd: ['store', 'oci', 'util', '.'],
   'oci-layout': ['store', 'oci', 'util', '.'],
-  cli: ['convert', 'verify', 'layers', 'containerd', 'oci-layout', 'oci', 'store', 'util', 'zstd', '.'],
+  registry: ['store', 'oci', 'util', '.'],
+  cli: [
+    'convert',
+    'verify',
+    'layers',
+    'containerd',
+    'oci-layout',
+    'registry',
+    'oci',
+    'store',
+    'util',
+    'zstd',
+    '.',
+  ],
   bin: ['cli'],
 };
 
@@ -62,6 +75,7 @@ const HOMES: Record<string, string> = {
   'zstd-napi': 'zstd',
   'tar-stream': 'oci-layout',
   'p-limit': 'convert',
+  undici: 'registry',
 };
 
 function withoutComments(file: string): string {

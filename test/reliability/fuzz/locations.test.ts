@@ -1,7 +1,7 @@
 // Fuzzing the location parser (src/cli/locations.ts parseLocation, with src/oci/reference.ts and
 // src/oci-layout/reference.ts under it): containerd names built from registry hosts, path components,
-// tags and digests, each valid or broken in one place, then used as they are, behind `oci:` and
-// `oci-archive:`, as a layout REF, and upper-cased; plus arbitrary strings. Each must parse or fail with a
+// tags and digests, each valid or broken in one place, then used as they are, behind `oci:`,
+// `oci-archive:` and `docker://`, as a layout REF, and upper-cased; plus arbitrary strings. Each must parse or fail with a
 // TsconvertError USAGE, quickly (no regular expression may backtrack for long). What parses must round-trip:
 // a normalised containerd name normalises to itself, a layout reference prints as its display form and
 // parses back to the same thing, and `oci:DIR:REF` with a valid REF keeps DIR and REF exactly.
@@ -85,7 +85,16 @@ function checkLocation(text: string): void {
   };
   const again = parseLocation(parsed.display);
   if (!isDeepStrictEqual(again, parsed)) fail(`its display form parses to ${JSON.stringify(again)}`);
-  if (parsed.transport === null) {
+  if (parsed.registry !== null) {
+    const r = parsed.registry;
+    if (r.host === '' || r.repository === '' || r.reference === '')
+      fail('empty part of a docker:// reference');
+    if (
+      parsed.name !== r.reference ||
+      parsed.display !== `docker://${r.host}/${r.repository}${r.byDigest ? '@' : ':'}${r.reference}`
+    )
+      fail('name or display not the reference');
+  } else if (parsed.transport === null) {
     if (parsed.name !== parsed.display || !/^[^/]+\/[^/]/.test(parsed.name)) fail('not a full name');
     if (!/(:[\w][\w.-]{0,127}|@[a-z0-9]+[^@]*)$/.test(parsed.name)) fail('no tag or digest');
   } else if (parsed.transport.path === '' || parsed.transport.path.includes(':')) {
@@ -95,7 +104,7 @@ function checkLocation(text: string): void {
 
 describe('fuzz: location parser', () => {
   it(
-    'containerd names and oci:/oci-archive: references parse and round-trip, or fail USAGE quickly',
+    'containerd names and oci:/oci-archive:/docker:// references parse and round-trip, or fail USAGE quickly',
     async ({ task }) => {
       await runFuzz(task.meta, {
         arbitrary: fc.record({ name: imageName, dir: component, other: anyText }),
@@ -105,6 +114,7 @@ describe('fuzz: location parser', () => {
             name,
             `oci:${name}`,
             `oci-archive:${name}`,
+            `docker://${name}`,
             name.toUpperCase(),
             other,
             `oci:${other}`,
