@@ -1,7 +1,9 @@
 // `tsconvert cleanup LOCATION`: removes only what dead tsconvert runs left in one store (leases and ingests
 // in a containerd namespace, temporary files of a layout) and their layer scratch directories in $TMPDIR,
-// prints one line per thing removed, and converts nothing. Also what every conversion does first on its destination (cleanupDestination). Committed blobs
-// are never removed: only leases, ingests and temporary files are garbage (src/containerd/dead-runs.ts).
+// prints one line per thing removed, and converts nothing. Every conversion does the same on its destination
+// (cleanupDestination), in two steps: dead runs' leases go only after it has finished, so the layers they
+// kept can be reused first. Committed blobs are never removed: only leases, ingests and temporary files are
+// garbage (src/containerd/dead-runs.ts).
 
 import { removeDeadScratchDirs } from '../convert/scratch.js';
 import { TsconvertError } from '../errors.js';
@@ -20,23 +22,31 @@ export interface CleanupIo {
  * Runs the backend's cleanupDeadRuns, if it has one, and removes dead runs' layer scratch directories
  * (src/convert/scratch.ts), whatever the backend; the lines of what it removed.
  */
-async function cleanupDeadRuns(backend: ImageBackend, signal: AbortSignal): Promise<string[]> {
-  const here = (await backend.cleanupDeadRuns?.({ signal })) ?? [];
-  return [...here, ...(await removeDeadScratchDirs())];
+async function cleanupDeadRuns(
+  backend: ImageBackend,
+  signal: AbortSignal,
+  leases?: 'keep' | 'only',
+): Promise<string[]> {
+  const here = (await backend.cleanupDeadRuns?.({ signal, leases })) ?? [];
+  return leases === 'only' ? here : [...here, ...(await removeDeadScratchDirs())];
 }
 
 /**
- * Before a conversion: removes what dead runs left in the destination and logs it. A failure here does not
- * stop the conversion (it is housekeeping); it is logged as a warning.
+ * A conversion's housekeeping on its destination, logged: at 'start', what dead runs left there, but for
+ * their leases; at 'end' (after a successful conversion), those leases, once this run has reused the
+ * layers they kept (src/containerd/dead-runs.ts). A failure here does not stop the conversion; it is logged
+ * as a warning.
  */
 export async function cleanupDestination(
   backend: ImageBackend,
   display: string,
   logger: Logger,
   signal: AbortSignal,
+  phase: 'start' | 'end',
 ): Promise<void> {
   try {
-    for (const line of await cleanupDeadRuns(backend, signal)) logger.info(line);
+    const lines = await cleanupDeadRuns(backend, signal, phase === 'start' ? 'keep' : 'only');
+    for (const line of lines) logger.info(line);
   } catch (err) {
     if (signal.aborted || (err instanceof TsconvertError && err.code === 'CONNECTION')) throw err;
     logger.warn(`could not remove what dead runs left in ${display}: ${describeError(err)}`);

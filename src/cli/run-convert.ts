@@ -108,7 +108,7 @@ export async function runConvert(
   const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
-    await cleanupDestination(destination.backend, destination.display, logger, signal);
+    await cleanupDestination(destination.backend, destination.display, logger, signal, 'start');
     const result = await convertImage({
       source,
       destination,
@@ -129,6 +129,7 @@ export async function runConvert(
       .filter((l) => l.format === 'zstd:chunked')
       .map((l) => parseDigest(l.result));
     await locations.finish(signal, chunked);
+    await cleanupDestination(destination.backend, destination.display, logger, signal, 'end');
     io.progress?.stop();
     if (result.droppedPlatforms.length > 0) {
       logger.warn(

@@ -1,8 +1,7 @@
 // containerd as an ImageBackend: the content, image and lease services of one namespace over one channel.
 // `withLease` returns a view that shares the channel and sends `containerd-lease` on every call; only the
 // backend returned by connectContainerd owns (and closes) the channel.
-import type { CallOptions } from '../store/content-store.js';
-import type { BackendHints, ImageBackend } from '../store/image-store.js';
+import type { BackendHints, DeadRunCleanupOptions, ImageBackend } from '../store/image-store.js';
 import type { Logger } from '../util/log.js';
 import { ContainerdContentStore, type ContentFiles } from './content.js';
 import { ContainerdImageStore } from './images.js';
@@ -72,7 +71,7 @@ export class ContainerdBackend implements ImageBackend {
   }
 
   /** Leases and ingests of dead tsconvert runs in this namespace (dead-runs.ts). */
-  cleanupDeadRuns(options: CallOptions): Promise<string[]> {
+  cleanupDeadRuns(options: DeadRunCleanupOptions): Promise<string[]> {
     return removeDeadRuns(this.content, this.leases, options);
   }
 

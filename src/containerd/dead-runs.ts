@@ -11,6 +11,7 @@
 
 import { isErrorCode } from '../errors.js';
 import type { CallOptions } from '../store/content-store.js';
+import type { DeadRunCleanupOptions } from '../store/image-store.js';
 import { ownerState, parseOwner, type RunOwner } from '../util/run-owner.js';
 import { OWNER_LABEL, refOwner } from '../util/run-tags.js';
 import type { ContainerdContentStore } from './content.js';
@@ -31,18 +32,35 @@ async function removed(remove: () => Promise<void>): Promise<boolean> {
   }
 }
 
-/** Aborts dead runs' ingests, then deletes their leases; one line per thing removed. */
+/**
+ * Aborts dead runs' ingests, then deletes their leases; one line per thing removed. A conversion splits the
+ * two (`leases`): ingests go before it starts, leases only after it has finished, because a dead run's lease
+ * may be all that keeps the layers it committed (when its source was not this store, no gc.ref label on a
+ * source blob does), and the new run reuses them only once its own lease holds them (issue 21's resume).
+ */
 export async function removeDeadRuns(
   content: ContainerdContentStore,
   leases: ContainerdLeaseManager,
-  options: CallOptions,
+  options: DeadRunCleanupOptions,
 ): Promise<string[]> {
+  const lines: string[] = [];
+  if (options.leases !== 'only') lines.push(...(await removeDeadIngests(content, options)));
+  if (options.leases !== 'keep') lines.push(...(await removeDeadLeases(leases, options)));
+  return lines;
+}
+
+async function removeDeadIngests(content: ContainerdContentStore, options: CallOptions): Promise<string[]> {
   const lines: string[] = [];
   for (const ingest of await content.listIngests(options)) {
     if (!isDead(refOwner(ingest.ref))) continue;
     if (await removed(() => content.abortIngest(ingest.ref, options)))
       lines.push(`removed ingest ${ingest.ref} of a dead run (${ingest.offset} bytes)`);
   }
+  return lines;
+}
+
+async function removeDeadLeases(leases: ContainerdLeaseManager, options: CallOptions): Promise<string[]> {
+  const lines: string[] = [];
   for (const lease of await leases.list(options)) {
     const owner = parseOwner(lease.labels[OWNER_LABEL] ?? '');
     if (!isDead(owner)) continue;

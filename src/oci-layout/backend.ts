@@ -16,7 +16,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { malformed, notFound, throwIfAborted, TsconvertError } from '../errors.js';
 import { asErrno, explainMkdirError, fileError } from '../file-errors.js';
 import type { CallOptions } from '../store/content-store.js';
-import type { BackendHints, ImageBackend, LeaseManager } from '../store/image-store.js';
+import type {
+  BackendHints,
+  DeadRunCleanupOptions,
+  ImageBackend,
+  LeaseManager,
+} from '../store/image-store.js';
 import { noLeases } from '../store/no-leases.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { archiveWriteError, extractArchive, packArchive } from './archive.js';
@@ -139,9 +144,10 @@ export class OciLayoutBackend implements ImageBackend {
    * directories in the temp directory. A conversion runs it on its destination before it starts
    * (src/cli/run-cleanup.ts), as `tsconvert cleanup` does.
    */
-  async cleanupDeadRuns(options: CallOptions): Promise<string[]> {
+  async cleanupDeadRuns(options: DeadRunCleanupOptions): Promise<string[]> {
     throwIfAborted(options.signal);
-    if (this.mode === 'read') return [];
+    // A layout's runs hold no leases: all there is to do happens in the first phase.
+    if (this.mode === 'read' || options.leases === 'only') return [];
     const here =
       this.archive === undefined
         ? await cleanupLayout(this.root, options.signal)

@@ -47,6 +47,10 @@ export interface BackendHints {
 }
 
 /** One backend: content, images and leases in one namespace (containerd) or one layout (OCI). */
+export interface DeadRunCleanupOptions extends CallOptions {
+  leases?: 'keep' | 'only';
+}
+
 export interface ImageBackend {
   /** Short name for messages: "containerd" or "oci layout". */
   readonly kind: string;
@@ -70,8 +74,9 @@ export interface ImageBackend {
   /**
    * Removes what runs that are now dead left behind in this store (leases, ingests, temporary files), judged
    * by src/util/run-owner.ts; never anything of a live or unknown owner, never a committed blob. Returns one
-   * line per thing removed, for the log.
+   * line per thing removed, for the log. `leases` splits the work for a conversion: 'keep' leaves dead runs'
+   * leases (the layers they protect may be reused by this run first), 'only' removes just those leases.
    */
-  cleanupDeadRuns?(options: CallOptions): Promise<string[]>;
+  cleanupDeadRuns?(options: DeadRunCleanupOptions): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -326,6 +326,51 @@ describe('resume after SIGKILL', () => {
       await backend.close();
     }
   });
+
+  it("oci: → containerd: the killed run's lease keeps its layers until the rerun has reused them", async () => {
+    // No source blob in this store carries a gc.ref label here: the dead run's lease is all that keeps its
+    // committed layers, so the rerun removes that lease only after it has finished (run-cleanup.ts).
+    const namespace = newNamespace('resume-oci');
+    const base = ['-a', address(), '-n', namespace, 'image', 'convert'];
+    const signal = new AbortController().signal;
+    const backend = await connectContainerd({ address: address(), namespace, logger: silentLogger, signal });
+    try {
+      const count = async (): Promise<number> => {
+        const infos = await backend.content.list([], { signal });
+        return infos.filter((i) => Object.keys(i.labels).some((k) => k.startsWith('io.tsconvert/reuse.')))
+          .length;
+      };
+      const args = [
+        ...base,
+        '--zstdchunked',
+        '--jobs',
+        '1',
+        `oci:${bigSrc}:k`,
+        'example.com/resume-oci/k:zc',
+      ];
+      const before = await killAfterFirstLayer(args, {}, count);
+      const r = await tsconvert([...base, '--format', 'json', ...args.slice(base.length)]);
+      const out = parse(r);
+      expect(reused(out).length).toBeGreaterThanOrEqual(before);
+      expect(r.stderr).toMatch(/removed lease \S+ of a dead run/);
+      const fresh = await tempDir();
+      const alone = parse(
+        await tsconvert([
+          'image',
+          'convert',
+          '--format',
+          'json',
+          '--zstdchunked',
+          `oci:${bigSrc}:k`,
+          `oci:${fresh}:k`,
+        ]),
+      );
+      expect(digest(out)).toBe(digest(alone));
+      await expectNoLeftovers(namespace);
+    } finally {
+      await backend.close();
+    }
+  });
 });
 
 describe("dead runs' layer scratch directories", () => {
