@@ -60,6 +60,7 @@ const HOMES: Record<string, string> = {
   'zstd-napi': 'zstd',
   'tar-stream': 'oci-layout',
   'p-limit': 'convert',
+  '@streamparser/json': 'verify/toc-entries.ts',
 };
 
 function withoutComments(file: string): string {
