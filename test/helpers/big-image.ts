@@ -1,6 +1,7 @@
-// A single-layer image of a generated multi-GB tar, built with real tools (the big-layer generator, pigz,
-// GNU tar) into an OCI archive and imported into the private containerd. Cached per size in a temp dir for
-// the test run; the layer is never held in memory by the test.
+// Images of generated big layers, built with real tools (the big-layer generator, pigz, GNU tar) into an
+// OCI archive that the tests import into the private containerd or read as `oci-archive:`: multi-GB tars of
+// many files, or a tar of hundreds of thousands of empty files (the largest TOC for its size). Built in a
+// temp dir for the test run; no layer is ever held in memory by the test.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
