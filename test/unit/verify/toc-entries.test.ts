@@ -1,6 +1,8 @@
 // The streaming TOC reader against real zstd frames in a real OCI layout: entries handed out in order
 // whatever the piece boundaries, the top-level fields wherever they stand, the digests of both forms, and
-// one MALFORMED line for every way a TOC can be wrong that JSON.parse would have caught.
+// one MALFORMED line for every way a TOC can be wrong that JSON.parse would have caught; and, on generated
+// documents (whole, cut short, a byte changed), exactly JSON.parse's entries or a refusal.
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import { readToc } from '../../../src/verify/toc-doc.js';
@@ -139,5 +141,64 @@ describe('readToc', () => {
       code: 'MALFORMED',
       message: expect.stringContaining('does not follow a regular file'),
     });
+  });
+});
+
+describe('TocEntries against JSON.parse', () => {
+  /** What JSON.parse makes of `text` as a TOC: its entries, or undefined where the reader must refuse it. */
+  function expected(text: string): { entries: unknown[]; version: unknown } | undefined {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+    const { entries, version } = doc as { entries?: unknown; version?: unknown };
+    if (!Array.isArray(entries)) return undefined;
+    const named = (e: unknown): boolean =>
+      typeof e === 'object' && e !== null && typeof (e as { name?: unknown }).name === 'string';
+    return entries.every(named) ? { entries, version } : undefined;
+  }
+
+  const entry = fc.record(
+    { type: fc.constantFrom('reg', 'dir', 'chunk'), name: fc.string(), size: fc.nat(), x: fc.jsonValue() },
+    { requiredKeys: ['name'] },
+  );
+  const toc = fc
+    .record(
+      {
+        version: fc.jsonValue(),
+        entries: fc.oneof(fc.array(entry), fc.jsonValue()),
+        tarSplitDigest: fc.string(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((d) => JSON.stringify(d));
+  // Whole documents, any JSON at all, and documents cut short or with a byte flipped.
+  const text = fc.oneof(
+    toc,
+    fc.json(),
+    fc.tuple(toc, fc.nat()).map(([t, n]) => t.slice(0, n % (t.length + 1))),
+    fc.tuple(toc, fc.nat(), fc.integer({ min: 32, max: 126 })).map(([t, n, c]) => {
+      const at = n % Math.max(1, t.length);
+      return `${t.slice(0, at)}${String.fromCharCode(c)}${t.slice(at + 1)}`;
+    }),
+  );
+
+  it('hands out exactly what JSON.parse finds, or refuses with MALFORMED', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, async (t) => {
+        const want = expected(t);
+        const got = await all(t).then(
+          (r) => ({ entries: r.entries as unknown[], version: r.reader.version }),
+          (err: unknown) => err,
+        );
+        if (want === undefined) expect(got).toMatchObject({ code: 'MALFORMED' });
+        else expect(got).toEqual(want);
+      }),
+      // A fixed seed, so CI checks the same documents every run.
+      { numRuns: 150, seed: 20 },
+    );
   });
 });
