@@ -194,6 +194,28 @@ describe('verifyLayer on layers broken on purpose', () => {
     expect(checks(v)).toEqual(['chunk-digest']);
   });
 
+  it('a TOC listing a chunk past the end of a file fails chunk-offset and stargz-verifier, and later entries still line up', async () => {
+    const l = chunked.layout;
+    const json = zstdDecompressSync(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength)).toString();
+    const doc = JSON.parse(json) as { entries: Array<Record<string, unknown>> };
+    const big = doc.entries.findIndex((e) => e.name === 'etc/big.bin');
+    let last = big;
+    while (doc.entries[last + 1]?.type === 'chunk') last++;
+    const lastChunk = doc.entries[last] as Record<string, unknown>;
+    // One more chunk of 1000 bytes at byte 4000 of a 4000-byte file, at the same frame as the last one.
+    doc.entries.splice(last + 1, 0, { ...lastChunk, type: 'chunk', chunkOffset: 4000, chunkSize: 1000 });
+    const broken = withToc(chunked, JSON.stringify(doc));
+    const v = await verify(broken.blob, annotationsOf(broken, 'stargz'));
+    // No toc-entries failure: the extra chunk entry was taken with its file, so later members still match.
+    expect(v.failures).toEqual([
+      { check: 'chunk-offset', message: 'chunks of "etc/big.bin" cover 5000 of 4000 bytes' },
+      {
+        check: 'stargz-verifier',
+        message: `offset ${String(lastChunk.offset)} found twice (at "etc/big.bin")`,
+      },
+    ]);
+  });
+
   it('a wrong manifest-checksum fails manifest-checksum', async () => {
     const a = annotationsOf(chunked, 'containers');
     a[TocAnnotation.checksum] = sha256Digest('not the TOC');
