@@ -3,7 +3,7 @@
 // round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
 // (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
 // (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
-// and a --cpu-prof run, and issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs).
+// (and of `image verify` on each zstd:chunked result) and a --cpu-prof run, and issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs).
 // Writes docs/benchmarks.md (only this script writes it).
 //
 //   npm run bench [-- --quick] [-- --rounds N] [--no-build] [--skip-reference] [--skip-scaling]
