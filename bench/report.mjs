@@ -75,6 +75,16 @@ function cpuBudget(rs, floorCpu, cpus) {
 }
 
 /**
+ * The issue-20 line: `image verify` of the converted big image under the conversion's memory bound.
+ * @param {any} v @param {string} what @param {(pass: boolean | undefined, detail: string) => string} verdict
+ */
+function verifyLine(v, what, verdict) {
+  if (!v) return verdict(undefined, `${what}: not run`);
+  if (v.error) return verdict(false, `${what}: verify failed (${v.error})`);
+  return verdict(v.peakRssBytes < 300 * MB, `${what}: peak RSS ${mb(v.peakRssBytes)} MB, ${f1(v.wallS)} s`);
+}
+
+/**
  * Issue 18's PASS lines from the CPU-count rows and the skopeo peer run.
  * @param {any[]} rows @param {any} skopeo @param {number} chunkedWall
  * @param {(pass: boolean | undefined, detail: string) => string} verdict
@@ -227,6 +237,7 @@ export async function writeReport(path, d) {
     `- ${rssLine('big', `peak RSS < 300 MB on the ${mb(imgs.big?.layers[0]?.stats.bytes)} MB single-layer image`)}`,
     `- ${rssLine('empty', `peak RSS < 300 MB on the ${imgs.empty?.layers[0]?.stats.files ?? '?'}-empty-files layer`)}`,
     ...(d.reuse ?? []).map((/** @type {any} */ r) => `- ${r.line}`),
+    `- ${verifyLine(rssOf('big')?.verify, `image verify peak RSS < 300 MB on the ${mb(imgs.big?.layers[0]?.stats.bytes)} MB single-layer image (issue 20)`, verdict)}`,
     `- ${tsRuns.length ? verdict(copies === 0, `zero bytes of uncompressed layer copies on disk in ${tsRuns.length} tsconvert runs (largest seen: ${copies} bytes)`) : verdict(undefined, 'no tsconvert run')}`,
   ];
 
@@ -294,18 +305,34 @@ export async function writeReport(path, d) {
       'peak RSS MB',
       'uncompressed copies MB',
     ],
-    d.scaling.map((s) => {
+    d.scaling.flatMap((s) => {
       const l = imgs[s.image].layers[0];
-      return [
+      const head = [
         s.image,
         mb(l.stats.bytes),
         String(l.stats.files + l.stats.dirs + l.stats.symlinks + l.stats.hardlinks),
-        `--${s.flag}`,
-        s.error ? `failed: ${s.error}` : f1(s.wallS),
-        f1(s.cpuS),
-        mb(s.peakRssBytes),
-        mb(s.uncompressedCopyBytes),
       ];
+      const rows = [
+        [
+          ...head,
+          `--${s.flag}`,
+          s.error ? `failed: ${s.error}` : f1(s.wallS),
+          f1(s.cpuS),
+          mb(s.peakRssBytes),
+          mb(s.uncompressedCopyBytes),
+        ],
+      ];
+      const v = s.verify;
+      if (v)
+        rows.push([
+          ...head,
+          `image verify of the --${s.flag} result`,
+          v.error ? `failed: ${v.error}` : f1(v.wallS),
+          f1(v.cpuS),
+          mb(v.peakRssBytes),
+          '',
+        ]);
+      return rows;
     }),
   );
 

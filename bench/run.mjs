@@ -3,7 +3,7 @@
 // round: tsconvert --zstdchunked --oci (when the build has the flag), tsconvert --zstd --oci, the CLI baseline
 // (pigz -dc | zstd -3 -T0 over the same blobs), the floor estimate (bench/floor.mjs) and nerdctl's converter
 // (reference-convert from ../shared/interop, when built). Then --jobs scaling, peak RSS on the scaling images
-// and a --cpu-prof run, issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs),
+// (and of `image verify` on each zstd:chunked result) and a --cpu-prof run, issue 18's runs at 2/16/64 faked CPUs with skopeo as a peer (bench/cpu-scaling.mjs),
 // and issue 21's reuse line: the main image converted a second time into the same containerd and the same
 // `oci:` layout. Measured conversions pass --no-reuse, so each round redoes the full work.
 // Writes docs/benchmarks.md (only this script writes it); --only-reuse runs just the reuse line and prints it.
@@ -357,9 +357,11 @@ async function measureAll(c) {
   /**
    * One measured run of a converter against containerd; deletes its output afterwards so the next run redoes
    * the full work.
-   * @param {string} id @param {string} cmd @param {string[]} args @param {string} dst @param {string[]} [nodeFlags]
+   * `after` runs on the output before it is removed, and what it returns goes into the result.
+   * @param {string} id @param {string} cmd @param {string[]} args @param {string} dst
+   * @param {() => Promise<Record<string, any>>} [after]
    */
-  const convertRun = async (id, cmd, args, dst) => {
+  const convertRun = async (id, cmd, args, dst, after = async () => ({})) => {
     const tmp = join(runTmpRoot, String(seq++));
     await mkdir(tmp);
     const r = await measure({
@@ -371,6 +373,7 @@ async function measureAll(c) {
       containerdPid: cd.pid,
       timeBin: c.timeBin,
     });
+    const extra = r.code === 0 ? await after() : {};
     rmImage(dst);
     await rm(tmp, { recursive: true, force: true });
     const error = r.code === 0 ? undefined : (r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
@@ -378,7 +381,20 @@ async function measureAll(c) {
       `${id}: ${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${(r.peakRssBytes / MiB).toFixed(0)} MiB RSS, others used ${r.othersCpuS.toFixed(1)} CPU s${error ? `, FAILED: ${error}` : ''}`,
     );
     const { stdout: _o, stderr: _e, ...rest } = r;
-    return { id, ...rest, error };
+    return { id, ...rest, error, ...extra };
+  };
+  /** `image verify` of a converted image, measured like a conversion (issue 20: the same memory bound). */
+  const verifyRun = async (/** @type {string} */ name) => {
+    const r = await measure({
+      cmd: NODE,
+      args: [...binFlags, BIN, '-a', cd.sock, '-n', NS, 'image', 'verify', name],
+      timeBin: c.timeBin,
+    });
+    const error = r.code === 0 ? undefined : (r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
+    log(
+      `image verify ${name}: ${r.wallS.toFixed(1)} s wall, ${(r.peakRssBytes / MiB).toFixed(0)} MiB RSS${error ? `, FAILED: ${error}` : ''}`,
+    );
+    return { wallS: r.wallS, cpuS: r.cpuS, peakRssBytes: r.peakRssBytes, error };
   };
   const binFlags = binNodeFlags(BIN);
   const tsArgs = (
@@ -507,10 +523,11 @@ async function measureAll(c) {
     importImage(img);
     for (const flag of tsFlags) {
       const dst = `bench.local/${key}:${flag}`;
+      const after = flag === 'zstdchunked' ? async () => ({ verify: await verifyRun(dst) }) : undefined;
       scaling.push({
         image: key,
         flag,
-        ...(await convertRun(`${key} tsconvert --${flag}`, NODE, tsArgs(flag, img.name, dst), dst)),
+        ...(await convertRun(`${key} tsconvert --${flag}`, NODE, tsArgs(flag, img.name, dst), dst, after)),
       });
     }
     rmImage(img.name);

@@ -56,18 +56,34 @@ export async function extractArchive(file: string, dest: string, signal: AbortSi
   throwIfAborted(signal);
   const source = (await openRegularFile(file, 'OCI archive')).createReadStream({ signal });
   const ex = tarExtract();
+  // When the extractor fails (the archive ends inside an entry, a bad header), the entry being written
+  // may never end or error: it can be destroyed before its pipeline is attached. Every entry's pipeline
+  // therefore also ends when the extractor does, so the run fails instead of waiting for bytes.
+  const broken = new AbortController();
   const feed = pipeline(source, ex);
-  feed.catch(() => undefined); // may reject while the loop below awaits; it is awaited (or swallowed) below
+  feed.catch((err: unknown) => broken.abort(err)); // awaited (or swallowed) below
+  const inner = AbortSignal.any([signal, broken.signal]);
   try {
-    for await (const entry of ex) await extractEntry(entry, dest, file, signal);
+    for await (const entry of ex) await extractEntry(entry, dest, file, inner);
     await feed;
   } catch (err) {
+    // Whose failure this is must be read before the clean-up below fails the extractor too.
+    const extractorFailed = broken.signal.aborted;
     source.destroy();
     ex.destroy();
     await feed.catch(() => undefined);
     if (signal.aborted) throw abortError(signal);
-    throw err;
+    throw extractorFailed ? extractorError(broken.signal.reason, file) : err;
   }
+}
+
+/** The extractor's failure; an archive cut short is said to be so (tar-stream says "Unexpected end of data"). */
+function extractorError(err: unknown, file: string): unknown {
+  if (!(err instanceof Error) || !/unexpected end of data/i.test(err.message)) return err;
+  return malformed(`OCI archive ${file} ends inside an entry: the file is truncated`, {
+    cause: err,
+    hint: 'copy the image into it again (e.g. skopeo copy) or re-create it',
+  });
 }
 
 /** `p`, or a rejection with the signal's reason as soon as it fires (`p` is left to settle unobserved). */

@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { InvalidDataError } from '../errors.js';
 import type { Compression } from '../oci/media-types.js';
-import { createZstdDecoder } from '../zstd/zstd.js';
+import { decodeZstd } from '../zstd/frame-decoder.js';
 import { through } from './through.js';
 
 const SNIFF_BYTES = 4;
@@ -111,8 +111,13 @@ export function decode(
       throw err;
     }
   }
-  const decoder = compression === 'gzip' ? createGunzip({ chunkSize: DECODE_CHUNK }) : createZstdDecoder();
-  return decoderErrors(through(input(), decoder), compression, inputErrors);
+  // zstd is decoded as it is pulled: zstd-napi's stream Transform decodes each input piece whole whatever
+  // its reader asked for, so 1 MiB of a layer of zeros became a gigabyte at once.
+  const decoded =
+    compression === 'gzip'
+      ? through(input(), createGunzip({ chunkSize: DECODE_CHUNK }))
+      : decodeZstd(input());
+  return decoderErrors(decoded, compression, inputErrors);
 }
 
 async function* decoderErrors(

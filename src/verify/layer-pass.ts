@@ -14,6 +14,7 @@ import { FileCheck, FrameTracker } from './payload-checks.js';
 import { fromStore, StageError, tagged, taggedStep, unwrapStoreError } from './stages.js';
 import type { TarSplitCheck } from './tar-split-check.js';
 import type { Toc } from './toc-doc.js';
+import type { TocEntries } from './toc-entries.js';
 import { differingFields } from './toc-fields.js';
 import { EMPTY_SHA256 as EMPTY } from '../layers/zstdchunked/toc.js';
 import { stopsOldTocParser } from '../layers/zstdchunked/reader-losses.js';
@@ -94,32 +95,38 @@ async function walk(
   result: PassResult,
 ): Promise<void> {
   const { toc, tarSplit } = input;
+  const entries = toc?.entries();
   let file: FileCheck | undefined;
   let left = 0;
-  for await (const ev of events) {
-    if (ev.kind === 'member') {
-      const m = ev.member;
-      noteMember(m, result);
-      if (tarSplit !== undefined) await taggedStep('tar-split', () => tarSplit.member(m, ev.header));
-      file = toc === undefined ? undefined : checkEntry(toc, m, findings, frames, tarSplit !== undefined);
-      left = m.payloadSize;
-      if (left === 0) file = undefined;
-    } else if (ev.kind === 'payload') {
-      file?.update(ev.data, ev.offset);
-      tarSplit?.payload(ev.data);
-      left -= ev.data.length;
-      if (left === 0) {
-        file?.finish();
-        tarSplit?.endPayload();
+  try {
+    for await (const ev of events) {
+      if (ev.kind === 'member') {
+        const m = ev.member;
+        noteMember(m, result);
+        if (tarSplit !== undefined) await taggedStep('tar-split', () => tarSplit.member(m, ev.header));
+        file =
+          entries === undefined
+            ? undefined
+            : await taggedStep('toc', () => checkEntry(entries, m, findings, frames, tarSplit !== undefined));
+        left = m.payloadSize;
+        if (left === 0) file = undefined;
+      } else if (ev.kind === 'payload') {
+        const f = file;
+        if (f !== undefined) await taggedStep('toc', () => f.update(ev.data, ev.offset));
+        tarSplit?.payload(ev.data);
+        left -= ev.data.length;
+        if (left === 0) {
+          if (f !== undefined) await taggedStep('toc', () => f.finish());
+          tarSplit?.endPayload();
+        }
+      } else if (ev.kind === 'padding') tarSplit?.padding(ev.data);
+      else if (ev.kind === 'trailer') tarSplit?.trailer(ev.data);
+      else if (toc !== undefined && ev.summary.members < toc.memberCount) {
+        findings.fail('toc-entries', `the TOC has ${toc.memberCount} members, the tar ${ev.summary.members}`);
       }
-    } else if (ev.kind === 'padding') tarSplit?.padding(ev.data);
-    else if (ev.kind === 'trailer') tarSplit?.trailer(ev.data);
-    else if (toc !== undefined && ev.summary.members < toc.members.length) {
-      findings.fail(
-        'toc-entries',
-        `the TOC has ${toc.members.length} members, the tar ${ev.summary.members}`,
-      );
     }
+  } finally {
+    await entries?.close();
   }
 }
 
@@ -128,36 +135,38 @@ function noteMember(m: TarMember, result: PassResult): void {
   if (result.escapedName === undefined && stopsOldTocParser(m)) result.escapedName = m.name.text;
 }
 
-/** The member's TOC entry: same name, same fields (when a tar-split exists), and its payload checker. */
-function checkEntry(
-  toc: Toc,
+/**
+ * The member's TOC entry (the next member entry: the TOC lists them in tar order): same name, same fields
+ * (when a tar-split exists), and its payload checker.
+ */
+async function checkEntry(
+  entries: TocEntries,
   m: TarMember,
   findings: Findings,
   frames: FrameTracker,
   compareFields: boolean,
-): FileCheck | undefined {
-  const entry = toc.members[m.index];
+): Promise<FileCheck | undefined> {
+  // Chunk entries of the member before that no payload check took (not a file, or a name that differed).
+  while ((await entries.peek())?.type === 'chunk') await entries.next();
+  const entry = await entries.next();
   if (entry === undefined) {
     findings.fail('toc-entries', `tar member ${m.index} "${m.name.text}" has no TOC entry`);
     return undefined;
   }
-  if (entry.entry.name !== m.name.text) {
-    findings.fail(
-      'toc-entries',
-      `TOC entry ${m.index} is "${entry.entry.name}", tar member "${m.name.text}"`,
-    );
+  if (entry.name !== m.name.text) {
+    findings.fail('toc-entries', `TOC entry ${m.index} is "${entry.name}", tar member "${m.name.text}"`);
     return undefined;
   }
   if (compareFields) {
-    const diffs = differingFields(entry.entry, m);
+    const diffs = differingFields(entry, m);
     if (diffs.length > 0) findings.fail('toc-vs-tar-split', `"${m.name.text}": ${diffs.join('; ')}`);
   }
   if (m.type !== 'reg') return undefined;
   if (m.payloadSize === 0) {
-    const d = entry.entry.digest;
+    const d = entry.digest;
     if (d !== undefined && d !== EMPTY)
       findings.fail('file-digest', `"${m.name.text}" is empty, TOC digest ${d}`);
     return undefined;
   }
-  return new FileCheck(entry, m.payloadSize, frames, findings);
+  return new FileCheck(entry, entries, m.payloadSize, frames, findings);
 }

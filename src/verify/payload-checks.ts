@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { EMPTY_SHA256 } from '../layers/zstdchunked/toc.js';
 import type { Findings } from './findings.js';
-import type { TocMember } from './toc-doc.js';
+import type { TocEntries, TocEntry } from './toc-entries.js';
 
 /** Frames seen by the decoder: the compressed offsets of the frames that start at the latest position. */
 export class FrameTracker {
@@ -38,83 +38,95 @@ export class FrameTracker {
 }
 
 interface Chunk {
-  start: number;
   size: number;
   offset: number | undefined;
   innerOffset: number;
   digest: string | undefined;
 }
 
-/** The payload of one regular file, checked as its bytes stream past. */
+/**
+ * The payload of one regular file, checked as its bytes stream past. Its chunk entries are taken from the
+ * TOC as the bytes reach them (one entry ahead, whose chunkOffset ends the chunk before), so a file of a
+ * million chunks holds one.
+ */
 export class FileCheck {
-  private readonly chunks: Chunk[];
   private readonly whole: Hash = createHash('sha256');
+  private chunk: Chunk | undefined;
   private chunkHash: Hash | undefined;
-  private index = 0;
-  private received = 0;
+  /** Bytes of `chunk` still to come. */
+  private chunkLeft = 0;
+  /** The entry of the next chunk, not yet started. */
+  private nextEntry: TocEntry | undefined;
+  private index = -1;
+  /** Where in the file the next chunk must start: the end of the one before. */
+  private layoutAt = 0;
+  /** containers/storage puts endOffset on the `reg` entry, tsconvert on the file's last entry. */
+  private endOffset: number | undefined;
 
   constructor(
-    private readonly toc: TocMember,
+    private readonly entry: TocEntry,
+    private readonly entries: TocEntries,
     private readonly size: number,
     private readonly frames: FrameTracker,
     private readonly findings: Findings,
   ) {
-    this.chunks = toc.chunks.map((c, i) => {
-      const next = toc.chunks[i + 1];
-      const start = i === 0 ? 0 : (c.chunkOffset ?? 0);
-      // stargz-snapshotter leaves the last chunk's size out ("to the end of the file").
-      const end = next === undefined ? size : (next.chunkOffset ?? 0);
-      return {
-        start,
-        size: c.chunkSize !== undefined && c.chunkSize > 0 ? c.chunkSize : end - start,
-        offset: c.offset,
-        innerOffset: c.innerOffset ?? 0,
-        digest: c.chunkDigest,
-      };
-    });
-    this.checkLayout();
+    this.nextEntry = entry;
   }
 
   private where(i: number): string {
-    return `"${this.toc.entry.name}" chunk ${i}`;
+    return `"${this.entry.name}" chunk ${i}`;
   }
 
-  /** The chunks must tile the file: each starts where the last ended, the last ends at the size. */
-  private checkLayout(): void {
-    let at = 0;
-    for (const [i, c] of this.chunks.entries()) {
-      if (c.start !== at)
-        this.findings.fail(
-          'chunk-offset',
-          `${this.where(i)} starts at byte ${c.start} of the file, not ${at}`,
-        );
-      at = c.start + c.size;
-      if (c.offset === undefined) this.findings.fail('chunk-offset', `${this.where(i)} has no offset`);
-    }
-    if (at !== this.size)
+  /** The file's next chunk: each must start where the last ended; undefined after the last. */
+  private async load(): Promise<Chunk | undefined> {
+    const e = this.nextEntry;
+    if (e === undefined) return undefined;
+    const after = await this.entries.peek();
+    const next = after?.type === 'chunk' ? await this.entries.next() : undefined;
+    this.nextEntry = next;
+    const i = ++this.index;
+    const start = i === 0 ? 0 : (e.chunkOffset ?? 0);
+    // stargz-snapshotter leaves the last chunk's size out ("to the end of the file").
+    const end = next === undefined ? this.size : (next.chunkOffset ?? 0);
+    const size = e.chunkSize !== undefined && e.chunkSize > 0 ? e.chunkSize : end - start;
+    if (start !== this.layoutAt)
       this.findings.fail(
         'chunk-offset',
-        `chunks of "${this.toc.entry.name}" cover ${at} of ${this.size} bytes`,
+        `${this.where(i)} starts at byte ${start} of the file, not ${this.layoutAt}`,
       );
+    if (e.offset === undefined) this.findings.fail('chunk-offset', `${this.where(i)} has no offset`);
+    this.layoutAt = start + size;
+    if (e.endOffset !== undefined) this.endOffset = e.endOffset;
+    return {
+      size: Math.max(0, size),
+      offset: e.offset,
+      innerOffset: e.innerOffset ?? 0,
+      digest: e.chunkDigest,
+    };
   }
 
   /** Payload bytes at decoded offset `at`. */
-  update(data: Uint8Array, at: number): void {
+  async update(data: Uint8Array, at: number): Promise<void> {
     this.whole.update(data);
     let pos = 0;
     while (pos < data.length) {
-      const c = this.chunks[this.index];
-      if (c === undefined) return;
-      if (this.received === c.start) this.startChunk(c, at + pos);
-      const n = Math.min(data.length - pos, c.start + c.size - this.received);
+      if (this.chunk === undefined) {
+        const c = await this.load();
+        // Bytes past the last chunk: the layout check at the end says so.
+        if (c === undefined) return;
+        this.startChunk(c, at + pos);
+      }
+      const n = Math.min(data.length - pos, this.chunkLeft);
       this.chunkHash?.update(data.subarray(pos, pos + n));
       pos += n;
-      this.received += n;
-      if (this.received === c.start + c.size) this.endChunk(c);
+      this.chunkLeft -= n;
+      if (this.chunkLeft === 0) this.endChunk();
     }
   }
 
   private startChunk(c: Chunk, decodedAt: number): void {
+    this.chunk = c;
+    this.chunkLeft = c.size;
     this.chunkHash = c.digest === undefined ? undefined : createHash('sha256');
     if (c.offset === undefined) return;
     const frameStart = decodedAt - c.innerOffset;
@@ -127,25 +139,31 @@ export class FileCheck {
     }
   }
 
-  private endChunk(c: Chunk): void {
-    if (this.chunkHash !== undefined && c.digest !== undefined) {
+  private endChunk(): void {
+    const c = this.chunk;
+    if (this.chunkHash !== undefined && c?.digest !== undefined) {
       const got = `sha256:${this.chunkHash.digest('hex')}`;
       if (got !== c.digest)
         this.findings.fail('chunk-digest', `${this.where(this.index)}: content ${got}, TOC ${c.digest}`);
     }
     this.chunkHash = undefined;
-    this.index++;
+    this.chunk = undefined;
   }
 
-  /** After the last payload byte. */
-  finish(): void {
-    const entry = this.toc.entry;
+  /** After the last payload byte: the chunk entries not reached yet, the file digest, endOffset. */
+  async finish(): Promise<void> {
+    while (this.nextEntry !== undefined) await this.load();
+    if (this.layoutAt !== this.size)
+      this.findings.fail(
+        'chunk-offset',
+        `chunks of "${this.entry.name}" cover ${this.layoutAt} of ${this.size} bytes`,
+      );
+    const entry = this.entry;
     const got = `sha256:${this.whole.digest('hex')}`;
     const want = entry.digest ?? (this.size === 0 ? EMPTY_SHA256 : undefined);
     if (want === undefined) this.findings.fail('file-digest', `"${entry.name}" has no digest in the TOC`);
     else if (got !== want) this.findings.fail('file-digest', `"${entry.name}": content ${got}, TOC ${want}`);
-    // containers/storage puts endOffset on the `reg` entry, tsconvert on the file's last entry.
-    const endOffset = this.toc.chunks.findLast((c) => c.endOffset !== undefined)?.endOffset;
+    const endOffset = this.endOffset;
     if (endOffset !== undefined) {
       this.frames.nextFrame((next) => {
         if (next !== endOffset)

@@ -6,8 +6,8 @@ import { Buffer } from 'node:buffer';
 import { malformed } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ContentStore } from '../store/content-store.js';
-import { decode } from '../stream/decompress.js';
 import { DigestCounter, tapInto } from '../stream/digest-tap.js';
+import { decodeZstd } from '../zstd/frame-decoder.js';
 import { fromStore } from './stages.js';
 
 /** vbatts/tar-split's entry types. */
@@ -55,7 +55,7 @@ export class TarSplitReader {
 
   constructor(store: ContentStore, desc: Descriptor, offset: number, length: number, signal: AbortSignal) {
     const raw = fromStore(store.read(desc.digest, { offset, size: length, signal }));
-    this.decoded = decode(tapInto(this.counter)(raw), 'zstd')[Symbol.asyncIterator]();
+    this.decoded = decodeZstd(tapInto(this.counter)(raw))[Symbol.asyncIterator]();
   }
 
   /** The next line, or undefined at the end. */

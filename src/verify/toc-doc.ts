@@ -1,49 +1,27 @@
-// The zstd:chunked TOC as a reader sees it (docs/format.md#toc): read by range from the store at the
-// offset an annotation or the footer gives, its compressed and uncompressed digests computed, the JSON
-// parsed, and the entries grouped per file (a `reg` entry and the `chunk` entries right after it, which is
-// how containers/storage groups them).
+// The zstd:chunked TOC as a reader sees it (docs/format.md#toc), read once through from the store at the
+// offset an annotation or the footer gives: its compressed and uncompressed digests, its version and
+// tarSplitDigest, how many members it lists (a `reg` entry and the `chunk` entries right after it are one
+// member, which is how containers/storage groups them), and what stargz-snapshotter's `Verifiers()` would
+// say. No entry is kept: the layer pass reads the entries again, in step with the tar (`entries()`).
 
 import { Buffer } from 'node:buffer';
-import { malformed, TsconvertError } from '../errors.js';
-import { sha256Digest } from '../oci/digest.js';
+import { malformed } from '../errors.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../oci/types.js';
-import { decode } from '../stream/decompress.js';
+import { MAX_TOC_SIZE, TocEntries, type TocEntry, type TocRange } from './toc-entries.js';
 
-/** containers/storage refuses a TOC larger than this, compressed or not (its `maxTocSize`). */
-export const MAX_TOC_SIZE = 150 * 1024 * 1024;
+export { MAX_TOC_SIZE, type TocEntry } from './toc-entries.js';
 
-export interface TocEntry {
-  type: string;
-  name: string;
-  linkName?: string;
-  mode?: number;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  userName?: string;
-  groupName?: string;
-  modtime?: string;
-  accesstime?: string;
-  changetime?: string;
-  devMajor?: number;
-  devMinor?: number;
-  xattrs?: Record<string, string>;
-  digest?: string;
-  offset?: number;
-  endOffset?: number;
-  innerOffset?: number;
-  chunkSize?: number;
-  chunkOffset?: number;
-  chunkDigest?: string;
-  chunkType?: string;
-}
-
-/** One member's entries: its own (first) and the `chunk` entries that follow it. */
-export interface TocMember {
-  index: number;
-  entry: TocEntry;
-  chunks: TocEntry[];
+/** Failures of stargz-snapshotter's `Verifiers()`, gathered while the entries stream past. */
+export interface StargzFacts {
+  /** "offset N found twice" messages (a few; the check's later failures are not shown anyway). */
+  duplicateOffsets: string[];
+  /** Entries with data and neither chunkDigest nor digest: they always fail. */
+  noDigest: string[];
+  /** Entries with data, a digest but no chunkDigest: they fail when the TOC has `chunk` entries. */
+  digestOnly: string[];
+  /** A file with data has more than one chunk. */
+  chunkEntries: boolean;
 }
 
 export interface Toc {
@@ -55,10 +33,20 @@ export interface Toc {
   digest: string;
   uncompressedLength: number;
   version: unknown;
-  members: TocMember[];
   tarSplitDigest: string | undefined;
-  /** Total entries, chunk entries included. */
+  /** Members (non-chunk entries), and all entries, chunk entries included. */
+  memberCount: number;
   entryCount: number;
+  stargz: StargzFacts;
+  /** The entries again, from the first, read from the store as they are asked for. */
+  entries(): TocEntries;
+}
+
+/** Messages kept per list: Findings shows three per check and says that more were left out. */
+const KEEP = 4;
+
+function keep(list: string[], message: string): void {
+  if (list.length < KEEP) list.push(message);
 }
 
 /** Bytes `[offset, offset + length)` of a blob; MALFORMED when the blob ends first. */
@@ -80,44 +68,31 @@ export async function readBlobRange(
   return Buffer.concat(parts);
 }
 
-/** Decompresses a whole zstd payload, refusing more than `limit` bytes of output. */
-export async function unzstd(payload: Uint8Array, limit: number, what: string): Promise<Buffer> {
-  async function* once(): AsyncGenerator<Uint8Array> {
-    yield payload;
-  }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of decode(once(), 'zstd')) {
-      total += chunk.byteLength;
-      if (total > limit) throw malformed(`${what} decompresses to more than ${limit} bytes`);
-      parts.push(chunk);
+/**
+ * What `Verifiers()` checks, one entry at a time: every reg/chunk offset unique, and a chunkDigest on
+ * every chunk of a file with data (a digest will do when the TOC has no chunk entries). Offsets are only
+ * compared with the one before: a TOC lists members in tar order (the pass checks that) and every offset
+ * must be where that chunk's frame starts (the pass checks that too), so in a TOC that passes those checks
+ * a repeated offset can only be the one just before.
+ */
+class StargzScan {
+  readonly facts: StargzFacts = { duplicateOffsets: [], noDigest: [], digestOnly: [], chunkEntries: false };
+  private lastOffset: number | undefined;
+
+  entry(e: TocEntry, file: TocEntry): void {
+    if (file.type !== 'reg' || (file.size ?? 0) <= 0) return;
+    if (e !== file) this.facts.chunkEntries = true;
+    if (e.offset !== undefined) {
+      if (e.offset === this.lastOffset)
+        keep(this.facts.duplicateOffsets, `offset ${e.offset} found twice (at "${file.name}")`);
+      this.lastOffset = e.offset;
     }
-  } catch (err) {
-    if (err instanceof TsconvertError) throw err;
-    throw malformed(`${what} is not valid zstd: ${(err as Error).message}`, { cause: err });
+    if (e.chunkDigest === undefined)
+      keep(file.digest === undefined ? this.facts.noDigest : this.facts.digestOnly, file.name);
   }
-  return Buffer.concat(parts);
 }
 
-function groupMembers(entries: TocEntry[]): TocMember[] {
-  const members: TocMember[] = [];
-  for (const entry of entries) {
-    if (typeof entry !== 'object' || entry === null || typeof entry.name !== 'string')
-      throw malformed('TOC entry without a name');
-    if (entry.type === 'chunk') {
-      const last = members[members.length - 1];
-      if (last === undefined || last.entry.type !== 'reg')
-        throw malformed(`TOC chunk entry "${entry.name}" does not follow a regular file`);
-      last.chunks.push(entry);
-    } else {
-      members.push({ index: members.length, entry, chunks: [entry] });
-    }
-  }
-  return members;
-}
-
-/** Reads and parses the TOC whose compressed payload is `[offset, offset + length)` of the blob. */
+/** Reads the TOC whose compressed payload is `[offset, offset + length)` of the blob, keeping no entry. */
 export async function readToc(
   store: ContentStore,
   desc: Descriptor,
@@ -127,25 +102,38 @@ export async function readToc(
 ): Promise<Toc> {
   if (length > MAX_TOC_SIZE)
     throw malformed(`TOC is ${length} bytes compressed, more than containers/storage's ${MAX_TOC_SIZE}`);
-  const payload = await readBlobRange(store, desc, offset, length, signal);
-  const json = await unzstd(payload, MAX_TOC_SIZE, 'TOC');
-  let doc: { version?: unknown; entries?: unknown; tarSplitDigest?: unknown };
+  const range: TocRange = { store, desc, offset, length, signal };
+  const entries = new TocEntries(range);
+  const stargz = new StargzScan();
+  let memberCount = 0;
+  let entryCount = 0;
+  let file: TocEntry | undefined;
   try {
-    doc = JSON.parse(json.toString('utf8')) as typeof doc;
-  } catch (err) {
-    throw malformed(`TOC is not valid JSON: ${(err as Error).message}`, { cause: err });
+    for (let e = await entries.next(); e !== undefined; e = await entries.next()) {
+      entryCount++;
+      if (e.type === 'chunk') {
+        if (file?.type !== 'reg')
+          throw malformed(`TOC chunk entry "${e.name}" does not follow a regular file`);
+      } else {
+        memberCount++;
+        file = e;
+      }
+      stargz.entry(e, file);
+    }
+  } finally {
+    await entries.close();
   }
-  if (!Array.isArray(doc.entries)) throw malformed('TOC has no entries array');
-  const entries = doc.entries as TocEntry[];
   return {
     offset,
     length,
-    checksum: sha256Digest(payload),
-    digest: sha256Digest(json),
-    uncompressedLength: json.length,
-    version: doc.version,
-    members: groupMembers(entries),
-    tarSplitDigest: typeof doc.tarSplitDigest === 'string' ? doc.tarSplitDigest : undefined,
-    entryCount: entries.length,
+    checksum: entries.compressed.digest(),
+    digest: entries.json.digest(),
+    uncompressedLength: entries.json.size,
+    version: entries.version,
+    tarSplitDigest: typeof entries.tarSplitDigest === 'string' ? entries.tarSplitDigest : undefined,
+    memberCount,
+    entryCount,
+    stargz: stargz.facts,
+    entries: () => new TocEntries(range),
   };
 }

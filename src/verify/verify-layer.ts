@@ -67,18 +67,10 @@ async function blobDigest(store: ContentStore, desc: Descriptor, signal: AbortSi
 
 /** stargz-snapshotter's `Verifiers()`: unique offsets, and a chunk digest for every chunk. */
 function stargzVerifier(toc: Toc, findings: Findings): void {
-  const offsets = new Set<number>();
-  const withData = toc.members.filter((m) => m.entry.type === 'reg' && (m.entry.size ?? 0) > 0);
-  const anyChunkEntries = withData.some((m) => m.chunks.length > 1);
-  for (const m of withData) {
-    for (const c of m.chunks) {
-      if (c.offset !== undefined && offsets.has(c.offset))
-        findings.fail('stargz-verifier', `offset ${c.offset} found twice (at "${m.entry.name}")`);
-      if (c.offset !== undefined) offsets.add(c.offset);
-      if (c.chunkDigest === undefined && (anyChunkEntries || m.entry.digest === undefined))
-        findings.fail('stargz-verifier', `"${m.entry.name}" has a chunk without chunkDigest`);
-    }
-  }
+  const { duplicateOffsets, noDigest, digestOnly, chunkEntries } = toc.stargz;
+  for (const message of duplicateOffsets) findings.fail('stargz-verifier', message);
+  for (const name of chunkEntries ? [...noDigest, ...digestOnly] : noDigest)
+    findings.fail('stargz-verifier', `"${name}" has a chunk without chunkDigest`);
 }
 
 function afterPass(

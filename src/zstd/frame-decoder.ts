@@ -69,6 +69,15 @@ export async function* decodeFrames(source: AsyncIterable<Uint8Array>): AsyncGen
   }
 }
 
+/**
+ * Only the decoded bytes of `source`, decoded as the consumer pulls them: one input piece of a metadata
+ * frame that compresses 20 to 1 never turns into tens of megabytes at once, as it does through a stream
+ * Transform, which decodes each written piece whole whatever its reader asked for.
+ */
+export async function* decodeZstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const ev of decodeFrames(source)) if (ev.kind === 'data') yield ev.data;
+}
+
 /** The payload length of the skippable frame whose 8-byte header is `header`, or undefined if it is not one. */
 export function skippablePayloadLength(header: Uint8Array): number | undefined {
   if (header.length !== SKIPPABLE_HEADER_SIZE) return undefined;

@@ -1,9 +1,11 @@
-// The only home of the zstd-napi package. Streaming encoder and decoder as Node Transform streams.
-// The decoder handles multi-frame input and skippable frames (every zstd:chunked layer has both) without
-// holding a frame in memory; node:zlib's zstd decoder stops at the second frame (nodejs/node#64741).
+// The zstd-napi package's home (with frame-decoder.ts, which decodes with its binding): the streaming
+// encoder as a Node Transform stream, and the decoder's limits. Decoding is frame-decoder.ts's, pulled
+// piece by piece: it handles multi-frame input and skippable frames (every zstd:chunked layer has both);
+// node:zlib's zstd decoder stops at the second frame (nodejs/node#64741), and zstd-napi's DecompressStream
+// decodes each written piece whole, whatever its reader asked for.
 
 import type { Transform } from 'node:stream';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { CompressStream } from 'zstd-napi';
 import * as binding from 'zstd-napi/binding.js';
 
 /**
@@ -18,10 +20,6 @@ export const ZSTD_MAX_WINDOW_LOG = 27;
  */
 export const ZSTD_MT_BASE_BYTES = 28 << 20;
 export const ZSTD_MT_THREAD_BYTES = 8 << 20;
-
-export function createZstdDecoder(): Transform {
-  return new DecompressStream({ windowLogMax: ZSTD_MAX_WINDOW_LOG });
-}
 
 /**
  * A streaming compressor producing one zstd frame, like `zstd -<level>`. With `threads` > 0, libzstd

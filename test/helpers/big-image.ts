@@ -1,12 +1,15 @@
-// A single-layer image of a generated multi-GB tar, built with real tools (the big-layer generator, pigz,
-// GNU tar) into an OCI archive and imported into the private containerd. Cached per size in a temp dir for
-// the test run; the layer is never held in memory by the test.
+// Images of generated big layers, built with real tools (the big-layer generator, pigz, GNU tar) into an
+// OCI archive that the tests import into the private containerd or read as `oci-archive:`: multi-GB tars of
+// many files, or a tar of hundreds of thousands of empty files (the largest TOC for its size). Built in a
+// temp dir for the test run; no layer is ever held in memory by the test.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { NODE } from './cli.js';
 import { REPO_ROOT } from './fixtures.js';
@@ -36,22 +39,15 @@ export interface BigImage {
   cleanup(): Promise<void>;
 }
 
-/** One generated tar of about `bytes`, gzipped with pigz into the layout's blobs. */
+/** A tar written by `makeTar` to the given path, gzipped with pigz into the layout's blobs. */
 async function addLayer(
   work: string,
   layout: string,
-  bytes: number,
-  seed: string,
+  makeTar: (path: string) => Promise<void>,
 ): Promise<{ diffId: string; digest: string; size: number; uncompressedBytes: number }> {
   const tar = join(work, 'layer.tar');
   const gz = join(work, 'layer.tar.gz');
-  const gen = join(REPO_ROOT, 'fixtures', 'gen', 'big-layer.mjs');
-  await run('bash', [
-    '-o',
-    'pipefail',
-    '-c',
-    `"${NODE}" "${gen}" --bytes ${bytes} --seed ${seed} > "${tar}"`,
-  ]);
+  await makeTar(tar);
   const diffId = await sha256File(tar);
   const uncompressedBytes = (await stat(tar)).size;
   await run('bash', ['-o', 'pipefail', '-c', `pigz -1 -c "${tar}" > "${gz}"`]);
@@ -62,14 +58,77 @@ async function addLayer(
   return { diffId, digest, size, uncompressedBytes };
 }
 
+/** The big-layer generator's tar of about `bytes`: many small text files, binaries, a few large files. */
+function generatedTar(bytes: number, seed: string): (path: string) => Promise<void> {
+  const gen = join(REPO_ROOT, 'fixtures', 'gen', 'big-layer.mjs');
+  return async (path) => {
+    await run('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      `"${NODE}" "${gen}" --bytes ${bytes} --seed ${seed} > "${path}"`,
+    ]);
+  };
+}
+
+/** The ustar header block of an empty regular file (mode 0644, root, 2024-01-01). */
+function emptyFileHeader(name: string): Buffer {
+  const h = Buffer.alloc(512);
+  const octal = (at: number, width: number, v: number): void => {
+    h.write(`${v.toString(8).padStart(width - 1, '0')}\0`, at, width, 'latin1');
+  };
+  h.write(name, 0, 100, 'latin1');
+  octal(100, 8, 0o644);
+  octal(108, 8, 0);
+  octal(116, 8, 0);
+  octal(124, 12, 0);
+  octal(136, 12, Date.UTC(2024, 0, 1) / 1000);
+  h.write('0', 156, 'latin1');
+  h.write('ustar\x0000', 257, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+
+/**
+ * A tar of `count` empty files whose names take the whole 100-byte ustar name field, 1000 to a directory:
+ * the layer whose TOC is largest for its size (each entry is a few hundred bytes of JSON).
+ */
+function emptyFilesTar(count: number): (path: string) => Promise<void> {
+  return async (path) => {
+    function* blocks(): Generator<Buffer> {
+      for (let i = 0; i < count; i++) {
+        const dir = `srv/many/d${String(Math.floor(i / 1000)).padStart(5, '0')}/`;
+        const file = `f${String(i).padStart(8, '0')}-`;
+        yield emptyFileHeader(`${dir}${file}`.padEnd(100, 'x'));
+      }
+      yield Buffer.alloc(1024);
+    }
+    await pipeline(Readable.from(blocks()), createWriteStream(path));
+  };
+}
+
 /** Builds an OCI archive holding `layerCount` gzip layers of about `bytes` uncompressed bytes each. */
 export async function buildBigImage(bytes: number, name: string, layerCount = 1): Promise<BigImage> {
+  const tars = Array.from({ length: layerCount }, (_, i) =>
+    generatedTar(bytes, i === 0 ? 'big-layer' : `big-layer-${i}`),
+  );
+  return buildImage(tars, name);
+}
+
+/** Builds an OCI archive of one gzip layer of `count` empty files with long names (a TOC of many MB). */
+export async function buildEmptyFilesImage(count: number, name: string): Promise<BigImage> {
+  return buildImage([emptyFilesTar(count)], name);
+}
+
+async function buildImage(tars: Array<(path: string) => Promise<void>>, name: string): Promise<BigImage> {
   const work = await mkdtemp(join(tmpdir(), 'tsc-big-'));
   const layout = join(work, 'layout');
   await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
   const layers = [];
-  for (let i = 0; i < layerCount; i++)
-    layers.push(await addLayer(work, layout, bytes, i === 0 ? 'big-layer' : `big-layer-${i}`));
+  for (const makeTar of tars) layers.push(await addLayer(work, layout, makeTar));
   const [first] = layers as [(typeof layers)[number]];
   const { diffId, digest: layerDigest } = first;
   const uncompressedBytes = layers.reduce((a, l) => a + l.uncompressedBytes, 0);

@@ -2,10 +2,12 @@
 // Each scenario checks the exit code, the one stderr line, that nothing is left in $TMPDIR or the
 // destination, and that the source is untouched.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdir, readFile, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binNodeFlags } from '../../scripts/bin-flags.js';
@@ -24,6 +26,7 @@ import {
 } from './input-layouts.js';
 
 const TAR = 'application/vnd.oci.image.layer.v1.tar';
+const execFileAsync = promisify(execFile);
 const TAR_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 const open: Scenario[] = [];
@@ -410,6 +413,39 @@ describe('F12: nothing is kept unconverted without a word', () => {
     expectOneLineFailure(r, new RegExp(`layer ${layer.digest}.*gzip.*${layer.digest}`));
     await expectNothingLeft(s, src, dst);
   });
+});
+
+describe('an oci-archive source cut short', () => {
+  // The archive GNU tar writes of a layout whose layer is a 200 kB entry, cut inside that entry (just after
+  // its header, where the extractor used to leave the entry's pipeline waiting forever) or inside a header.
+  const cuts: Array<[string, (header: number) => number]> = [
+    ['just after a blob entry header', (header) => header + 512 + 300],
+    ['inside a header block', (header) => header + 200],
+  ];
+  for (const [where, cut] of cuts) {
+    it(`fails ${where} with one line naming the archive, leaving nothing in $TMPDIR`, async () => {
+      const s = await newScenario();
+      const b = await LayoutBuilder.create(s.dir);
+      const tar = tarOfOneFile('noise.bin', randomBytes(200_000));
+      const layer = await b.blob(tar, TAR);
+      const manifest = await b.manifest(await b.config([sha256(tar)]), [layer]);
+      const root = await b.finish([{ desc: manifest, ref: 'img' }]);
+      const src = { root, before: await treeDigest(root) };
+      const archive = join(s.dir, 'cut.tar');
+      await execFileAsync('tar', ['-cf', archive, '-C', root, '.']);
+      const whole = await readFile(archive);
+      const header = whole.indexOf(Buffer.from(`blobs/sha256/${layer.digest.slice(7)}`));
+      expect(header).toBeGreaterThan(0);
+      await truncate(archive, cut(header));
+      const dst = `${s.dir}/dst`;
+      const r = await s.convert(['--zstd', `oci-archive:${archive}:img`, `oci:${dst}:out`]);
+      expectOneLineFailure(
+        r,
+        new RegExp(`OCI archive ${archive} ends inside an entry: the file is truncated`),
+      );
+      await expectNothingLeft(s, src, dst);
+    });
+  }
 });
 
 export { TAR };

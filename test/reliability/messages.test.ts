@@ -184,6 +184,6 @@ describe('messages for bad sources', () => {
     // Inside the padding after the first file (oci-layout: header at 0, data at 512, next header at 1024).
     await truncate(archive, 1000);
     const line = await convertFails([`oci-archive:${archive}`], dir);
-    expect(line).toContain(`OCI archive ${archive} is not a valid tar file: Unexpected end of data`);
+    expect(line).toContain(`OCI archive ${archive} ends inside an entry: the file is truncated`);
   });
 });

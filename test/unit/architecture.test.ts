@@ -76,6 +76,7 @@ const HOMES: Record<string, string> = {
   'tar-stream': 'oci-layout',
   'p-limit': 'convert',
   undici: 'registry',
+  '@streamparser/json': 'verify/toc-entries.ts',
 };
 
 function withoutComments(file: string): string {

@@ -55,6 +55,20 @@ describe('decompression by content', () => {
     expect(r.data.equals(Buffer.concat([text, noise]))).toBe(true);
   });
 
+  it('decodes zstd only as fast as it is read: a small piece of a layer of zeros never arrives whole', async () => {
+    // 256 MiB of zeros in a few kB of zstd, handed over as one input piece.
+    const bomb = execFileSync('zstd', ['-3', '-c'], { input: Buffer.alloc(256 << 20), maxBuffer: 1 << 26 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    let largest = 0;
+    let total = 0;
+    for await (const piece of decode(chunks(bomb, bomb.length), 'zstd')) {
+      largest = Math.max(largest, piece.length);
+      total += piece.length;
+    }
+    expect(total).toBe(256 << 20);
+    expect(largest).toBeLessThanOrEqual(1 << 20);
+  });
+
   it('reports corrupt input as an error in the consumer loop', async () => {
     const bad = gzipSync(text);
     bad.fill(0x55, 20, 60);

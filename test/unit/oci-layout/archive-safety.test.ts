@@ -1,7 +1,7 @@
 // Hostile archives: entries that would escape the extraction directory (.., absolute names) or create
 // links or devices are refused with a MALFORMED error naming the entry, nothing is written outside, and
 // the private temp directory is removed.
-import { mkdir, mkdtemp, readdir, stat, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
@@ -140,4 +140,47 @@ describe('hostile oci-archive input', () => {
     await expect(layout.images.list({ signal: sig() })).rejects.toMatchObject({ code: 'MALFORMED' });
     await layout.close();
   });
+
+  // A copy cut short (a full disk, an interrupted download): the tar ends inside an entry. Each must fail
+  // at once with one MALFORMED line naming the archive, never wait for bytes that will not come.
+  const truncations: Array<[string, (blob: number, size: number) => number]> = [
+    ['just after a blob entry header', (blob) => blob + 512 + 300],
+    ['inside a blob entry', (blob) => blob + 512 + 40_000],
+    ['inside a header block', (blob) => blob + 100],
+    ['inside the end-of-archive blocks', (_blob, size) => size - 700],
+  ];
+  for (const [where, cut] of truncations) {
+    it(`fails with one line naming the archive when it ends ${where}`, async () => {
+      const file = join(tmp, 'cut.tar');
+      const blob = Buffer.alloc(100_000, 7);
+      await writeTar(file, [
+        ...layoutFiles,
+        { name: 'blobs/sha256/', type: 'directory' },
+        { name: 'blobs/sha256/aa', body: blob.toString('latin1') },
+        { name: 'blobs/sha256/bb', body: 'x' },
+      ]);
+      const whole = await readFile(file);
+      // Where the big entry's header starts: the tar writer puts it after the entries before it.
+      const header = whole.indexOf(Buffer.from('blobs/sha256/aa\0'));
+      expect(header).toBeGreaterThan(0);
+      await writeFile(file, whole.subarray(0, cut(header, whole.length)));
+      const opening = openOciLayout({
+        path: file,
+        archive: true,
+        mode: 'read',
+        signal: AbortSignal.timeout(20_000),
+        tempDir: scratch,
+      });
+      const err = (await opening.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code?: string; message?: string } | undefined;
+      expect(err).toMatchObject({
+        code: 'MALFORMED',
+        message: `OCI archive ${file} ends inside an entry: the file is truncated`,
+      });
+      expect(err?.message).not.toContain('\n');
+      expect(await readdir(scratch)).toEqual([]);
+    });
+  }
 });

@@ -12,8 +12,8 @@ import type { Descriptor } from '../../../src/oci/types.js';
 import { TsconvertError } from '../../../src/errors.js';
 import { member } from '../zstdchunked/tars.js';
 import { randomBytes } from 'node:crypto';
+import { zstdDecompressSync } from 'node:zlib';
 import { MediaType } from '../../../src/oci/media-types.js';
-import { unzstd } from '../../../src/verify/toc-doc.js';
 import { verifyLayer, type LayerVerdict } from '../../../src/verify/verify-layer.js';
 import { CompressPool } from '../../../src/zstd/compress-pool.js';
 import { sig } from '../../helpers/oci-sample.js';
@@ -161,12 +161,8 @@ describe('verifyLayer on layers broken on purpose', () => {
     const blob = Buffer.from(chunked.blob);
     // The big file's first chunk frame: its TOC offset, plus a few bytes into the compressed block.
     const toc = JSON.parse(
-      (
-        await unzstd(
-          blob.subarray(chunked.layout.tocOffset, chunked.layout.tocOffset + chunked.layout.tocLength),
-          1 << 20,
-          'TOC',
-        )
+      zstdDecompressSync(
+        blob.subarray(chunked.layout.tocOffset, chunked.layout.tocOffset + chunked.layout.tocLength),
       ).toString(),
     ) as { entries: Array<{ name: string; offset?: number }> };
     const offset = toc.entries.find((e) => e.name === 'etc/big.bin')?.offset ?? 0;
@@ -178,9 +174,7 @@ describe('verifyLayer on layers broken on purpose', () => {
 
   it('a TOC entry whose mode differs from the tar-split fails toc-vs-tar-split', async () => {
     const l = chunked.layout;
-    const json = (
-      await unzstd(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength), 1 << 20, 'TOC')
-    ).toString();
+    const json = zstdDecompressSync(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength)).toString();
     const changed = json.replace('"name":"etc/one","mode":420', '"name":"etc/one","mode":493');
     expect(changed).not.toBe(json);
     const broken = withToc(chunked, changed);
@@ -193,9 +187,7 @@ describe('verifyLayer on layers broken on purpose', () => {
 
   it('a chunk offset pointing at the wrong frame fails chunk-offset, a wrong chunk digest chunk-digest', async () => {
     const l = chunked.layout;
-    const json = (
-      await unzstd(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength), 1 << 20, 'TOC')
-    ).toString();
+    const json = zstdDecompressSync(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength)).toString();
     const doc = JSON.parse(json) as {
       entries: Array<{ type: string; offset?: number; chunkDigest?: string }>;
     };
@@ -211,6 +203,28 @@ describe('verifyLayer on layers broken on purpose', () => {
     );
     v = await verify(withToc(chunked, wrong).blob, annotationsOf(withToc(chunked, wrong), 'stargz'));
     expect(checks(v)).toEqual(['chunk-digest']);
+  });
+
+  it('a TOC listing a chunk past the end of a file fails chunk-offset and stargz-verifier, and later entries still line up', async () => {
+    const l = chunked.layout;
+    const json = zstdDecompressSync(chunked.blob.subarray(l.tocOffset, l.tocOffset + l.tocLength)).toString();
+    const doc = JSON.parse(json) as { entries: Array<Record<string, unknown>> };
+    const big = doc.entries.findIndex((e) => e.name === 'etc/big.bin');
+    let last = big;
+    while (doc.entries[last + 1]?.type === 'chunk') last++;
+    const lastChunk = doc.entries[last] as Record<string, unknown>;
+    // One more chunk of 1000 bytes at byte 4000 of a 4000-byte file, at the same frame as the last one.
+    doc.entries.splice(last + 1, 0, { ...lastChunk, type: 'chunk', chunkOffset: 4000, chunkSize: 1000 });
+    const broken = withToc(chunked, JSON.stringify(doc));
+    const v = await verify(broken.blob, annotationsOf(broken, 'stargz'));
+    // No toc-entries failure: the extra chunk entry was taken with its file, so later members still match.
+    expect(v.failures).toEqual([
+      { check: 'chunk-offset', message: 'chunks of "etc/big.bin" cover 5000 of 4000 bytes' },
+      {
+        check: 'stargz-verifier',
+        message: `offset ${String(lastChunk.offset)} found twice (at "etc/big.bin")`,
+      },
+    ]);
   });
 
   it('a wrong manifest-checksum fails manifest-checksum', async () => {
