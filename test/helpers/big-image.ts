@@ -110,6 +110,64 @@ function emptyFilesTar(count: number): (path: string) => Promise<void> {
   };
 }
 
+/**
+ * A tar of `files` files of `fileBytes` each of seeded pseudo-random words: text that compresses about 3:1 and
+ * takes zstd longer per byte than the tar scan does, so compression, not the scan, is the work. Written
+ * through GNU tar with fixed owners and times.
+ */
+function textFilesTar(files: number, fileBytes: number): (path: string) => Promise<void> {
+  const words =
+    'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu layer image chunk frame digest'.split(
+      ' ',
+    );
+  return async (path) => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsc-text-'));
+    try {
+      let state = 0x9e3779b9;
+      const next = (): number => {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        return state >>> 0;
+      };
+      for (let f = 0; f < files; f++) {
+        const out = createWriteStream(join(dir, `text-${f}.txt`));
+        let written = 0;
+        while (written < fileBytes) {
+          let line = '';
+          while (line.length < 64 * 1024)
+            line += `${words[next() % words.length]}${next() % 7 === 0 ? '\n' : ' '}`;
+          const piece = Buffer.from(line.slice(0, Math.min(line.length, fileBytes - written)));
+          written += piece.length;
+          if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
+        }
+        await new Promise<void>((resolve, reject) =>
+          out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+        );
+      }
+      await run('tar', [
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--mtime=2024-01-01',
+        '--sort=name',
+        '-cf',
+        path,
+        '-C',
+        dir,
+        '.',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Builds an OCI archive of one gzip layer of `files` text files of `fileBytes` each (see textFilesTar). */
+export async function buildTextFilesImage(files: number, fileBytes: number, name: string): Promise<BigImage> {
+  return buildImage([textFilesTar(files, fileBytes)], name);
+}
+
 /** Builds an OCI archive holding `layerCount` gzip layers of about `bytes` uncompressed bytes each. */
 export async function buildBigImage(bytes: number, name: string, layerCount = 1): Promise<BigImage> {
   const tars = Array.from({ length: layerCount }, (_, i) =>
