@@ -3,16 +3,16 @@
 // registry does not speak TLS, as skopeo does), authentication (auth.ts), redirects for blob reads, and
 // retries with backoff on 429, 5xx and dropped connections. Every request is bounded by the run's signal.
 
-import { readdir, readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { abortError, TsconvertError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { basicHeader, isFresh, parseChallenge, tokenFrom, type Challenge, type Token } from './auth.js';
 import type { Credentials } from './credentials.js';
+import { certFiles } from './cert-dir.js';
 import { isTlsError, statusError, transportError, type Side } from './errors.js';
+import { bodyText, type Response } from './response-body.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -31,7 +31,7 @@ export interface RegistryCall {
   retry?: boolean;
 }
 
-export type Response = Dispatcher.ResponseData;
+export type { Response };
 
 export interface ClientOptions {
   host: string;
@@ -53,55 +53,6 @@ export interface ClientOptions {
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const MAX_BACKOFF_MS = 10_000;
 const MAX_REDIRECTS = 5;
-/** How much of an error answer's body is read for its message. */
-const ERROR_BODY_BYTES = 64 << 10;
-
-async function certFiles(dirs: string[]): Promise<{ ca: string[]; cert?: string; key?: string }> {
-  const out: { ca: string[]; cert?: string; key?: string } = { ca: [] };
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = (await readdir(dir)).sort();
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      if (name.endsWith('.crt')) out.ca.push(await readFile(path, 'utf8'));
-      else if (name.endsWith('.cert')) out.cert = await readFile(path, 'utf8');
-      else if (name.endsWith('.key')) out.key = await readFile(path, 'utf8');
-    }
-  }
-  return out;
-}
-
-/** Drops a response's body unread (closing its connection); undici reports that as an error, ignored here. */
-export function discard(res: Response): void {
-  res.body.on('error', () => undefined);
-  res.body.destroy();
-}
-
-/** Reads at most `limit` bytes of a body and discards the rest. */
-export async function bodyBytes(res: Response, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body) {
-      const b = chunk as Buffer;
-      if (size < limit) parts.push(b.subarray(0, limit - size));
-      size += b.byteLength;
-      if (size >= limit) break;
-    }
-  } finally {
-    discard(res);
-  }
-  return Buffer.concat(parts);
-}
-
-/** A bounded part of an error answer's body as text, for its message (a broken body gives what was read). */
-export async function bodyText(res: Response, limit = ERROR_BODY_BYTES): Promise<string> {
-  return (await bodyBytes(res, limit).catch(() => Buffer.alloc(0))).toString('utf8');
-}
 
 export class RegistryClient {
   readonly host: string;

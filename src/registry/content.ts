@@ -19,7 +19,7 @@ import type {
   WriterOptions,
 } from '../store/content-store.js';
 import { readRange } from '../store/file-range.js';
-import { bodyBytes, discard, type Response } from './client.js';
+import { bodyBytes, discard, type Response } from './response-body.js';
 import { transportError } from './errors.js';
 import { MANIFEST_ACCEPT, type Repository } from './repository.js';
 import { openUploadWriter } from './upload.js';

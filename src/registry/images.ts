@@ -11,7 +11,7 @@ import { isIndexType, isManifestType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { CallOptions } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
-import { bodyBytes } from './client.js';
+import { bodyBytes } from './response-body.js';
 import type { RegistryContentStore } from './content.js';
 import { MANIFEST_ACCEPT, type Repository } from './repository.js';
 

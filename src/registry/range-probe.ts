@@ -5,7 +5,7 @@
 // multipart/byteranges. Anything else is a warning (the image works; its pulls are whole).
 
 import type { Digest } from '../oci/digest.js';
-import { discard } from './client.js';
+import { discard } from './response-body.js';
 import type { Repository } from './repository.js';
 
 /** Undefined when the registry serves multi-range requests on blob `digest` (2 bytes or more); else what it answered. */
