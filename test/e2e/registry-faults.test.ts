@@ -238,6 +238,8 @@ describe('registry faults', () => {
         'convert',
         ...INSECURE,
         '--zstd',
+        // The layout already holds this layer's result: without --no-reuse it would not be read at all.
+        '--no-reuse',
         dropping.ref('f/resume:1'),
         `oci:${out}:resumed`,
       ]);
@@ -257,6 +259,7 @@ describe('registry faults', () => {
         'convert',
         ...INSECURE,
         '--zstd',
+        '--no-reuse',
         flaky.ref('f/resume:1'),
         `oci:${out}:flaky`,
       ]);
