@@ -25,7 +25,7 @@ async function* threaded(
   t: ZstdThreads,
 ): AsyncGenerator<Uint8Array> {
   let n = 1;
-  while (n < t.max && t.budget.tryAcquire(ZSTD_MT_THREAD_BYTES)) n += 1;
+  while (n < t.max && t.budget.tryAcquire(ZSTD_MT_THREAD_BYTES, true)) n += 1;
   try {
     yield* through(tar, createZstdEncoder(level, n));
   } finally {

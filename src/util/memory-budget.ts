@@ -36,9 +36,15 @@ export class MemoryBudget {
     this.track();
   }
 
-  /** Takes `bytes` if they fit now and nobody waits before us; never waits. */
-  tryAcquire(bytes: number): boolean {
-    if (this.waiters.length > 0 || !this.fits(bytes)) return false;
+  /**
+   * Takes `bytes` if they fit now and nobody waits before us; never waits. With `running`, for work that has
+   * started (a layer's further frame slots or libzstd threads), it goes ahead of the waiters, which are
+   * layers waiting to start: they would otherwise take the memory a running layer needs to use more than one
+   * thread, and every layer would run one batch at a time. A running layer gives it back when it ends, so the
+   * waiters' turn still comes.
+   */
+  tryAcquire(bytes: number, running = false): boolean {
+    if ((!running && this.waiters.length > 0) || !this.fits(bytes)) return false;
     this.held += bytes;
     this.track();
     return true;

@@ -169,7 +169,7 @@ export class FrameBatcher {
   /** A new slot: the first (paid for by the layer job), or another when the budget has room for it now. */
   private grow(): Slot | undefined {
     if (this.created === 0) return this.newSlot();
-    if (this.created >= this.slotCount || !this.budget.tryAcquire(this.slotMemory)) return undefined;
+    if (this.created >= this.slotCount || !this.budget.tryAcquire(this.slotMemory, true)) return undefined;
     return this.newSlot();
   }
 

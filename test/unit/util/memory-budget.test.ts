@@ -1,5 +1,5 @@
-// The run-wide memory budget: what fits is granted at once, what does not waits in order, a wait ends on
-// abort, and a request is granted whatever its size when nothing else is held (so waiting cannot deadlock).
+// The run-wide memory budget: what fits is granted at once, what does not waits in order (started work may
+// take what fits ahead of it), a wait ends on abort, and a request is granted whatever its size when nothing else is held (so waiting cannot deadlock).
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget } from '../../../src/util/memory-budget.js';
 
@@ -20,6 +20,20 @@ describe('MemoryBudget', () => {
     expect(order).toEqual(['first', 'second']);
     expect(b.used).toBe(70);
     expect(b.peak).toBe(70);
+  });
+
+  it('lets started work take what fits ahead of the queue, and the queue goes on when it gives it back', async () => {
+    const b = new MemoryBudget(100);
+    expect(b.tryAcquire(40)).toBe(true);
+    const waiting = b.acquire(61);
+    // A layer waiting to start does not stop a running one from taking its next slot (it fits now) ...
+    expect(b.tryAcquire(5)).toBe(false);
+    expect(b.tryAcquire(5, true)).toBe(true);
+    // ... but never beyond what fits.
+    expect(b.tryAcquire(100, true)).toBe(false);
+    b.release(45);
+    await waiting;
+    expect(b.used).toBe(61);
   });
 
   it('grants a request larger than the budget when nothing else is held', async () => {
