@@ -32,15 +32,7 @@ export class LayoutReuseStore implements ReuseStore {
   }
 
   async find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined> {
-    let text: string;
-    try {
-      text = (await readJsonFile(this.#path(key), 'reuse record', options.signal)).toString('utf8');
-    } catch (err) {
-      // No record, or one that is not a regular file or too large: converted again and replaced.
-      if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
-      throw err;
-    }
-    const record = decodeRecord(text, key);
+    const record = await readRecordFile(join(this.#dir, recordFileName(key)), key, options.signal);
     if (record === undefined) return undefined;
     try {
       const info = await this.#content.info(record.result, options);
@@ -51,12 +43,36 @@ export class LayoutReuseStore implements ReuseStore {
     }
   }
 
-  async put(record: ReuseRecord, options: CallOptions): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
-    await atomicWriteFile(this.#path(record), `${encodeRecord(record)}\n`, options.signal);
+  put(record: ReuseRecord, options: CallOptions): Promise<void> {
+    return writeRecordFile(this.#dir, record, options.signal);
   }
+}
 
-  #path(key: ReuseKey): string {
-    return join(this.#dir, `${recordId(key)}.json`);
+/** The file name of a key's record. */
+export const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
+
+/**
+ * The record of `key` in the file at `path` (bounded read); undefined when there is none, or it is not a
+ * regular file, too large or not a record of exactly `key` (it is then converted again and replaced).
+ * Also the record file of a registry destination's local cache (registry/reuse-records.ts).
+ */
+export async function readRecordFile(
+  path: string,
+  key: ReuseKey,
+  signal: AbortSignal,
+): Promise<ReuseRecord | undefined> {
+  let text: string;
+  try {
+    text = (await readJsonFile(path, 'reuse record', signal)).toString('utf8');
+  } catch (err) {
+    if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
+    throw err;
   }
+  return decodeRecord(text, key);
+}
+
+/** Writes `record` into `dir` (created if needed) atomically, replacing an earlier record of its key. */
+export async function writeRecordFile(dir: string, record: ReuseRecord, signal: AbortSignal): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await atomicWriteFile(join(dir, recordFileName(record)), `${encodeRecord(record)}\n`, signal);
 }
