@@ -2,9 +2,9 @@
 // blob, its size, DiffID, the format that wrote it and its annotations). Output is deterministic, so a later
 // run converting the same source with the same options may take the committed result instead of converting
 // again; that is also how a run killed part-way resumes. Records live with the destination (containerd:
-// labels on the result blob; an `oci:` layout: one small file per record), and the core trusts one only
-// when the result blob is present with the recorded size. This file holds the contract and the one record
-// encoding both backends share.
+// labels on the result blob; an `oci:` layout: one small file per record; a registry: the same files in
+// the user's cache), and the core trusts one only when the result blob is present with the recorded size.
+// This file holds the contract and the one record encoding every backend shares.
 
 import { createHash } from 'node:crypto';
 import { isDigest, type Digest } from '../oci/digest.js';
@@ -38,8 +38,9 @@ export interface ReuseRecord extends ReuseKey {
 
 export interface ReuseStore {
   /**
-   * The record of `key`, or undefined when there is none, it does not parse or it names a result the store
-   * does not hold at the recorded size.
+   * The record of `key`, or undefined when there is none, it does not parse or (where the store checks it
+   * here) it names a result the store does not hold at the recorded size. The core checks the size again
+   * in the destination (convert/reuse.ts), so a store may leave that check to it.
    */
   find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined>;
   /** Writes the record, replacing any earlier one of the same key. */
