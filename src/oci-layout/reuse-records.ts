@@ -14,6 +14,7 @@ import {
   decodeRecord,
   encodeRecord,
   recordId,
+  type RecordFiles,
   type ReuseKey,
   type ReuseRecord,
   type ReuseStore,
@@ -32,7 +33,7 @@ export class LayoutReuseStore implements ReuseStore {
   }
 
   async find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined> {
-    const record = await readRecordFile(join(this.#dir, recordFileName(key)), key, options.signal);
+    const record = await recordFiles.read(this.#dir, key, options.signal);
     if (record === undefined) return undefined;
     try {
       const info = await this.#content.info(record.result, options);
@@ -44,35 +45,31 @@ export class LayoutReuseStore implements ReuseStore {
   }
 
   put(record: ReuseRecord, options: CallOptions): Promise<void> {
-    return writeRecordFile(this.#dir, record, options.signal);
+    return recordFiles.write(this.#dir, record, options.signal);
   }
 }
 
 /** The file name of a key's record. */
-export const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
+const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
 
 /**
- * The record of `key` in the file at `path` (bounded read); undefined when there is none, or it is not a
- * regular file, too large or not a record of exactly `key` (it is then converted again and replaced).
- * Also the record file of a registry destination's local cache (registry/reuse-records.ts).
+ * Record files as this layout keeps them, bounded reads and atomic writes; a file that is missing, not a
+ * regular file, too large or not a record of exactly the key reads as none (converted again and replaced).
+ * The CLI hands the same code to a registry destination for its local cache (registry/reuse-records.ts).
  */
-export async function readRecordFile(
-  path: string,
-  key: ReuseKey,
-  signal: AbortSignal,
-): Promise<ReuseRecord | undefined> {
-  let text: string;
-  try {
-    text = (await readJsonFile(path, 'reuse record', signal)).toString('utf8');
-  } catch (err) {
-    if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
-    throw err;
-  }
-  return decodeRecord(text, key);
-}
-
-/** Writes `record` into `dir` (created if needed) atomically, replacing an earlier record of its key. */
-export async function writeRecordFile(dir: string, record: ReuseRecord, signal: AbortSignal): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await atomicWriteFile(join(dir, recordFileName(record)), `${encodeRecord(record)}\n`, signal);
-}
+export const recordFiles: RecordFiles = {
+  async read(dir, key, signal) {
+    let text: string;
+    try {
+      text = (await readJsonFile(join(dir, recordFileName(key)), 'reuse record', signal)).toString('utf8');
+    } catch (err) {
+      if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
+      throw err;
+    }
+    return decodeRecord(text, key);
+  },
+  async write(dir, record, signal) {
+    await mkdir(dir, { recursive: true });
+    await atomicWriteFile(join(dir, recordFileName(record)), `${encodeRecord(record)}\n`, signal);
+  },
+};

@@ -11,7 +11,7 @@
 
 import type { Digest } from '../oci/digest.js';
 import type { BackendHints, ImageBackend, LeaseManager } from '../store/image-store.js';
-import type { ReuseStore } from '../store/reuse-store.js';
+import type { RecordFiles, ReuseStore } from '../store/reuse-store.js';
 import { noLeases } from '../store/no-leases.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
 import type { Logger } from '../util/log.js';
@@ -35,6 +35,8 @@ export interface OpenRegistryOptions extends CredentialOptions {
   timeoutMs?: number;
   /** Where upload buffers are taken from; none: unbounded (tests, `image verify`). */
   budget?: MemoryBudget;
+  /** A destination's reuse record files (the CLI passes the layout's, oci-layout/reuse-records.ts). */
+  recordFiles?: RecordFiles;
   logger: Logger;
   signal: AbortSignal;
 }
@@ -48,10 +50,11 @@ export class RegistryBackend implements ImageBackend {
   readonly repository: Repository;
   readonly reuse: ReuseStore | undefined;
 
-  /** `reuseCache`: where a destination keeps its reuse records (reuse-records.ts); none for a source. */
-  constructor(repository: Repository, reuseCache?: string) {
+  /** `reuse`: where and how a destination keeps its reuse records (reuse-records.ts); none for a source. */
+  constructor(repository: Repository, reuse?: { cacheDir: string; files: RecordFiles }) {
     this.repository = repository;
-    this.reuse = reuseCache === undefined ? undefined : new RegistryReuseStore(reuseCache, repository);
+    this.reuse =
+      reuse === undefined ? undefined : new RegistryReuseStore(reuse.cacheDir, repository, reuse.files);
     this.content = new RegistryContentStore(repository);
     this.images = new RegistryImageStore(repository, this.content);
     const where = repository.where;
@@ -110,5 +113,9 @@ export async function openRegistry(options: OpenRegistryOptions): Promise<Regist
     throw err;
   }
   const repository = new Repository(client, reference.repository, logger, options.budget);
-  return new RegistryBackend(repository, side === 'destination' ? reuseCacheDir(options.env) : undefined);
+  const { recordFiles } = options;
+  return new RegistryBackend(
+    repository,
+    recordFiles === undefined ? undefined : { cacheDir: reuseCacheDir(options.env), files: recordFiles },
+  );
 }

@@ -1,7 +1,7 @@
 // Reuse records for a registry destination (store/reuse-store.ts). A registry cannot keep records of its own,
 // so they are kept on this host, in the user's cache: $XDG_CACHE_HOME/tsconvert/reuse/HOST/REPOSITORY/ (or
-// ~/.cache/…), one file per record in the same format, written the same atomic way, as an `oci:` layout's
-// (oci-layout/reuse-records.ts). A record of the destination repository is returned as it is; one kept for
+// ~/.cache/…), one file per record, read and written by the code an `oci:` layout uses for its records (the
+// CLI hands it over as RecordFiles). A record of the destination repository is returned as it is; one kept for
 // another repository of the same registry is returned only once its result blob has been mounted from there
 // (POST ?mount=&from=, which the registry refuses when it no longer has the blob). Either way the converter
 // trusts it only when a HEAD of the result in the destination repository answers with the recorded size
@@ -10,10 +10,14 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { isENOENT } from '../oci-layout/fs-util.js';
-import { readRecordFile, recordFileName, writeRecordFile } from '../oci-layout/reuse-records.js';
 import type { CallOptions } from '../store/content-store.js';
-import type { ReuseKey, ReuseRecord, ReuseStore } from '../store/reuse-store.js';
+import {
+  recordId,
+  type RecordFiles,
+  type ReuseKey,
+  type ReuseRecord,
+  type ReuseStore,
+} from '../store/reuse-store.js';
 import type { Repository } from './repository.js';
 import { mountBlob } from './upload.js';
 
@@ -28,25 +32,26 @@ export class RegistryReuseStore implements ReuseStore {
   /** The records of every repository of this registry: HOST_DIR/REPOSITORY/<record id>.json. */
   readonly #hostDir: string;
   readonly #repo: Repository;
+  readonly #files: RecordFiles;
 
-  constructor(cacheDir: string, repo: Repository) {
+  constructor(cacheDir: string, repo: Repository, files: RecordFiles) {
     this.#hostDir = join(cacheDir, repo.host);
     this.#repo = repo;
+    this.#files = files;
   }
 
   async find(key: ReuseKey, { signal }: CallOptions): Promise<ReuseRecord | undefined> {
-    const name = recordFileName(key);
-    const own = await readRecordFile(join(this.#hostDir, this.#repo.name, name), key, signal);
+    const own = await this.#files.read(join(this.#hostDir, this.#repo.name), key, signal);
     if (own !== undefined) return own;
-    for (const from of await this.#otherRepositories(name)) {
-      const record = await readRecordFile(join(this.#hostDir, from, name), key, signal);
+    for (const from of await this.#otherRepositories(`${recordId(key)}.json`)) {
+      const record = await this.#files.read(join(this.#hostDir, from), key, signal);
       if (record !== undefined && (await this.#mount(record.result, from, signal))) return record;
     }
     return undefined;
   }
 
   put(record: ReuseRecord, { signal }: CallOptions): Promise<void> {
-    return writeRecordFile(join(this.#hostDir, this.#repo.name), record, signal);
+    return this.#files.write(join(this.#hostDir, this.#repo.name), record, signal);
   }
 
   /** The other repositories of this registry with a record file `name`, in a stable order. */
@@ -55,7 +60,7 @@ export class RegistryReuseStore implements ReuseStore {
     try {
       entries = await readdir(this.#hostDir, { recursive: true });
     } catch (err) {
-      if (isENOENT(err)) return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
     return entries

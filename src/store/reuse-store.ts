@@ -47,6 +47,17 @@ export interface ReuseStore {
   put(record: ReuseRecord, options: CallOptions): Promise<void>;
 }
 
+/**
+ * Record files in a directory, one per key (`<record id>.json`): what an `oci:` layout keeps beside its blobs
+ * (oci-layout/reuse-records.ts), and what a registry destination keeps in the user's cache with the same code.
+ */
+export interface RecordFiles {
+  /** The record of `key` in `dir`; undefined when there is none or it is not a well-formed record of `key`. */
+  read(dir: string, key: ReuseKey, signal: AbortSignal): Promise<ReuseRecord | undefined>;
+  /** Writes `record` into `dir` (created if needed) atomically, replacing an earlier record of its key. */
+  write(dir: string, record: ReuseRecord, signal: AbortSignal): Promise<void>;
+}
+
 /** The name of a key's record: sha256 of the source digest and the options, in hex. */
 export function recordId(key: ReuseKey): string {
   return createHash('sha256').update(`${key.source}\n${key.options}`).digest('hex');
