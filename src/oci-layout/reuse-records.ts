@@ -13,7 +13,7 @@ import type { CallOptions, ContentStore } from '../store/content-store.js';
 import {
   decodeRecord,
   encodeRecord,
-  recordId,
+  recordFileName,
   type RecordFiles,
   type ReuseKey,
   type ReuseRecord,
@@ -48,9 +48,6 @@ export class LayoutReuseStore implements ReuseStore {
     return recordFiles.write(this.#dir, record, options.signal);
   }
 }
-
-/** The file name of a key's record. */
-const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
 
 /**
  * Record files as this layout keeps them, bounded reads and atomic writes; a file that is missing, not a

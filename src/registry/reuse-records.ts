@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { CallOptions } from '../store/content-store.js';
 import {
-  recordId,
+  recordFileName,
   type RecordFiles,
   type ReuseKey,
   type ReuseRecord,
@@ -43,7 +43,7 @@ export class RegistryReuseStore implements ReuseStore {
   async find(key: ReuseKey, { signal }: CallOptions): Promise<ReuseRecord | undefined> {
     const own = await this.#files.read(join(this.#hostDir, this.#repo.name), key, signal);
     if (own !== undefined) return own;
-    for (const from of await this.#otherRepositories(`${recordId(key)}.json`)) {
+    for (const from of await this.#otherRepositories(recordFileName(key))) {
       const record = await this.#files.read(join(this.#hostDir, from), key, signal);
       if (record !== undefined && (await this.#mount(record.result, from, signal))) return record;
     }

@@ -63,6 +63,9 @@ export function recordId(key: ReuseKey): string {
   return createHash('sha256').update(`${key.source}\n${key.options}`).digest('hex');
 }
 
+/** The file a key's record is kept in, where records are files (RecordFiles). */
+export const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
+
 /** The record as the JSON text both backends store. */
 export function encodeRecord(record: ReuseRecord): string {
   const { source, options, result, size, diffId, format, annotations, reason, warnings } = record;
