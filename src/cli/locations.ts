@@ -12,6 +12,7 @@ import {
   type TransportReference,
 } from '../oci-layout/reference.js';
 import { openOciLayout } from '../oci-layout/backend.js';
+import { recordFiles } from '../oci-layout/reuse-records.js';
 import { normalizeImageName } from '../oci/reference.js';
 import { openRegistry, RegistryBackend } from '../registry/backend.js';
 import type { Side } from '../registry/errors.js';
@@ -132,6 +133,7 @@ function openBackend(
       ...(certDir === undefined ? {} : { certDir }),
       ...(flags.authfile === undefined ? {} : { authfile: flags.authfile }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
+      ...(side === 'destination' ? { recordFiles } : {}),
       logger: options.logger,
       signal: options.signal,
     });

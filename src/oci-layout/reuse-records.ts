@@ -13,7 +13,8 @@ import type { CallOptions, ContentStore } from '../store/content-store.js';
 import {
   decodeRecord,
   encodeRecord,
-  recordId,
+  recordFileName,
+  type RecordFiles,
   type ReuseKey,
   type ReuseRecord,
   type ReuseStore,
@@ -32,15 +33,7 @@ export class LayoutReuseStore implements ReuseStore {
   }
 
   async find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined> {
-    let text: string;
-    try {
-      text = (await readJsonFile(this.#path(key), 'reuse record', options.signal)).toString('utf8');
-    } catch (err) {
-      // No record, or one that is not a regular file or too large: converted again and replaced.
-      if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
-      throw err;
-    }
-    const record = decodeRecord(text, key);
+    const record = await recordFiles.read(this.#dir, key, options.signal);
     if (record === undefined) return undefined;
     try {
       const info = await this.#content.info(record.result, options);
@@ -51,12 +44,29 @@ export class LayoutReuseStore implements ReuseStore {
     }
   }
 
-  async put(record: ReuseRecord, options: CallOptions): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
-    await atomicWriteFile(this.#path(record), `${encodeRecord(record)}\n`, options.signal);
-  }
-
-  #path(key: ReuseKey): string {
-    return join(this.#dir, `${recordId(key)}.json`);
+  put(record: ReuseRecord, options: CallOptions): Promise<void> {
+    return recordFiles.write(this.#dir, record, options.signal);
   }
 }
+
+/**
+ * Record files as this layout keeps them, bounded reads and atomic writes; a file that is missing, not a
+ * regular file, too large or not a record of exactly the key reads as none (converted again and replaced).
+ * The CLI hands the same code to a registry destination for its local cache (registry/reuse-records.ts).
+ */
+export const recordFiles: RecordFiles = {
+  async read(dir, key, signal) {
+    let text: string;
+    try {
+      text = (await readJsonFile(join(dir, recordFileName(key)), 'reuse record', signal)).toString('utf8');
+    } catch (err) {
+      if (isENOENT(err) || isErrorCode(err, 'MALFORMED')) return undefined;
+      throw err;
+    }
+    return decodeRecord(text, key);
+  },
+  async write(dir, record, signal) {
+    await mkdir(dir, { recursive: true });
+    await atomicWriteFile(join(dir, recordFileName(record)), `${encodeRecord(record)}\n`, signal);
+  },
+};

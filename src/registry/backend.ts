@@ -3,13 +3,15 @@
 // (client.ts) per registry with its TLS settings and credentials. A registry has no leases (nothing is
 // collected while a run writes) and no leftovers of dead runs to clean: an upload it never finished expires
 // there by itself. checkPartialPulls() probes whether a destination serves multi-range requests for
-// zstd:chunked partial pulls (range-probe.ts).
+// zstd:chunked partial pulls (range-probe.ts). As a destination it keeps reuse records in the user's cache
+// (reuse-records.ts).
 //
 //   const dst = await openRegistry({ reference, side: 'destination', tlsVerify: true, logger, signal });
 //   try { ...convert... } finally { await dst.close(); }
 
 import type { Digest } from '../oci/digest.js';
 import type { BackendHints, ImageBackend, LeaseManager } from '../store/image-store.js';
+import type { RecordFiles, ReuseStore } from '../store/reuse-store.js';
 import { noLeases } from '../store/no-leases.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
 import type { Logger } from '../util/log.js';
@@ -21,6 +23,7 @@ import { RegistryImageStore } from './images.js';
 import { probeMultiRange } from './range-probe.js';
 import type { RegistryReference } from './reference.js';
 import { Repository } from './repository.js';
+import { RegistryReuseStore, reuseCacheDir } from './reuse-records.js';
 
 export interface OpenRegistryOptions extends CredentialOptions {
   reference: RegistryReference;
@@ -32,6 +35,8 @@ export interface OpenRegistryOptions extends CredentialOptions {
   timeoutMs?: number;
   /** Where upload buffers are taken from; none: unbounded (tests, `image verify`). */
   budget?: MemoryBudget;
+  /** A destination's reuse record files (the CLI passes the layout's, oci-layout/reuse-records.ts). */
+  recordFiles?: RecordFiles;
   logger: Logger;
   signal: AbortSignal;
 }
@@ -43,9 +48,13 @@ export class RegistryBackend implements ImageBackend {
   readonly leases: LeaseManager = noLeases('registry');
   readonly hints: BackendHints;
   readonly repository: Repository;
+  readonly reuse: ReuseStore | undefined;
 
-  constructor(repository: Repository) {
+  /** `reuse`: where and how a destination keeps its reuse records (reuse-records.ts); none for a source. */
+  constructor(repository: Repository, reuse?: { cacheDir: string; files: RecordFiles }) {
     this.repository = repository;
+    this.reuse =
+      reuse === undefined ? undefined : new RegistryReuseStore(reuse.cacheDir, repository, reuse.files);
     this.content = new RegistryContentStore(repository);
     this.images = new RegistryImageStore(repository, this.content);
     const where = repository.where;
@@ -103,5 +112,10 @@ export async function openRegistry(options: OpenRegistryOptions): Promise<Regist
     await client.close();
     throw err;
   }
-  return new RegistryBackend(new Repository(client, reference.repository, logger, options.budget));
+  const repository = new Repository(client, reference.repository, logger, options.budget);
+  const { recordFiles } = options;
+  return new RegistryBackend(
+    repository,
+    recordFiles === undefined ? undefined : { cacheDir: reuseCacheDir(options.env), files: recordFiles },
+  );
 }

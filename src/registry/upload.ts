@@ -76,6 +76,43 @@ async function mount(
   return typeof location === 'string' ? location : undefined;
 }
 
+/**
+ * Mounts blob `d` into the repository from repository `from` of the same registry; false when the registry
+ * would not (it does not have the blob there), after cancelling the upload it opened instead.
+ */
+export async function mountBlob(
+  repo: Repository,
+  d: Digest,
+  from: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const mounted = await mount(repo, d, from, signal);
+  if (mounted === true) return true;
+  if (mounted !== undefined) await cancelUpload(repo, mounted);
+  return false;
+}
+
+/** Cancels an upload session (best effort: an upload the registry lost is gone anyway). */
+async function cancelUpload(repo: Repository, location: string): Promise<void> {
+  const deadline = AbortSignal.timeout(10_000);
+  repo.logger.debug({ registry: repo.host, upload: location }, 'cancelling upload');
+  try {
+    const res = await repo.client.send({
+      method: 'DELETE',
+      path: location,
+      scopes: repo.push,
+      what: 'cancelling an upload',
+      signal: deadline,
+      retry: false,
+    });
+    await res.body.dump();
+    repo.logger.debug({ registry: repo.host, status: res.statusCode }, 'upload cancelled');
+  } catch (err) {
+    // Registries expire abandoned uploads by themselves.
+    repo.logger.debug({ registry: repo.host, err: String(err) }, 'cancelling upload failed');
+  }
+}
+
 class UploadWriter implements ContentWriter {
   readonly ref: string;
   readonly offset = 0;
@@ -285,28 +322,10 @@ class UploadWriter implements ContentWriter {
     this.#repo.budget?.release(UPLOAD_CHUNK);
   }
 
-  /** Cancels the registry's upload session, if any (best effort: an upload the registry lost is gone anyway). */
   async #cancelSession(): Promise<void> {
     const location = this.#session;
     this.#session = undefined;
-    if (location === undefined) return;
-    const deadline = AbortSignal.timeout(10_000);
-    this.#repo.logger.debug({ registry: this.#repo.host, upload: location }, 'cancelling upload');
-    try {
-      const res = await this.#repo.client.send({
-        method: 'DELETE',
-        path: location,
-        scopes: this.#repo.push,
-        what: 'cancelling an upload',
-        signal: deadline,
-        retry: false,
-      });
-      await res.body.dump();
-      this.#repo.logger.debug({ registry: this.#repo.host, status: res.statusCode }, 'upload cancelled');
-    } catch (err) {
-      // Registries expire abandoned uploads by themselves.
-      this.#repo.logger.debug({ registry: this.#repo.host, err: String(err) }, 'cancelling upload failed');
-    }
+    if (location !== undefined) await cancelUpload(this.#repo, location);
   }
 
   async abort(): Promise<void> {

@@ -2,9 +2,9 @@
 // blob, its size, DiffID, the format that wrote it and its annotations). Output is deterministic, so a later
 // run converting the same source with the same options may take the committed result instead of converting
 // again; that is also how a run killed part-way resumes. Records live with the destination (containerd:
-// labels on the result blob; an `oci:` layout: one small file per record), and the core trusts one only
-// when the result blob is present with the recorded size. This file holds the contract and the one record
-// encoding both backends share.
+// labels on the result blob; an `oci:` layout: one small file per record; a registry: the same files in
+// the user's cache), and the core trusts one only when the result blob is present with the recorded size.
+// This file holds the contract and the one record encoding every backend shares.
 
 import { createHash } from 'node:crypto';
 import { isDigest, type Digest } from '../oci/digest.js';
@@ -38,18 +38,33 @@ export interface ReuseRecord extends ReuseKey {
 
 export interface ReuseStore {
   /**
-   * The record of `key`, or undefined when there is none, it does not parse or it names a result the store
-   * does not hold at the recorded size.
+   * The record of `key`, or undefined when there is none, it does not parse or (where the store checks it
+   * here) it names a result the store does not hold at the recorded size. The core checks the size again
+   * in the destination (convert/reuse.ts), so a store may leave that check to it.
    */
   find(key: ReuseKey, options: CallOptions): Promise<ReuseRecord | undefined>;
   /** Writes the record, replacing any earlier one of the same key. */
   put(record: ReuseRecord, options: CallOptions): Promise<void>;
 }
 
+/**
+ * Record files in a directory, one per key (`<record id>.json`): what an `oci:` layout keeps beside its blobs
+ * (oci-layout/reuse-records.ts), and what a registry destination keeps in the user's cache with the same code.
+ */
+export interface RecordFiles {
+  /** The record of `key` in `dir`; undefined when there is none or it is not a well-formed record of `key`. */
+  read(dir: string, key: ReuseKey, signal: AbortSignal): Promise<ReuseRecord | undefined>;
+  /** Writes `record` into `dir` (created if needed) atomically, replacing an earlier record of its key. */
+  write(dir: string, record: ReuseRecord, signal: AbortSignal): Promise<void>;
+}
+
 /** The name of a key's record: sha256 of the source digest and the options, in hex. */
 export function recordId(key: ReuseKey): string {
   return createHash('sha256').update(`${key.source}\n${key.options}`).digest('hex');
 }
+
+/** The file a key's record is kept in, where records are files (RecordFiles). */
+export const recordFileName = (key: ReuseKey): string => `${recordId(key)}.json`;
 
 /** The record as the JSON text both backends store. */
 export function encodeRecord(record: ReuseRecord): string {

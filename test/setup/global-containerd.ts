@@ -4,6 +4,8 @@
 // afterwards. TSCONVERT_TEST_ADDRESS=<socket> uses an already running daemon instead (for debugging).
 // Every vitest project that needs containerd lists this file (the containerd and big tiers, see
 // vitest.config.ts): the first one to set up starts the daemon, the others share it, the last one stops it.
+// It also points XDG_CACHE_HOME (inherited by the test workers and the CLIs they run) at a fresh directory,
+// removed at the end, so no test writes reuse records of registry destinations into the real home.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -44,7 +46,9 @@ interface Daemon {
 }
 
 // Shared through globalThis: vitest may load this file once per project.
-const shared = globalThis as { tsconvertTestContainerd?: { daemon: Promise<Daemon>; users: number } };
+const shared = globalThis as {
+  tsconvertTestContainerd?: { daemon: Promise<Daemon>; users: number; cache: string };
+};
 
 async function startDaemon(): Promise<Daemon> {
   const external = process.env.TSCONVERT_TEST_ADDRESS;
@@ -66,7 +70,9 @@ async function startDaemon(): Promise<Daemon> {
 export async function setup(project: TestProject): Promise<void> {
   let state = shared.tsconvertTestContainerd;
   if (state === undefined) {
-    state = { daemon: startDaemon(), users: 0 };
+    const cache = await mkdtemp('/tmp/tsc-cache-');
+    process.env.XDG_CACHE_HOME = cache;
+    state = { daemon: startDaemon(), users: 0, cache };
     shared.tsconvertTestContainerd = state;
     state.daemon.catch(() => (shared.tsconvertTestContainerd = undefined));
   }
@@ -81,6 +87,7 @@ export async function teardown(): Promise<void> {
   const state = shared.tsconvertTestContainerd;
   if (state === undefined || --state.users > 0) return;
   shared.tsconvertTestContainerd = undefined;
+  await rm(state.cache, { recursive: true, force: true });
   const { dir } = await state.daemon;
   if (dir === '') return;
   try {
