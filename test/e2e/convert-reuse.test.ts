@@ -226,6 +226,24 @@ describe('resume after SIGKILL', () => {
     await writeLayerImages(bigSrc, { k: layers });
   }, 300_000);
 
+  /** Runs `fn` with a counter of the reuse records (labels on blobs) in a containerd namespace. */
+  async function withRecordCount(
+    namespace: string,
+    fn: (count: () => Promise<number>) => Promise<void>,
+  ): Promise<void> {
+    const signal = new AbortController().signal;
+    const backend = await connectContainerd({ address: address(), namespace, logger: silentLogger, signal });
+    try {
+      await fn(async () => {
+        const infos = await backend.content.list([], { signal });
+        return infos.filter((i) => Object.keys(i.labels).some((k) => k.startsWith('io.tsconvert/reuse.')))
+          .length;
+      });
+    } finally {
+      await backend.close();
+    }
+  }
+
   /** Starts a conversion and SIGKILLs it once `committed` reports a recorded layer; the count at the kill. */
   async function killAfterFirstLayer(
     args: string[],
@@ -289,14 +307,7 @@ describe('resume after SIGKILL', () => {
     const base = ['-a', address(), '-n', namespace, 'image', 'convert'];
     const load = await tsconvert([...base, `oci:${bigSrc}:k`, 'example.com/resume/k:1']);
     expect(load.code, load.stderr).toBe(0);
-    const signal = new AbortController().signal;
-    const backend = await connectContainerd({ address: address(), namespace, logger: silentLogger, signal });
-    try {
-      const count = async (): Promise<number> => {
-        const infos = await backend.content.list([], { signal });
-        return infos.filter((i) => Object.keys(i.labels).some((k) => k.startsWith('io.tsconvert/reuse.')))
-          .length;
-      };
+    await withRecordCount(namespace, async (count) => {
       const args = [
         ...base,
         '--zstdchunked',
@@ -322,9 +333,7 @@ describe('resume after SIGKILL', () => {
       expect(reused(all)).toEqual([]);
       expect(digest(r)).toBe(digest(all));
       await expectNoLeftovers(namespace);
-    } finally {
-      await backend.close();
-    }
+    });
   });
 
   it("oci: → containerd: the killed run's lease keeps its layers until the rerun has reused them", async () => {
@@ -332,14 +341,7 @@ describe('resume after SIGKILL', () => {
     // committed layers, so the rerun removes that lease only after it has finished (run-cleanup.ts).
     const namespace = newNamespace('resume-oci');
     const base = ['-a', address(), '-n', namespace, 'image', 'convert'];
-    const signal = new AbortController().signal;
-    const backend = await connectContainerd({ address: address(), namespace, logger: silentLogger, signal });
-    try {
-      const count = async (): Promise<number> => {
-        const infos = await backend.content.list([], { signal });
-        return infos.filter((i) => Object.keys(i.labels).some((k) => k.startsWith('io.tsconvert/reuse.')))
-          .length;
-      };
+    await withRecordCount(namespace, async (count) => {
       const args = [
         ...base,
         '--zstdchunked',
@@ -367,9 +369,7 @@ describe('resume after SIGKILL', () => {
       );
       expect(digest(out)).toBe(digest(alone));
       await expectNoLeftovers(namespace);
-    } finally {
-      await backend.close();
-    }
+    });
   });
 });
 
