@@ -2,8 +2,7 @@
 // objects, runs the command once, and maps the outcome to an exit code. The only home of commander.
 
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../containerd/connection.js';
-import { DEFAULT_TIMEOUT_MS } from '../containerd/rpc.js';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS } from '../containerd/defaults.js';
 import { usageError } from '../errors.js';
 import { addConvertFlags, validateConvertFlags } from './convert-flags.js';
 import { addCompletion } from './completion.js';

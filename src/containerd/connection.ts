@@ -12,10 +12,9 @@ import { BlobFiles } from './blob-files.js';
 import { fromGrpcError, isServiceError } from './errors.js';
 import type { VersionResponse__Output } from './generated/containerd/services/version/v1/VersionResponse.js';
 import { containerdProto } from './proto.js';
-import { DEFAULT_TIMEOUT_MS, unaryCall, type CallContext, type ContainerdClients } from './rpc.js';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS } from './defaults.js';
+import { unaryCall, type CallContext, type ContainerdClients } from './rpc.js';
 
-export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
-export const DEFAULT_NAMESPACE = 'default';
 /** How long the first Version call may take before the daemon counts as not answering. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -36,7 +35,7 @@ export interface ConnectOptions {
   readBlobFiles?: boolean;
   /** Write large blobs into their ingest files there when this process can open them (default true). */
   writeIngestFiles?: boolean;
-  /** How long any one answer from the daemon may take (default DEFAULT_TIMEOUT_MS, rpc.ts). */
+  /** How long any one answer from the daemon may take (default DEFAULT_TIMEOUT_MS, defaults.ts). */
   timeoutMs?: number;
 }
 

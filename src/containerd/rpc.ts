@@ -19,8 +19,6 @@ import type { VersionClient } from './generated/containerd/services/version/v1/V
 import { fromGrpcError } from './errors.js';
 
 const NAMESPACE_HEADER = 'containerd-namespace';
-/** How long tsconvert waits for any one answer from containerd by default (`--timeout`). */
-export const DEFAULT_TIMEOUT_MS = 60_000;
 const LEASE_HEADER = 'containerd-lease';
 
 export interface ContainerdClients {
