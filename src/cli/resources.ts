@@ -7,6 +7,7 @@
 import { usageError } from '../errors.js';
 import { LAYER_STREAM_BYTES } from '../convert/blobs.js';
 import { layerSlotMemory } from '../layers/zstdchunked/writer.js';
+import { DIGEST_WORKER_BYTES } from '../stream/digest-worker.js';
 import { MemoryBudget } from '../util/memory-budget.js';
 import { WORKER_BYTES } from '../zstd/compress-pool.js';
 import { ZSTD_MT_BASE_BYTES, ZSTD_MT_THREAD_BYTES } from '../zstd/zstd.js';
@@ -59,7 +60,8 @@ export function planResources(input: PlanInput): ResourcePlan {
   }
   const quota = input.limits.cpuQuota;
   const cpus = Math.max(1, Math.min(input.cpus, quota === undefined ? input.cpus : Math.ceil(quota)));
-  const room = Math.max(0, maxMemory - RUNTIME_BYTES);
+  // The digest worker (source digests and DiffIDs off the main thread) is there for every run.
+  const room = Math.max(0, maxMemory - RUNTIME_BYTES - DIGEST_WORKER_BYTES);
   let perThread = 0;
   let oneLayer = LAYER_STREAM_BYTES;
   if (input.layer === 'zstdchunked') {

@@ -9,6 +9,7 @@ import { uncompressFormat } from '../layers/uncompress.js';
 import { zstdFormat } from '../layers/zstd.js';
 import { zstdChunkedFormat } from '../layers/zstdchunked/format.js';
 import { CompressPool, WORKER_BYTES } from '../zstd/compress-pool.js';
+import { DigestWorker } from '../stream/digest-worker.js';
 import { Leftovers } from '../util/leftovers.js';
 import { ownerToken } from '../util/run-tags.js';
 import type { Logger } from '../util/log.js';
@@ -105,6 +106,7 @@ export async function runConvert(
     `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
   );
   const { format, pool } = layerFormatFor(flags, plan);
+  const digests = new DigestWorker();
   const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;
@@ -118,6 +120,7 @@ export async function runConvert(
       jobs: flags.jobs,
       reuse: flags.reuse,
       budget: plan.budget,
+      digests,
       logger,
       signal,
       leaseOwner: ownerToken(),
@@ -150,6 +153,7 @@ export async function runConvert(
       );
     }
     await pool?.close();
+    await digests.close();
     await locations.close();
   }
 }

@@ -2,6 +2,7 @@
 // process state.
 
 import type { LayerFormat } from '../layers/layer-format.js';
+import type { DigestWorker } from '../stream/digest-worker.js';
 import type { PlatformMatcher } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
 import type { ContentStore } from '../store/content-store.js';
@@ -31,6 +32,8 @@ export interface ConvertOptions {
   jobs: number;
   /** The run's memory budget, which every layer job draws from; none means unlimited. */
   budget?: MemoryBudget;
+  /** Where layers' source digests and DiffIDs are computed; none means on the calling thread. */
+  digests?: DigestWorker;
   logger: Logger;
   signal: AbortSignal;
   /**

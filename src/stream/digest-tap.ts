@@ -1,12 +1,26 @@
 // Pass-through pipeline stages that count the bytes flowing through them and, for the source-blob check and
-// the DiffID, hash them (sha256), without copying data. The output is only counted: its store hashes it.
-// A blob that is not what its descriptor says is one condition with one error: ContentMismatch.
+// the DiffID, hash them (sha256): here on the calling thread (DigestCounter), or on a thread of its own
+// (digest-worker.ts). The output is only counted: its store hashes it. A blob that is not what its
+// descriptor says is one condition with one error: ContentMismatch.
 
 import { createHash } from 'node:crypto';
 import { ContentMismatch, type BlobFacts } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 
-export class DigestCounter {
+/** A running sha256 over a stream: update() may return a promise, which the stream waits for. */
+export interface StreamDigest {
+  readonly size: number;
+  update(chunk: Uint8Array): void | Promise<void>;
+  /** The digest of everything given to update(); resolves once all of it is hashed. */
+  finish(): Promise<Digest>;
+  /** The digest, once finish() has resolved. */
+  digest(): Digest;
+  /** Gives up a stream that will not be finished (its layer failed), freeing what holds its state. */
+  drop?(): void;
+}
+
+/** sha256 on the calling thread. */
+export class DigestCounter implements StreamDigest {
   private readonly hash = createHash('sha256');
   private finished: Digest | undefined;
   size = 0;
@@ -21,6 +35,10 @@ export class DigestCounter {
     this.finished ??= `sha256:${this.hash.digest('hex')}`;
     return this.finished;
   }
+
+  finish(): Promise<Digest> {
+    return Promise.resolve(this.digest());
+  }
 }
 
 /** Counts the bytes flowing through, for a stage whose digest the store computes anyway. */
@@ -34,18 +52,19 @@ export class ByteCounter {
 
 /** The stage for `pipeline(src, tapInto(counter), ...)`: yields every chunk unchanged after counting it. */
 export function tapInto(
-  counter: Pick<DigestCounter, 'update'>,
+  counter: Pick<StreamDigest, 'update'>,
 ): (source: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array> {
   return async function* (source) {
     for await (const chunk of source) {
-      counter.update(chunk);
+      const hashed = counter.update(chunk);
+      if (hashed !== undefined) await hashed;
       yield chunk;
     }
   };
 }
 
-/** Throws ContentMismatch unless what `counter` saw is `expected`. */
-export function checkContent(counter: DigestCounter, expected: BlobFacts): void {
+/** Throws ContentMismatch unless what `counter` saw is `expected`; call once finish() has resolved. */
+export function checkContent(counter: StreamDigest, expected: BlobFacts): void {
   const actual = { digest: counter.digest(), size: counter.size };
   if (actual.digest !== expected.digest || actual.size !== expected.size) {
     throw new ContentMismatch(expected, actual);
@@ -57,11 +76,12 @@ export function checkContent(counter: DigestCounter, expected: BlobFacts): void 
  * at its own end, before a decoder downstream can report the symptom (a truncated stream) instead.
  */
 export function verifyInto(
-  counter: DigestCounter,
+  counter: StreamDigest,
   expected: BlobFacts,
 ): (source: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array> {
   return async function* (source) {
     yield* tapInto(counter)(source);
+    await counter.finish();
     checkContent(counter, expected);
   };
 }

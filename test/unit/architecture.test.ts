@@ -57,6 +57,7 @@ const ALLOWED: Record<string, string[]> = {
     'registry',
     'oci',
     'store',
+    'stream',
     'util',
     'zstd',
     '.',

@@ -7,6 +7,7 @@ import {
   planResources,
   RUNTIME_BYTES,
 } from '../../../src/cli/resources.js';
+import { DIGEST_WORKER_BYTES } from '../../../src/stream/digest-worker.js';
 
 const MiB = 1 << 20;
 const chunked = { layer: 'zstdchunked' as const, chunkSize: 4 * MiB };
@@ -16,7 +17,7 @@ describe('planResources', () => {
     const at16 = planResources({ maxMemory: undefined, cpus: 16, limits: {}, ...chunked });
     const at64 = planResources({ maxMemory: undefined, cpus: 64, limits: {}, ...chunked });
     expect(at16.maxMemory).toBe(DEFAULT_MAX_MEMORY);
-    expect(at16.budget.total).toBe(DEFAULT_MAX_MEMORY - RUNTIME_BYTES);
+    expect(at16.budget.total).toBe(DEFAULT_MAX_MEMORY - RUNTIME_BYTES - DIGEST_WORKER_BYTES);
     expect(at64.budget.total).toBe(at16.budget.total);
     expect(at16.threads).toBeGreaterThan(2);
     expect(at64.threads).toBe(at16.threads);
