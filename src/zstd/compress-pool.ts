@@ -112,6 +112,8 @@ export function createSlot(inputBytes: number, frames: number): Slot {
 interface Thread {
   worker: Worker;
   task: Task | undefined;
+  /** Input bytes this thread was given so far: the next batch goes to the idle thread with the fewest. */
+  given: number;
 }
 
 /**
@@ -162,7 +164,7 @@ export class CompressPool {
     for (let i = 0; i < Math.max(1, this.size); i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
-      const thread: Thread = { worker, task: undefined };
+      const thread: Thread = { worker, task: undefined, given: 0 };
       worker.on('message', (m: WorkerReply) => this.finish(thread, m));
       worker.on('error', (err) => this.fail(thread, err));
       // A worker that ends without an 'error' event (killed, or a crash Node reports only as an exit) would
@@ -194,11 +196,14 @@ export class CompressPool {
   private dispatch(): void {
     if (this.broken !== undefined) return;
     if (this.threads.length === 0) this.start();
-    for (const thread of this.threads) {
-      if (thread.task !== undefined) continue;
+    // The least-used idle thread first: taking the first idle one loaded thread 1 with most of the work when
+    // fewer batches than threads were in flight, so it, not the pool, set how far one thread caps the speed.
+    const idle = this.threads.filter((t) => t.task === undefined).sort((a, b) => a.given - b.given);
+    for (const thread of idle) {
       const task = this.queue.shift();
       if (task === undefined) return;
       thread.task = task;
+      thread.given += task.frames.reduce((n, f) => n + f.length, 0);
       this.busy += 1;
       this.peakBusy = Math.max(this.peakBusy, this.busy);
       thread.worker.ref();
