@@ -119,7 +119,7 @@ function mergePax(d: MemberDraft, pax: PaxRecords, offset: number): void {
 }
 
 /** Applies PAX records, GNU long name/link and the "\0" type flag rule to a member header. */
-export function applyExtensions(h: RawHeader, ext: Extensions, offset: number): MemberDraft {
+export function applyExtensions(h: RawHeader, ext: Readonly<Extensions>, offset: number): MemberDraft {
   const d = fromHeader(h);
   if (ext.pax) mergePax(d, ext.pax, offset);
   if (ext.longName && ext.longName.length > 0) d.name = ext.longName;

@@ -6,7 +6,7 @@
 
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
-import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
+import { scanTarBatches, type TarMember, type TarSummary } from '../../tar/index.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
@@ -110,17 +110,19 @@ export class ChunkedEncoder {
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
-      // Events are handled synchronously; a generator is entered only when a slot must be waited for,
-      // so the common case creates no generator per event.
-      for await (const ev of scanTar(tar)) {
-        if (ev.kind === 'member') this.onMember(ev.member, ev.header);
-        else if (ev.kind === 'payload') {
-          for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
-            yield* this.frames.reserve(this.nextChunkSize());
-        } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
-        else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
-        else this.onEnd(ev.summary);
-        if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
+      // Events are handled synchronously, a batch at a time; a generator is entered only when a slot must
+      // be waited for, so the common case creates no generator or promise per event.
+      for await (const batch of scanTarBatches(tar)) {
+        for (const ev of batch) {
+          if (ev.kind === 'member') this.onMember(ev.member, ev.header);
+          else if (ev.kind === 'payload') {
+            for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
+              yield* this.frames.reserve(this.nextChunkSize());
+          } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
+          else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
+          else this.onEnd(ev.summary);
+          if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
+        }
       }
       this.frames.send();
       yield* this.frames.drain(0);
