@@ -48,7 +48,10 @@ class TextFrame {
   /** sha256 of the uncompressed text, when asked for. */
   private readonly textHash: Hash | undefined;
   private readonly payloadHash = createHash('sha256');
-  private batch: string[] = [];
+  /** The batch's text as UTF-8, written in place as it comes (no strings joined per batch). */
+  private batch = Buffer.allocUnsafe(TEXT_BATCH * 2);
+  private batchBytes = 0;
+  /** UTF-16 code units in the batch: a batch is closed at TEXT_BATCH of them, as it always has been. */
   private batchLength = 0;
 
   constructor(level: number, out: SpillBuffer, hashText: boolean) {
@@ -58,9 +61,18 @@ class TextFrame {
   }
 
   add(text: string): void {
-    this.batch.push(text);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (text.length * 3 > this.batch.length - this.batchBytes) this.grow(text.length * 3);
+    this.batchBytes += this.batch.write(text, this.batchBytes, 'utf8');
     this.batchLength += text.length;
     if (this.batchLength >= TEXT_BATCH) this.flush();
+  }
+
+  /** Makes room for `bytes` more (a batch's last text may be long: a TOC entry with large xattrs). */
+  private grow(bytes: number): void {
+    const larger = Buffer.allocUnsafe(Math.max(2 * this.batch.length, this.batchBytes + bytes));
+    this.batch.copy(larger, 0, 0, this.batchBytes);
+    this.batch = larger;
   }
 
   /** Ends the frame; returns its uncompressed size. */
@@ -81,9 +93,10 @@ class TextFrame {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
-    const bytes = Buffer.from(this.batch.join(''), 'utf8');
-    this.batch = [];
+    if (this.batchLength === 0) return;
+    // The compressor takes the bytes in before it returns, so the batch buffer can be written again.
+    const bytes = this.batch.subarray(0, this.batchBytes);
+    this.batchBytes = 0;
     this.batchLength = 0;
     this.textHash?.update(bytes);
     this.emit(this.frame.write(bytes));
