@@ -233,9 +233,9 @@ export class ChunkedEncoder {
 
   /** All chunks of the file are at their offsets: its TOC entries are final. */
   private fileLanded(f: FileState): void {
-    const [first, ...rest] = f.chunks;
-    this.entries.set(f.slot, completeEntry(f.entryHead, f.regular, f.digest, first));
-    rest.forEach((c, i) => this.entries.set(f.slot + 1 + i, chunkEntry(f.name, c)));
+    this.entries.set(f.slot, completeEntry(f.entryHead, f.regular, f.digest, f.chunks[0]));
+    for (let i = 1; i < f.chunks.length; i++)
+      this.entries.set(f.slot + i, chunkEntry(f.name, f.chunks[i] as ChunkFields));
   }
 
   /** Adds header, padding or trailer bytes to the header frame; `headerFull` asks for the frame's close. */
