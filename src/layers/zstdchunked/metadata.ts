@@ -7,8 +7,10 @@
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { SpillBuffer } from '../../stream/spill-buffer.js';
+import { base64Length, writeBase64 } from '../../util/base64.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import { FrameCompressor, skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
+import type { LineSink } from './tar-split.js';
 
 export interface MetadataLayout {
   /** Payload offsets and lengths (offset = skippable-frame start + 8; lengths exclude the 8-byte header). */
@@ -61,11 +63,27 @@ class TextFrame {
   }
 
   add(text: string): void {
+    this.write(text);
+    if (this.batchLength >= TEXT_BATCH) this.flush();
+  }
+
+  /** Adds `head`, the base64 of the pieces joined, and `tail`, as one text. */
+  addBase64(head: string, pieces: readonly Uint8Array[], tail: string): void {
+    this.write(head);
+    let n = 0;
+    for (const p of pieces) n += p.length;
+    const length = base64Length(n);
+    if (length > this.batch.length - this.batchBytes) this.grow(length);
+    this.batchBytes = writeBase64(pieces, this.batch, this.batchBytes);
+    this.batchLength += length;
+    this.add(tail);
+  }
+
+  private write(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     if (text.length * 3 > this.batch.length - this.batchBytes) this.grow(text.length * 3);
     this.batchBytes += this.batch.write(text, this.batchBytes, 'utf8');
     this.batchLength += text.length;
-    if (this.batchLength >= TEXT_BATCH) this.flush();
   }
 
   /** Makes room for `bytes` more (a batch's last text may be long: a TOC entry with large xattrs). */
@@ -139,9 +157,11 @@ export class MetadataBuilder {
     this.entries += 1;
   }
 
-  addTarSplitLine(line: string): void {
-    this.tarSplit.add(line);
-  }
+  /** Where the tar-split lines go. */
+  readonly tarSplitLines: LineSink = {
+    text: (line) => this.tarSplit.add(line),
+    base64: (head, pieces, tail) => this.tarSplit.addBase64(head, pieces, tail),
+  };
 
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
   finish(offset: number): { bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout } {

@@ -98,7 +98,7 @@ export class ChunkedEncoder {
       options.metadataInMemory,
       options.budget,
     );
-    this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
+    this.tarSplit = new TarSplitBuilder(this.meta.tarSplitLines);
     this.frames = new FrameBatcher(
       options.pool,
       options.level,
