@@ -193,7 +193,8 @@ export class ChunkedEncoder {
         f.chunkStart = this.frames.position;
       }
       const n = Math.min(f.chunkLeft, data.length - pos);
-      this.frames.write(data.subarray(pos, pos + n));
+      // Most payload pieces fit in the current chunk whole: no view is made for them.
+      this.frames.write(pos === 0 && n === data.length ? data : data.subarray(pos, pos + n));
       f.chunkLeft -= n;
       f.received += n;
       pos += n;
