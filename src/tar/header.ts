@@ -4,7 +4,7 @@
 // their first byte is not NUL (with Go's fallback to a prefix when they do not parse).
 
 import { invalidTar } from '../errors.js';
-import { checksumMatches, cutAtNul, parseNumeric } from './numbers.js';
+import { checksumMatches, parseNumeric } from './numbers.js';
 
 export type HeaderFormat = 'v7' | 'ustar' | 'gnu' | 'star';
 
@@ -35,7 +35,8 @@ const VERSION_GNU = [0x20, 0x00]; // " \0"
 const TRAILER_STAR = [0x74, 0x61, 0x72, 0x00]; // "tar\0" at 508
 
 function matches(block: Uint8Array, at: number, expected: readonly number[]): boolean {
-  return expected.every((b, i) => block[at + i] === b);
+  for (let i = 0; i < expected.length; i++) if (block[at + i] !== expected[i]) return false;
+  return true;
 }
 
 function detectFormat(block: Uint8Array): HeaderFormat {
@@ -44,8 +45,12 @@ function detectFormat(block: Uint8Array): HeaderFormat {
   return 'v7';
 }
 
-const field = (block: Uint8Array, start: number, length: number): Uint8Array =>
-  block.subarray(start, start + length);
+/** The bytes of the string field at `block[start, start + length)` up to its first NUL (a view, or EMPTY). */
+function text(block: Uint8Array, start: number, length: number): Uint8Array {
+  let end = start;
+  while (end < start + length && block[end] !== 0) end++;
+  return end === start ? EMPTY : block.subarray(start, end);
+}
 
 const isAscii = (bytes: Uint8Array): boolean => bytes.every((b) => b < 0x80);
 
@@ -58,6 +63,13 @@ function joinPrefix(prefix: Uint8Array, name: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A numeric field; MALFORMED naming `what` when it does not parse (fields are read in Go's order). */
+function numeric(block: Uint8Array, start: number, end: number, offset: number, what: string): bigint {
+  const v = parseNumeric(block, start, end);
+  if (v === undefined) throw invalidTar(`tar header at offset ${offset}: invalid ${what} field`);
+  return v;
+}
+
 /**
  * Decodes a non-zero header block. `offset` is the block's absolute position, used in error messages.
  * Throws MALFORMED when the checksum does not match or a numeric field does not parse, as Go does.
@@ -65,23 +77,16 @@ function joinPrefix(prefix: Uint8Array, name: Uint8Array): Uint8Array {
 export function parseHeaderBlock(block: Uint8Array, offset: number): RawHeader {
   if (!checksumMatches(block)) throw invalidTar(`tar header at offset ${offset}: checksum mismatch`);
   const format = detectFormat(block);
-  let bad: string | undefined;
-  const num = (start: number, length: number, what: string): bigint => {
-    const v = parseNumeric(field(block, start, length));
-    if (v === undefined) bad ??= what;
-    return v ?? 0n;
-  };
-  const str = (start: number, length: number): Uint8Array => cutAtNul(field(block, start, length));
   const h = {
     format,
     typeflag: block[156] ?? 0,
-    name: str(0, 100),
-    linkname: str(157, 100),
-    size: num(124, 12, 'size'),
-    mode: num(100, 8, 'mode'),
-    uid: num(108, 8, 'uid'),
-    gid: num(116, 8, 'gid'),
-    mtime: num(136, 12, 'mtime'),
+    name: text(block, 0, 100),
+    linkname: text(block, 157, 100),
+    size: numeric(block, 124, 136, offset, 'size'),
+    mode: numeric(block, 100, 108, offset, 'mode'),
+    uid: numeric(block, 108, 116, offset, 'uid'),
+    gid: numeric(block, 116, 124, offset, 'gid'),
+    mtime: numeric(block, 136, 148, offset, 'mtime'),
     uname: EMPTY,
     gname: EMPTY,
     devMajor: 0n,
@@ -90,23 +95,22 @@ export function parseHeaderBlock(block: Uint8Array, offset: number): RawHeader {
     ctime: undefined as bigint | undefined,
   };
   if (format !== 'v7') {
-    h.uname = str(265, 32);
-    h.gname = str(297, 32);
-    h.devMajor = num(329, 8, 'devmajor');
-    h.devMinor = num(337, 8, 'devminor');
+    h.uname = text(block, 265, 32);
+    h.gname = text(block, 297, 32);
+    h.devMajor = numeric(block, 329, 337, offset, 'devmajor');
+    h.devMinor = numeric(block, 337, 345, offset, 'devminor');
     let prefix: Uint8Array;
     if (format === 'ustar') {
-      prefix = str(345, 155);
+      prefix = text(block, 345, 155);
     } else if (format === 'star') {
-      prefix = str(345, 131);
-      h.atime = num(476, 12, 'atime');
-      h.ctime = num(488, 12, 'ctime');
+      prefix = text(block, 345, 131);
+      h.atime = numeric(block, 476, 488, offset, 'atime');
+      h.ctime = numeric(block, 488, 500, offset, 'ctime');
     } else {
       prefix = readGnuTimes(block, h);
     }
     h.name = joinPrefix(prefix, h.name);
   }
-  if (bad !== undefined) throw invalidTar(`tar header at offset ${offset}: invalid ${bad} field`);
   return h;
 }
 
@@ -118,13 +122,13 @@ function readGnuTimes(block: Uint8Array, h: { atime?: bigint; ctime?: bigint }):
     [357, 'ctime'],
   ] as const) {
     if (block[start] === 0) continue;
-    const v = parseNumeric(field(block, start, 12));
+    const v = parseNumeric(block, start, start + 12);
     if (v === undefined) ok = false;
     else h[key] = v;
   }
   if (ok) return EMPTY;
   h.atime = undefined;
   h.ctime = undefined;
-  const prefix = cutAtNul(field(block, 345, 155));
+  const prefix = text(block, 345, 155);
   return isAscii(prefix) ? prefix : EMPTY;
 }

@@ -13,8 +13,9 @@
 //
 // Values are those of Go's archive/tar as forked by vbatts/tar-split (what containers/storage checks a TOC
 // against). Events hold views of the input chunks, so the source must not reuse a chunk's memory after
-// yielding it (Node streams never do).
-export { scanTar, type ScanTarOptions } from './scanner.js';
+// yielding it (Node streams never do). `scanTarBatches` yields the same events in arrays, one per stretch
+// of input the scanner could handle without waiting, for consumers that handle events synchronously.
+export { scanTar, scanTarBatches, type ScanTarOptions } from './scanner.js';
 export { formatRfc3339, GO_ZERO_TIME_SECONDS, type TarTime } from './time.js';
 export { MAX_HEADER_BLOCKS_PER_MEMBER } from './limits.js';
 export type { HeaderFormat } from './header.js';

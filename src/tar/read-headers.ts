@@ -18,6 +18,7 @@ import {
   isHeaderOnly,
   type Extensions,
   type MemberDraft,
+  type MemberLayout,
 } from './member.js';
 import { cutAtNul, isAllZero } from './numbers.js';
 import { parsePaxRecords, type PaxRecords } from './pax.js';
@@ -53,7 +54,9 @@ class HeaderBytes {
     }
   }
   get size(): number {
-    return this.pieces.reduce((n, p) => n + p.length, 0);
+    let n = 0;
+    for (const p of this.pieces) n += p.length;
+    return n;
   }
 }
 
@@ -67,6 +70,46 @@ async function readBlock(reader: ChunkReader, what: string): Promise<Uint8Array 
   return block;
 }
 
+const NO_EXTENSIONS: Readonly<Extensions> = Object.freeze({
+  pax: undefined,
+  longName: undefined,
+  longLink: undefined,
+});
+
+const isExtension = (typeflag: number): boolean =>
+  typeflag === TYPE_PAX ||
+  typeflag === TYPE_PAX_GLOBAL ||
+  typeflag === TYPE_LONG_NAME ||
+  typeflag === TYPE_LONG_LINK;
+
+function ended(bytes: HeaderBytes, ending: TarEnding, truncatedPadding = false): HeaderResult {
+  return { kind: 'end', pieces: bytes.pieces, ending, truncatedPadding };
+}
+
+/** Keeps a non-zero header block read at `at` and decodes it. */
+function headerBlock(block: Uint8Array, at: number, bytes: HeaderBytes): RawHeader {
+  bytes.reserve(BLOCK_SIZE, at);
+  bytes.pieces.push(block);
+  const h = parseHeaderBlock(block, at);
+  if (h.size < 0n && !isHeaderOnly(h.typeflag)) throw invalidTar(`tar header at offset ${at}: negative size`);
+  return h;
+}
+
+/**
+ * The common case without waiting: a member whose header is one block (no extension header before it,
+ * not old-GNU sparse) that the reader holds already. `undefined`, with nothing read, otherwise.
+ */
+export function readHeadersBuffered(reader: ChunkReader, index: number): HeaderResult | undefined {
+  const block = reader.peekBuffered(BLOCK_SIZE);
+  if (block === undefined) return undefined;
+  const typeflag = block[156] ?? 0;
+  if (isExtension(typeflag) || typeflag === TYPE_OLD_SPARSE || isAllZero(block)) return undefined;
+  const at = reader.offset;
+  reader.skip(BLOCK_SIZE);
+  const bytes = new HeaderBytes(at);
+  return plainMember(headerBlock(block, at, bytes), at, NO_EXTENSIONS, bytes, index);
+}
+
 /**
  * Go's Reader.next loop: reads extension headers (`x`, `L`, `K`) until a member header, a `g` header
  * (itself a member) or the end of the archive.
@@ -74,36 +117,21 @@ async function readBlock(reader: ChunkReader, what: string): Promise<Uint8Array 
 export async function readHeaders(reader: ChunkReader, index: number): Promise<HeaderResult> {
   const bytes = new HeaderBytes(reader.offset);
   const ext: Extensions = { pax: undefined, longName: undefined, longLink: undefined };
-  const end = (ending: TarEnding, truncatedPadding = false): HeaderResult => ({
-    kind: 'end',
-    pieces: bytes.pieces,
-    ending,
-    truncatedPadding,
-  });
   for (;;) {
     const at = reader.offset;
     const block = await readBlock(reader, 'tar header');
-    if (block === undefined) return end('none');
+    if (block === undefined) return ended(bytes, 'none');
     if (isAllZero(block)) {
       bytes.pieces.push(block);
       const second = await readBlock(reader, 'end-of-archive block');
-      if (second === undefined) return end('one-zero-block');
+      if (second === undefined) return ended(bytes, 'one-zero-block');
       if (!isAllZero(second))
         throw invalidTar(`tar: non-zero block at offset ${at + BLOCK_SIZE} after a zero block`);
       bytes.pieces.push(second);
-      return end('two-zero-blocks');
+      return ended(bytes, 'two-zero-blocks');
     }
-    bytes.reserve(BLOCK_SIZE, at);
-    bytes.pieces.push(block);
-    const h = parseHeaderBlock(block, at);
-    if (h.size < 0n && !isHeaderOnly(h.typeflag))
-      throw invalidTar(`tar header at offset ${at}: negative size`);
-    if (
-      h.typeflag === TYPE_PAX ||
-      h.typeflag === TYPE_PAX_GLOBAL ||
-      h.typeflag === TYPE_LONG_NAME ||
-      h.typeflag === TYPE_LONG_LINK
-    ) {
+    const h = headerBlock(block, at, bytes);
+    if (isExtension(h.typeflag)) {
       const isPax = h.typeflag === TYPE_PAX || h.typeflag === TYPE_PAX_GLOBAL;
       const data = await readExtensionData(
         reader,
@@ -122,10 +150,11 @@ export async function readHeaders(reader: ChunkReader, index: number): Promise<H
       const want = paddingOf(data.length);
       const padding = await reader.read(want);
       bytes.pieces.push(padding);
-      if (padding.length < want) return end('none', true);
+      if (padding.length < want) return ended(bytes, 'none', true);
       continue;
     }
-    return memberFromHeader(reader, h, block, at, ext, bytes, index);
+    if (h.typeflag === TYPE_OLD_SPARSE) return oldSparseMember(reader, h, block, at, ext, bytes, index);
+    return plainMember(h, at, ext, bytes, index);
   }
 }
 
@@ -162,12 +191,48 @@ function globalMember(
   dataSize: number,
 ): HeaderResult {
   const draft = globalHeaderDraft(h, pax);
-  const layout = { index, headerOffset: bytes.offset, headerSize: bytes.size, payloadSize: 0, sparse: false };
-  const member = finishMember(h, draft, pax, { ...layout, paddingSize: paddingOf(dataSize) });
+  const member = finishMember(h, draft, pax, layoutOf(bytes, index, 0, paddingOf(dataSize), false));
   return { kind: 'member', member, pieces: bytes.pieces };
 }
 
-async function memberFromHeader(
+function layoutOf(
+  bytes: HeaderBytes,
+  index: number,
+  payloadSize: number,
+  paddingSize: number,
+  sparse: boolean,
+): MemberLayout {
+  return { index, headerOffset: bytes.offset, headerSize: bytes.size, payloadSize, paddingSize, sparse };
+}
+
+/** Go's checks of a member's stored size: negative or beyond 2^53 is MALFORMED. */
+function payloadSizeOf(d: MemberDraft, at: number): number {
+  const physical = isHeaderOnly(d.typeflag) ? 0n : d.size;
+  if (physical < 0n) throw invalidTar(`tar header at offset ${at}: negative size`);
+  if (physical > BigInt(Number.MAX_SAFE_INTEGER))
+    throw invalidTar(`tar header at offset ${at}: size ${physical} too large`);
+  return Number(physical);
+}
+
+/** A member that is not old-GNU sparse: PAX GNU sparse records may still make it sparse. */
+function plainMember(
+  h: RawHeader,
+  at: number,
+  ext: Readonly<Extensions>,
+  bytes: HeaderBytes,
+  index: number,
+): HeaderResult {
+  const d: MemberDraft = applyExtensions(h, ext, at);
+  const payloadSize = payloadSizeOf(d, at);
+  const sparse = applyPaxSparse(d, ext.pax, at);
+  if (sparse && isHeaderOnly(d.typeflag))
+    throw invalidTar(`tar header at offset ${at}: sparse header-only type`);
+  const layout = layoutOf(bytes, index, payloadSize, paddingOf(payloadSize), sparse);
+  return { kind: 'member', member: finishMember(h, d, ext.pax, layout), pieces: bytes.pieces };
+}
+
+/** An old-GNU sparse member (`S`): its sparse map may continue in extension blocks after the header. */
+async function oldSparseMember(
   reader: ChunkReader,
   h: RawHeader,
   block: Uint8Array,
@@ -177,28 +242,15 @@ async function memberFromHeader(
   index: number,
 ): Promise<HeaderResult> {
   const d: MemberDraft = applyExtensions(h, ext, at);
-  const physical = isHeaderOnly(d.typeflag) ? 0n : d.size;
-  if (physical < 0n) throw invalidTar(`tar header at offset ${at}: negative size`);
-  if (physical > BigInt(Number.MAX_SAFE_INTEGER))
-    throw invalidTar(`tar header at offset ${at}: size ${physical} too large`);
-  let sparse: boolean;
-  if (d.typeflag === TYPE_OLD_SPARSE) {
-    const next = async (): Promise<{ block: Uint8Array; offset: number }> => {
-      const offset = reader.offset;
-      bytes.reserve(BLOCK_SIZE, offset);
-      const b = await readBlock(reader, 'GNU sparse extension block');
-      if (b === undefined) throw invalidTar(`GNU sparse extension block at offset ${offset}: input ends`);
-      return { block: b, offset };
-    };
-    bytes.pieces.push(...(await readOldGnuSparse(h, block, at, d, next)));
-    sparse = true;
-  } else {
-    sparse = applyPaxSparse(d, ext.pax, at);
-    if (sparse && isHeaderOnly(d.typeflag))
-      throw invalidTar(`tar header at offset ${at}: sparse header-only type`);
-  }
-  const payloadSize = Number(physical);
-  const layout = { index, headerOffset: bytes.offset, headerSize: bytes.size, payloadSize, sparse };
-  const member = finishMember(h, d, ext.pax, { ...layout, paddingSize: paddingOf(payloadSize) });
-  return { kind: 'member', member, pieces: bytes.pieces };
+  const payloadSize = payloadSizeOf(d, at);
+  const next = async (): Promise<{ block: Uint8Array; offset: number }> => {
+    const offset = reader.offset;
+    bytes.reserve(BLOCK_SIZE, offset);
+    const b = await readBlock(reader, 'GNU sparse extension block');
+    if (b === undefined) throw invalidTar(`GNU sparse extension block at offset ${offset}: input ends`);
+    return { block: b, offset };
+  };
+  bytes.pieces.push(...(await readOldGnuSparse(h, block, at, d, next)));
+  const layout = layoutOf(bytes, index, payloadSize, paddingOf(payloadSize), true);
+  return { kind: 'member', member: finishMember(h, d, ext.pax, layout), pieces: bytes.pieces };
 }

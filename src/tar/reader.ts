@@ -1,6 +1,8 @@
 // Pull-style reading over an async iterable of chunks of any size. Payload is handed out as views of the
 // input chunks (no copy); only reads that must be contiguous (a header block, extension data) and happen
-// to straddle two chunks are copied. Tracks the absolute offset for events and error messages.
+// to straddle two chunks are copied. Tracks the absolute offset for events and error messages. Reads the
+// current chunk can serve are also offered synchronously (the `…Buffered` methods), so the scanner needs
+// no promise for the many small steps of a member whose bytes have already arrived.
 
 import { throwIfAborted, TsconvertError } from '../errors.js';
 
@@ -43,13 +45,38 @@ export class ChunkReader {
     return true;
   }
 
-  /** Up to `max` bytes (max > 0) as a view of the current chunk, or undefined at the end of the input. */
-  async next(max: number): Promise<Uint8Array | undefined> {
-    if (!(await this.fill())) return undefined;
-    const n = Math.min(max, this.chunk.length - this.pos);
+  /** Up to `max` bytes (max > 0) of the current chunk without waiting; undefined when none is buffered. */
+  nextBuffered(max: number): Uint8Array | undefined {
+    const left = this.chunk.length - this.pos;
+    if (left <= 0) return undefined;
+    const n = Math.min(max, left);
     const out = this.chunk.subarray(this.pos, this.pos + n);
     this.pos += n;
     this.offset += n;
+    return out;
+  }
+
+  /** The next `n` bytes (n > 0) when the current chunk holds them all, without consuming them. */
+  peekBuffered(n: number): Uint8Array | undefined {
+    return this.chunk.length - this.pos >= n ? this.chunk.subarray(this.pos, this.pos + n) : undefined;
+  }
+
+  /** Consumes `n` bytes that {@link peekBuffered} showed. */
+  skip(n: number): void {
+    this.pos += n;
+    this.offset += n;
+  }
+
+  /** Up to `max` bytes (max > 0) as a view of the current chunk, or undefined at the end of the input. */
+  async next(max: number): Promise<Uint8Array | undefined> {
+    return this.nextBuffered(max) ?? ((await this.fill()) ? this.nextBuffered(max) : undefined);
+  }
+
+  /** Exactly `n` bytes when the current chunk holds them, without waiting; undefined otherwise. */
+  readBuffered(n: number): Uint8Array | undefined {
+    if (n === 0) return EMPTY;
+    const out = this.peekBuffered(n);
+    if (out !== undefined) this.skip(n);
     return out;
   }
 

@@ -9,7 +9,7 @@
 // headers with no member after them become part of the trailer, as tar-split stores them.
 
 import { invalidTar } from '../errors.js';
-import { readHeaders, type HeaderResult } from './read-headers.js';
+import { readHeaders, readHeadersBuffered, type HeaderResult } from './read-headers.js';
 import { ChunkReader } from './reader.js';
 import { SummaryBuilder } from './summary.js';
 import type { TarEvent, TarMember } from './types.js';
@@ -33,34 +33,65 @@ export async function* scanTar(
   source: AsyncIterable<Uint8Array>,
   options: ScanTarOptions = {},
 ): AsyncGenerator<TarEvent, void, undefined> {
+  for await (const batch of scanTarBatches(source, options)) for (const ev of batch) yield ev;
+}
+
+/**
+ * {@link scanTar}'s events in batches: all the events the scanner could produce from the bytes it held,
+ * handed out before it waits for more input. Views in a batch stay valid while it is being handled (the
+ * scanner reads no further input meanwhile). For hot loops: no promise per event, and none per member
+ * whose header has arrived whole. An error comes after the batch of the events before it.
+ */
+export async function* scanTarBatches(
+  source: AsyncIterable<Uint8Array>,
+  options: ScanTarOptions = {},
+): AsyncGenerator<TarEvent[], void, undefined> {
   const reader = new ChunkReader(source, options.signal);
   const summary = new SummaryBuilder();
+  const batch: TarEvent[] = [];
   try {
     for (let index = 0; ; index++) {
-      const result = await readHeaders(reader, index);
+      let result = readHeadersBuffered(reader, index);
+      if (result === undefined) {
+        if (batch.length > 0) yield batch.splice(0);
+        result = await readHeaders(reader, index);
+      }
       if (result.kind === 'end') {
+        if (batch.length > 0) yield batch.splice(0);
         yield* finish(reader, summary, result);
         return;
       }
       const { member } = result;
       summary.addMember(member);
-      yield { kind: 'member', offset: member.headerOffset, header: concat(result.pieces), member };
-      // The payload loop is inline, not a generator of its own: one fewer generator per member.
+      batch.push({ kind: 'member', offset: member.headerOffset, header: concat(result.pieces), member });
       for (let remaining = member.payloadSize; remaining > 0;) {
         const offset = reader.offset;
-        const data = await reader.next(remaining);
-        if (data === undefined) throw payloadShort(member, offset, remaining);
+        let data = reader.nextBuffered(remaining);
+        if (data === undefined) {
+          if (batch.length > 0) yield batch.splice(0);
+          data = await reader.next(remaining);
+          if (data === undefined) throw payloadShort(member, offset, remaining);
+        }
         remaining -= data.length;
-        yield { kind: 'payload', offset, data };
+        batch.push({ kind: 'payload', offset, data });
       }
-      const padding = await reader.read(member.paddingSize);
+      let padding = reader.readBuffered(member.paddingSize);
+      if (padding === undefined) {
+        if (batch.length > 0) yield batch.splice(0);
+        padding = await reader.read(member.paddingSize);
+      }
       if (padding.length > 0)
-        yield { kind: 'padding', offset: reader.offset - padding.length, data: padding };
+        batch.push({ kind: 'padding', offset: reader.offset - padding.length, data: padding });
       if (padding.length < member.paddingSize) {
+        if (batch.length > 0) yield batch.splice(0);
         yield* finish(reader, summary, { kind: 'end', pieces: [], ending: 'none', truncatedPadding: true });
         return;
       }
     }
+  } catch (err) {
+    // The events before the error are handed out first, as an unbatched scan would.
+    if (batch.length > 0) yield batch.splice(0);
+    throw err;
   } finally {
     await reader.close();
   }
@@ -77,13 +108,13 @@ async function* finish(
   reader: ChunkReader,
   summary: SummaryBuilder,
   end: Extract<HeaderResult, { kind: 'end' }>,
-): AsyncGenerator<TarEvent, void, undefined> {
+): AsyncGenerator<TarEvent[], void, undefined> {
   const start = reader.offset - end.pieces.reduce((n, p) => n + p.length, 0);
   summary.startTrailer(start, end.ending, end.truncatedPadding);
   let offset = start;
   for (const data of end.pieces) {
     summary.addTrailer(data);
-    yield { kind: 'trailer', offset, data };
+    yield [{ kind: 'trailer', offset, data }];
     offset += data.length;
   }
   for (;;) {
@@ -91,9 +122,9 @@ async function* finish(
     const data = await reader.next(Number.MAX_SAFE_INTEGER);
     if (data === undefined) break;
     summary.addTrailer(data);
-    yield { kind: 'trailer', offset: at, data };
+    yield [{ kind: 'trailer', offset: at, data }];
   }
-  yield { kind: 'end', summary: summary.build(reader.offset) };
+  yield [{ kind: 'end', summary: summary.build(reader.offset) }];
 }
 
 function concat(pieces: readonly Uint8Array[]): Uint8Array {

@@ -91,6 +91,16 @@ function formatYear(year: number): string {
  * (`-0001`, `10000`) though they are not valid RFC 3339; check {@link isRfc3339Representable} first.
  */
 export function formatRfc3339(t: TarTime): string {
+  // Files of a layer often share their times: the last one formatted is kept.
+  if (t.sec === last.sec && t.nsec === last.nsec) return last.text;
+  const text = format(t);
+  last = { sec: t.sec, nsec: t.nsec, text };
+  return text;
+}
+
+let last = { sec: 0n, nsec: -1, text: '' };
+
+function format(t: TarTime): string {
   const c = toCivil(t.sec);
   const hh = Math.floor(c.secondOfDay / 3600);
   const mm = Math.floor((c.secondOfDay % 3600) / 60);

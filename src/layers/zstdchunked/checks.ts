@@ -55,11 +55,12 @@ export class LayerChecks {
 /** Why the format cannot carry this member, or undefined; the entry's name is quoted only when refused. */
 function unsupported(m: TarMember): string | undefined {
   const f = m.facts;
-  const where = (): string => `entry ${JSON.stringify(m.name.text)}`;
   if (f.globalHeader) return 'it has a PAX global header';
-  if (f.sparse) return `${where()} is a GNU sparse file`;
-  if (f.unknownType) return `${where()} has unsupported tar type ${JSON.stringify(m.rawTypeflag)}`;
-  if (f.invalidUtf8) return `${where()} has a name, link name or xattr key that is not UTF-8`;
-  if (f.timeOutOfRange) return `${where()} has a time outside the years 0000-9999`;
+  if (f.sparse) return `${where(m)} is a GNU sparse file`;
+  if (f.unknownType) return `${where(m)} has unsupported tar type ${JSON.stringify(m.rawTypeflag)}`;
+  if (f.invalidUtf8) return `${where(m)} has a name, link name or xattr key that is not UTF-8`;
+  if (f.timeOutOfRange) return `${where(m)} has a time outside the years 0000-9999`;
   return undefined;
 }
+
+const where = (m: TarMember): string => `entry ${JSON.stringify(m.name.text)}`;

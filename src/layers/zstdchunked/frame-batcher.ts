@@ -133,7 +133,8 @@ export class FrameBatcher {
       const batch = this.inFlight.shift() as InFlight;
       const results = await batch.result;
       let end = 0;
-      for (const [i, r] of results.entries()) {
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i] as FrameOut;
         batch.landed[i]?.(this.offset, r.length, r.sha256, r.crc64);
         this.offset += r.length;
         end = r.offset + r.length;

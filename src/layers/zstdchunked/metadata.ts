@@ -7,8 +7,10 @@
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { SpillBuffer } from '../../stream/spill-buffer.js';
+import { base64Length, writeBase64 } from '../../util/base64.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import { FrameCompressor, skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
+import type { LineSink } from './tar-split.js';
 
 export interface MetadataLayout {
   /** Payload offsets and lengths (offset = skippable-frame start + 8; lengths exclude the 8-byte header). */
@@ -48,7 +50,10 @@ class TextFrame {
   /** sha256 of the uncompressed text, when asked for. */
   private readonly textHash: Hash | undefined;
   private readonly payloadHash = createHash('sha256');
-  private batch: string[] = [];
+  /** The batch's text as UTF-8, written in place as it comes (no strings joined per batch). */
+  private batch = Buffer.allocUnsafe(TEXT_BATCH * 2);
+  private batchBytes = 0;
+  /** UTF-16 code units in the batch: a batch is closed at TEXT_BATCH of them, as it always has been. */
   private batchLength = 0;
 
   constructor(level: number, out: SpillBuffer, hashText: boolean) {
@@ -58,9 +63,34 @@ class TextFrame {
   }
 
   add(text: string): void {
-    this.batch.push(text);
-    this.batchLength += text.length;
+    this.write(text);
     if (this.batchLength >= TEXT_BATCH) this.flush();
+  }
+
+  /** Adds `head`, the base64 of the pieces joined, and `tail`, as one text. */
+  addBase64(head: string, pieces: readonly Uint8Array[], tail: string): void {
+    this.write(head);
+    let n = 0;
+    for (const p of pieces) n += p.length;
+    const length = base64Length(n);
+    if (length > this.batch.length - this.batchBytes) this.grow(length);
+    this.batchBytes = writeBase64(pieces, this.batch, this.batchBytes);
+    this.batchLength += length;
+    this.add(tail);
+  }
+
+  private write(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (text.length * 3 > this.batch.length - this.batchBytes) this.grow(text.length * 3);
+    this.batchBytes += this.batch.write(text, this.batchBytes, 'utf8');
+    this.batchLength += text.length;
+  }
+
+  /** Makes room for `bytes` more (a batch's last text may be long: a TOC entry with large xattrs). */
+  private grow(bytes: number): void {
+    const larger = Buffer.allocUnsafe(Math.max(2 * this.batch.length, this.batchBytes + bytes));
+    this.batch.copy(larger, 0, 0, this.batchBytes);
+    this.batch = larger;
   }
 
   /** Ends the frame; returns its uncompressed size. */
@@ -81,9 +111,10 @@ class TextFrame {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
-    const bytes = Buffer.from(this.batch.join(''), 'utf8');
-    this.batch = [];
+    if (this.batchLength === 0) return;
+    // The compressor takes the bytes in before it returns, so the batch buffer can be written again.
+    const bytes = this.batch.subarray(0, this.batchBytes);
+    this.batchBytes = 0;
     this.batchLength = 0;
     this.textHash?.update(bytes);
     this.emit(this.frame.write(bytes));
@@ -126,9 +157,11 @@ export class MetadataBuilder {
     this.entries += 1;
   }
 
-  addTarSplitLine(line: string): void {
-    this.tarSplit.add(line);
-  }
+  /** Where the tar-split lines go. */
+  readonly tarSplitLines: LineSink = {
+    text: (line) => this.tarSplit.add(line),
+    base64: (head, pieces, tail) => this.tarSplit.addBase64(head, pieces, tail),
+  };
 
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
   finish(offset: number): { bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout } {

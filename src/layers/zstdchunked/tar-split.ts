@@ -2,7 +2,8 @@
 // segment of raw bytes (headers, padding, trailer) and per member (name, size, CRC-64 of the payload), so
 // a reader can rebuild the layer's tar byte for byte from the files it extracted. Lines go to the sink in
 // order as soon as they are complete (a file's line waits for its CRC, which the worker pool computes);
-// the writer compresses them as they come, so nothing grows with the layer.
+// the writer compresses them as they come, so nothing grows with the layer. A segment's bytes go to the
+// sink as they are, and it writes their base64 in place; they are copied only when the line must wait.
 
 import { Buffer } from 'node:buffer';
 import { InOrder } from '../../util/in-order.js';
@@ -10,9 +11,29 @@ import { InOrder } from '../../util/in-order.js';
 /** Largest trailing segment: bytes after the end-of-archive blocks are stored in pieces of this size. */
 const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
 
+/** Where lines go, in order. */
+export interface LineSink {
+  /** A whole line. */
+  text(line: string): void;
+  /** The line `head` + the base64 of the pieces joined + `tail`. */
+  base64(head: string, pieces: readonly Uint8Array[], tail: string): void;
+}
+
+/** A segment line: its raw bytes and the text after their base64. */
+interface Segment {
+  readonly pieces: readonly Uint8Array[];
+  readonly tail: string;
+}
+
+// Base64 text needs no JSON escaping.
+const SEGMENT_HEAD = '{"type":2,"payload":"';
+
 export class TarSplitBuilder {
   /** Lines by position; a file line waits for its CRC, and the lines after it wait with it. */
-  private readonly lines = new InOrder<string>((line) => this.sink(line));
+  private readonly lines = new InOrder<string | Segment>((line) => {
+    if (typeof line === 'string') this.sink.text(line);
+    else this.sink.base64(SEGMENT_HEAD, line.pieces, line.tail);
+  });
   /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
   private pending: Uint8Array[] = [];
 
@@ -23,12 +44,13 @@ export class TarSplitBuilder {
 
   /** Flushes the pending raw bytes as one segment line (never an empty one). */
   flushSegment(): void {
-    const payload = Buffer.concat(this.pending);
+    const pieces = this.pending;
+    if (pieces.length === 0) return;
     this.pending = [];
-    if (payload.length === 0) return;
     const position = this.lines.length;
-    // Base64 text needs no JSON escaping.
-    this.lines.push(`{"type":2,"payload":"${payload.toString('base64')}","position":${position}}\n`);
+    const tail = `","position":${position}}\n`;
+    // With no line waiting the sink takes the bytes at once; otherwise they are copied, not kept as views.
+    this.lines.push({ pieces: this.lines.waiting === 0 ? pieces : [Buffer.concat(pieces)], tail });
   }
 
   /** The file line of a member: its Go header size and the CRC-64 of its payload (null when size is 0). */
@@ -55,7 +77,7 @@ export class TarSplitBuilder {
     }
   }
 
-  constructor(private readonly sink: (line: string) => void) {}
+  constructor(private readonly sink: LineSink) {}
 
   /** Lines not yet handed to the sink (file lines waiting for a CRC, and the lines after them). */
   get waiting(): number {

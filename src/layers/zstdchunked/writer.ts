@@ -6,7 +6,7 @@
 
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
-import { scanTar, type TarMember, type TarSummary } from '../../tar/index.js';
+import { scanTarBatches, type TarMember, type TarSummary } from '../../tar/index.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
@@ -98,7 +98,7 @@ export class ChunkedEncoder {
       options.metadataInMemory,
       options.budget,
     );
-    this.tarSplit = new TarSplitBuilder((line) => this.meta.addTarSplitLine(line));
+    this.tarSplit = new TarSplitBuilder(this.meta.tarSplitLines);
     this.frames = new FrameBatcher(
       options.pool,
       options.level,
@@ -110,17 +110,19 @@ export class ChunkedEncoder {
 
   async *encode(tar: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
-      // Events are handled synchronously; a generator is entered only when a slot must be waited for,
-      // so the common case creates no generator per event.
-      for await (const ev of scanTar(tar)) {
-        if (ev.kind === 'member') this.onMember(ev.member, ev.header);
-        else if (ev.kind === 'payload') {
-          for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
-            yield* this.frames.reserve(this.nextChunkSize());
-        } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
-        else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
-        else this.onEnd(ev.summary);
-        if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
+      // Events are handled synchronously, a batch at a time; a generator is entered only when a slot must
+      // be waited for, so the common case creates no generator or promise per event.
+      for await (const batch of scanTarBatches(tar)) {
+        for (const ev of batch) {
+          if (ev.kind === 'member') this.onMember(ev.member, ev.header);
+          else if (ev.kind === 'payload') {
+            for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
+              yield* this.frames.reserve(this.nextChunkSize());
+          } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
+          else if (ev.kind === 'trailer') yield* this.onTrailer(ev.data);
+          else this.onEnd(ev.summary);
+          if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
+        }
       }
       this.frames.send();
       yield* this.frames.drain(0);
@@ -191,7 +193,8 @@ export class ChunkedEncoder {
         f.chunkStart = this.frames.position;
       }
       const n = Math.min(f.chunkLeft, data.length - pos);
-      this.frames.write(data.subarray(pos, pos + n));
+      // Most payload pieces fit in the current chunk whole: no view is made for them.
+      this.frames.write(pos === 0 && n === data.length ? data : data.subarray(pos, pos + n));
       f.chunkLeft -= n;
       f.received += n;
       pos += n;
@@ -231,9 +234,9 @@ export class ChunkedEncoder {
 
   /** All chunks of the file are at their offsets: its TOC entries are final. */
   private fileLanded(f: FileState): void {
-    const [first, ...rest] = f.chunks;
-    this.entries.set(f.slot, completeEntry(f.entryHead, f.regular, f.digest, first));
-    rest.forEach((c, i) => this.entries.set(f.slot + 1 + i, chunkEntry(f.name, c)));
+    this.entries.set(f.slot, completeEntry(f.entryHead, f.regular, f.digest, f.chunks[0]));
+    for (let i = 1; i < f.chunks.length; i++)
+      this.entries.set(f.slot + i, chunkEntry(f.name, f.chunks[i] as ChunkFields));
   }
 
   /** Adds header, padding or trailer bytes to the header frame; `headerFull` asks for the frame's close. */

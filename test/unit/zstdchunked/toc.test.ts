@@ -71,7 +71,10 @@ describe('TOC entries', () => {
 describe('tar-split lines', () => {
   it('writes segments and file lines in the packer format with running positions', () => {
     const lines: string[] = [];
-    const b = new TarSplitBuilder((l) => lines.push(l));
+    const b = new TarSplitBuilder({
+      text: (l) => lines.push(l),
+      base64: (head, pieces, tail) => lines.push(head + Buffer.concat(pieces).toString('base64') + tail),
+    });
     b.addRaw(Buffer.from('hdr'));
     b.flushSegment();
     b.addFile('a', 3n, Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]));
