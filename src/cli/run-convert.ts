@@ -65,6 +65,7 @@ export function backendOptions(globals: GlobalFlags): Omit<LocationOptions, 'log
 function layerFormatFor(
   flags: ConvertFlags,
   plan: ResourcePlan,
+  digests: DigestWorker,
 ): { format: LayerFormat | undefined; pool?: CompressPool } {
   if (flags.layer === 'uncompress') return { format: uncompressFormat() };
   if (flags.layer === 'zstd')
@@ -72,7 +73,7 @@ function layerFormatFor(
   if (flags.layer !== 'zstdchunked') return { format: undefined };
   plan.budget.reserveFixed(plan.threads * WORKER_BYTES);
   const pool = new CompressPool(plan.threads);
-  return { format: zstdChunkedFormat({ pool, budget: plan.budget, ...flags.chunked }), pool };
+  return { format: zstdChunkedFormat({ pool, budget: plan.budget, digests, ...flags.chunked }), pool };
 }
 
 export async function runConvert(
@@ -105,8 +106,8 @@ export async function runConvert(
   logger.debug(
     `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
   );
-  const { format, pool } = layerFormatFor(flags, plan);
   const digests = new DigestWorker();
+  const { format, pool } = layerFormatFor(flags, plan, digests);
   const leftovers = io.leftovers ?? new Leftovers();
   try {
     const { source, destination } = locations;

@@ -3,6 +3,7 @@
 // carries both the stargz TOC digest and its own checksum), passes on the encoder's warnings about readers
 // that lose entries, and falls back to plain zstd for layers the format cannot carry.
 
+import type { DigestWorker } from '../../stream/digest-worker.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { LayerFormat } from '../layer-format.js';
@@ -19,6 +20,8 @@ const DEFAULT_ZSTDCHUNKED_LEVEL = 3;
 
 export interface ZstdChunkedOptions {
   pool: CompressPool;
+  /** Where multi-chunk files' whole-file sha256 runs (see ChunkedEncoderOptions). */
+  digests?: DigestWorker;
   /** The run's memory budget: each layer's slots and held metadata draw from it. */
   budget: MemoryBudget;
   level?: number;
@@ -84,6 +87,7 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
         slots: options.pool.size + 2,
         budget: options.budget,
         scratch,
+        ...(options.digests === undefined ? {} : { digests: options.digests }),
       });
       return {
         output: encoder.encode(tar),

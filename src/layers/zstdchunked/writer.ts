@@ -5,8 +5,9 @@
 // is the input tar byte for byte. Memory is bounded by the layer's slots, never by the layer.
 
 import { Buffer } from 'node:buffer';
-import { createHash, type Hash } from 'node:crypto';
 import { scanTarBatches, type TarMember, type TarSummary } from '../../tar/index.js';
+import { DigestCounter, type StreamDigest } from '../../stream/digest-tap.js';
+import type { DigestWorker } from '../../stream/digest-worker.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
@@ -46,6 +47,8 @@ export interface ChunkedEncoderOptions {
   scratch: Scratch;
   /** Compressed bytes of each metadata frame held in memory before they go to the scratch directory. */
   metadataInMemory?: number;
+  /** Where multi-chunk files' whole-file sha256 runs; on the calling thread when absent. */
+  digests?: DigestWorker;
 }
 
 interface FileState {
@@ -59,7 +62,9 @@ interface FileState {
   chunks: ChunkFields[];
   chunkCount: number;
   /** Whole-file sha256; only for multi-chunk files (a single chunk's digest comes from the pool). */
-  hash: Hash | undefined;
+  hash: StreamDigest | undefined;
+  /** Every chunk has landed; the TOC entries are written once the digest is known too. */
+  landed: boolean;
   /** Completes the file's tar-split line once its CRC is known (from the pool, chunk by chunk). */
   fileLine: (crc: Uint8Array | undefined) => void;
   /** CRC-64 of the chunks landed so far, combined. */
@@ -81,6 +86,8 @@ export class ChunkedEncoder {
   private header: Uint8Array[] = [];
   private headerLength = 0;
   private file: FileState | undefined;
+  /** Whole-file digests still being computed; the metadata waits for them. */
+  private readonly digesting = new Set<Promise<void>>();
   /** The header frame must be closed before the next payload byte or the end (see addNonPayload). */
   private headerFull = false;
   private trailerSeen = 0;
@@ -116,6 +123,8 @@ export class ChunkedEncoder {
         for (const ev of batch) {
           if (ev.kind === 'member') this.onMember(ev.member, ev.header);
           else if (ev.kind === 'payload') {
+            const hashed = this.file?.hash?.update(ev.data);
+            if (hashed !== undefined) await hashed;
             for (let pos = this.onPayload(ev.data); pos >= 0; pos = this.feedPayload(ev.data, pos))
               yield* this.frames.reserve(this.nextChunkSize());
           } else if (ev.kind === 'padding') this.addNonPayload(ev.data, true);
@@ -126,10 +135,12 @@ export class ChunkedEncoder {
       }
       this.frames.send();
       yield* this.frames.drain(0);
+      await Promise.all(this.digesting);
       const { bytes, layout } = this.meta.finish(this.frames.offset);
       this.layout = layout;
       yield* bytes;
     } finally {
+      this.file?.hash?.drop?.();
       this.frames.close();
       this.meta.close();
     }
@@ -157,7 +168,8 @@ export class ChunkedEncoder {
       slot: this.entries.length,
       chunks: [],
       chunkCount,
-      hash: chunkCount > 1 ? createHash('sha256') : undefined,
+      hash: chunkCount > 1 ? (this.options.digests?.open() ?? new DigestCounter()) : undefined,
+      landed: false,
       fileLine: this.tarSplit.addFileLater(member.name.text, member.size),
       crc: undefined,
       received: 0,
@@ -167,12 +179,11 @@ export class ChunkedEncoder {
     for (let i = 0; i < chunkCount; i++) this.entries.reserve();
   }
 
-  /** Counts and hashes a payload piece and feeds it; returns where feeding stopped to wait for a slot, or -1. */
+  /** Counts a payload piece (encode() has hashed it) and feeds it; returns where feeding stopped to wait for a slot, or -1. */
   private onPayload(data: Uint8Array): number {
     const f = this.file;
     if (f === undefined) return -1;
     this.uncompressedSize += data.length;
-    f.hash?.update(data);
     return this.feedPayload(data, 0);
   }
 
@@ -222,14 +233,26 @@ export class ChunkedEncoder {
       if (f.chunkCount === 1) f.digest = fields.chunkDigest;
       if (last) {
         f.fileLine(f.crc);
-        this.fileLanded(f);
+        f.landed = true;
+        if (f.digest !== undefined) this.fileLanded(f);
       }
     });
   }
 
+  /** The file's payload is all in: its whole-file digest (when it has one) is asked for. */
   private finishFile(f: FileState): void {
-    if (f.hash !== undefined) f.digest = `sha256:${f.hash.digest('hex')}`;
     this.file = undefined;
+    if (f.hash === undefined) return;
+    const done = f.hash.finish().then((digest) => {
+      f.digest = digest;
+      if (f.landed) this.fileLanded(f);
+    });
+    this.digesting.add(done);
+    // Settled either way it leaves the set; a failure surfaces where encode() awaits the set.
+    done.then(
+      () => this.digesting.delete(done),
+      () => {},
+    );
   }
 
   /** All chunks of the file are at their offsets: its TOC entries are final. */
