@@ -65,7 +65,7 @@ export function backendOptions(globals: GlobalFlags): Omit<LocationOptions, 'log
 function layerFormatFor(
   flags: ConvertFlags,
   plan: ResourcePlan,
-  digests: DigestWorker,
+  digests: DigestWorker | undefined,
 ): { format: LayerFormat | undefined; pool?: CompressPool } {
   if (flags.layer === 'uncompress') return { format: uncompressFormat() };
   if (flags.layer === 'zstd')
@@ -73,7 +73,15 @@ function layerFormatFor(
   if (flags.layer !== 'zstdchunked') return { format: undefined };
   plan.budget.reserveFixed(plan.threads * WORKER_BYTES);
   const pool = new CompressPool(plan.threads);
-  return { format: zstdChunkedFormat({ pool, budget: plan.budget, digests, ...flags.chunked }), pool };
+  return {
+    format: zstdChunkedFormat({
+      pool,
+      budget: plan.budget,
+      ...(digests === undefined ? {} : { digests }),
+      ...flags.chunked,
+    }),
+    pool,
+  };
 }
 
 export async function runConvert(
@@ -104,9 +112,9 @@ export async function runConvert(
     );
   }
   logger.debug(
-    `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads`,
+    `memory: ${formatMiB(plan.maxMemory)} (${plan.origin}), budget ${formatMiB(plan.budget.total)} beyond the runtime; ${plan.cpus} CPUs usable, ${plan.threads} compression threads${plan.digestThread ? ', a digest thread' : ''}`,
   );
-  const digests = new DigestWorker();
+  const digests = plan.digestThread ? new DigestWorker() : undefined;
   const { format, pool } = layerFormatFor(flags, plan, digests);
   const leftovers = io.leftovers ?? new Leftovers();
   try {
@@ -121,7 +129,7 @@ export async function runConvert(
       jobs: flags.jobs,
       reuse: flags.reuse,
       budget: plan.budget,
-      digests,
+      ...(digests === undefined ? {} : { digests }),
       logger,
       signal,
       leaseOwner: ownerToken(),
@@ -154,7 +162,7 @@ export async function runConvert(
       );
     }
     await pool?.close();
-    await digests.close();
+    await digests?.close();
     await locations.close();
   }
 }

@@ -1,9 +1,10 @@
-// Whole-stream sha256 (a layer's source digest and DiffID) on a thread of its own. On the main thread these
-// hashes were nearly half of its CPU (perf on the bench image: 13 % of the run's samples, of 29 % on the main
-// thread), and that thread sets the pace on a large host (issue 18). The main thread copies each piece into
-// a small shared ring and posts where it lies; the worker, which holds the hash state, updates it in order
-// and acknowledges, freeing that part of the ring. One worker serves every stream of the run: sha256 runs
-// at ~1.7 GB/s, far above what one layer's pipeline feeds it.
+// Whole-stream sha256 (a layer's source digest and DiffID, a large file's digest) on a thread of its own.
+// On the main thread these hashes were nearly half of its CPU (perf on the bench image: 13 % of the run's
+// samples, of 29 % on the main thread), and that thread sets the pace on a large host (issue 18). The main
+// thread copies pieces into a small shared ring and posts each 256 KiB stretch; the worker, which holds the
+// hash state, hashes it in order and adds its length to a shared counter, which frees that part of the
+// ring without a reply message (a reply per piece cost ~1 s of CPU on the bench image: thread wake-ups).
+// One worker serves every stream of the run: sha256 runs at ~1.7 GB/s, above what the pipelines feed it.
 
 import { Worker } from 'node:worker_threads';
 import { TsconvertError } from '../errors.js';
@@ -11,18 +12,24 @@ import type { Digest } from '../oci/digest.js';
 import type { StreamDigest } from './digest-tap.js';
 
 /** Bytes of one stream's ring: pieces wait here until the worker has hashed them. */
-export const DIGEST_RING_BYTES = 1 << 20;
+export const DIGEST_RING_BYTES = 512 << 10;
+/** Bytes gathered in the ring before they are posted: fewer, larger messages. */
+const POST_BYTES = 256 << 10;
+/** Rings of finished streams kept for the next ones (a large file's stream is opened per file). */
+const SPARE_RINGS = 4;
+/** How often a writer waiting for room looks again even without a wake-up (a dead worker sends none). */
+const RECHECK_MS = 1000;
 
 /** Memory the worker adds to the process: an isolate doing little but hashing (measured ~4 MiB), rounded up. */
 export const DIGEST_WORKER_BYTES = 8 << 20;
 
 type Request =
-  | { op: 'open'; id: number; ring: SharedArrayBuffer }
+  | { op: 'open'; id: number; ring: SharedArrayBuffer; hashed: SharedArrayBuffer }
   | { op: 'update'; id: number; offset: number; length: number }
   | { op: 'finish'; id: number }
   | { op: 'drop'; id: number };
 
-type Reply = { op: 'ack'; id: number; length: number } | { op: 'digest'; id: number; hex: string };
+type Reply = { op: 'digest'; id: number; hex: string };
 
 // Source text, like the compression pool's worker, so the tests (which run the TypeScript) need no build.
 const WORKER_SOURCE = `
@@ -30,11 +37,13 @@ const { parentPort } = process.getBuiltinModule('node:worker_threads');
 const { createHash } = process.getBuiltinModule('node:crypto');
 const open = new Map();
 parentPort.on('message', (m) => {
-  if (m.op === 'open') open.set(m.id, { hash: createHash('sha256'), ring: new Uint8Array(m.ring) });
+  if (m.op === 'open')
+    open.set(m.id, { hash: createHash('sha256'), ring: new Uint8Array(m.ring), hashed: new Int32Array(m.hashed) });
   else if (m.op === 'update') {
     const s = open.get(m.id);
     s.hash.update(s.ring.subarray(m.offset, m.offset + m.length));
-    parentPort.postMessage({ op: 'ack', id: m.id, length: m.length });
+    Atomics.add(s.hashed, 0, m.length);
+    Atomics.notify(s.hashed, 0);
   } else if (m.op === 'finish') {
     const s = open.get(m.id);
     open.delete(m.id);
@@ -49,12 +58,19 @@ export class DigestWorker {
   private nextId = 1;
   private failure: TsconvertError | undefined;
   private closed = false;
+  private readonly spareRings: Uint8Array[] = [];
 
   /** A new stream to hash. Call finish() or drop() when done with it. */
   open(): OffloadedDigest {
-    const stream = new OffloadedDigest(this, this.nextId++);
+    const ring = this.spareRings.pop() ?? new Uint8Array(new SharedArrayBuffer(DIGEST_RING_BYTES));
+    const stream = new OffloadedDigest(this, this.nextId++, ring);
     this.streams.set(stream.id, stream);
-    this.post({ op: 'open', id: stream.id, ring: stream.ring.buffer as SharedArrayBuffer });
+    this.post({
+      op: 'open',
+      id: stream.id,
+      ring: stream.ring.buffer as SharedArrayBuffer,
+      hashed: stream.hashed.buffer as SharedArrayBuffer,
+    });
     return stream;
   }
 
@@ -75,9 +91,13 @@ export class DigestWorker {
     worker.postMessage(request);
   }
 
-  /** @internal The stream is finished or dropped: nothing more will come back for it. */
-  forget(id: number): void {
+  /**
+   * @internal The stream is finished or dropped: nothing more will come back for it. A finished stream's
+   * ring is reused: the worker has read all of it before it sent the digest.
+   */
+  forget(id: number, spare?: Uint8Array): void {
     this.streams.delete(id);
+    if (spare !== undefined && this.spareRings.length < SPARE_RINGS) this.spareRings.push(spare);
     if (this.streams.size === 0) this.worker?.unref();
   }
 
@@ -85,11 +105,7 @@ export class DigestWorker {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     // Referenced only while some stream waits on it, so an idle worker never keeps the process alive.
     worker.unref();
-    worker.on('message', (m: Reply) => {
-      const stream = this.streams.get(m.id);
-      if (m.op === 'ack') stream?.acked(m.length);
-      else stream?.finished(m.hex);
-    });
+    worker.on('message', (m: Reply) => this.streams.get(m.id)?.finished(m.hex));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
       if (!this.closed) this.fail(`it exited with code ${code}`);
@@ -111,12 +127,14 @@ export class DigestWorker {
 
 /** One stream's sha256, computed by the DigestWorker; update() waits only while its ring is full. */
 export class OffloadedDigest implements StreamDigest {
-  readonly ring = new Uint8Array(new SharedArrayBuffer(DIGEST_RING_BYTES));
+  /** Bytes the worker has hashed, modulo 2^32: it adds, this side reads. */
+  readonly hashed = new Int32Array(new SharedArrayBuffer(4));
   size = 0;
-  /** Ring bytes posted and not yet acknowledged, and where the next piece goes. */
-  private pending = 0;
+  /** Bytes put in the ring and bytes posted, modulo 2^32; where the next byte and the next post start. */
+  private written = 0;
+  private posted = 0;
   private head = 0;
-  private waiting: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private postStart = 0;
   private result: Promise<Digest> | undefined;
   private resolveResult: ((d: Digest) => void) | undefined;
   private rejectResult: ((err: unknown) => void) | undefined;
@@ -126,22 +144,26 @@ export class OffloadedDigest implements StreamDigest {
   constructor(
     private readonly owner: DigestWorker,
     readonly id: number,
+    readonly ring: Uint8Array,
   ) {}
 
   async update(chunk: Uint8Array): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
     this.size += chunk.byteLength;
     for (let at = 0; at < chunk.byteLength;) {
-      while (this.pending === DIGEST_RING_BYTES) await this.roomInRing();
-      const n = Math.min(
-        chunk.byteLength - at,
-        DIGEST_RING_BYTES - this.pending,
-        DIGEST_RING_BYTES - this.head,
-      );
+      let free = DIGEST_RING_BYTES - this.inRing();
+      while (free === 0) {
+        this.postWritten();
+        await this.roomInRing();
+        free = DIGEST_RING_BYTES - this.inRing();
+      }
+      const n = Math.min(chunk.byteLength - at, free, DIGEST_RING_BYTES - this.head);
       this.ring.set(chunk.subarray(at, at + n), this.head);
-      this.owner.post({ op: 'update', id: this.id, offset: this.head, length: n });
-      this.pending += n;
       this.head = (this.head + n) % DIGEST_RING_BYTES;
+      this.written = (this.written + n) | 0;
       at += n;
+      // A posted stretch is contiguous: it ends where the ring wraps.
+      if (this.head === 0 || ((this.written - this.posted) | 0) >= POST_BYTES) this.postWritten();
     }
   }
 
@@ -154,6 +176,7 @@ export class OffloadedDigest implements StreamDigest {
       }
       this.resolveResult = resolve;
       this.rejectResult = reject;
+      this.postWritten();
       this.owner.post({ op: 'finish', id: this.id });
     });
     return this.result;
@@ -178,30 +201,40 @@ export class OffloadedDigest implements StreamDigest {
   }
 
   /** @internal */
-  acked(length: number): void {
-    this.pending -= length;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.resolve();
-  }
-
-  /** @internal */
   finished(hex: string): void {
     this.value = `sha256:${hex}`;
-    this.owner.forget(this.id);
+    this.owner.forget(this.id, this.ring);
     this.resolveResult?.(this.value);
   }
 
   /** @internal */
   failed(err: TsconvertError): void {
     this.failure = err;
-    this.waiting?.reject(err);
-    this.waiting = undefined;
+    // Wakes a writer waiting for room, which then sees the failure.
+    Atomics.notify(this.hashed, 0);
     this.rejectResult?.(err);
   }
 
-  private roomInRing(): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  /** Bytes in the ring not yet hashed (posted or not). */
+  private inRing(): number {
+    return (this.written - Atomics.load(this.hashed, 0)) | 0;
+  }
+
+  private postWritten(): void {
+    const length = (this.written - this.posted) | 0;
+    if (length === 0) return;
+    this.owner.post({ op: 'update', id: this.id, offset: this.postStart, length });
+    this.posted = this.written;
+    this.postStart = this.head;
+  }
+
+  private async roomInRing(): Promise<void> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      const seen = Atomics.load(this.hashed, 0);
+      if (((this.written - seen) | 0) < DIGEST_RING_BYTES) return;
+      const wait = Atomics.waitAsync(this.hashed, 0, seen, RECHECK_MS);
+      if (wait.async) await wait.value;
+    }
   }
 }

@@ -24,6 +24,18 @@ describe('planResources', () => {
     expect(at16.threads).toBeLessThan(16);
   });
 
+  it('adds a digest thread only when a core is spare beside the compression threads and the main thread', () => {
+    const at2 = planResources({ maxMemory: undefined, cpus: 2, limits: {}, ...chunked });
+    const at16 = planResources({ maxMemory: undefined, cpus: 16, limits: {}, ...chunked });
+    expect(at2.threads).toBe(2);
+    expect(at2.digestThread).toBe(false);
+    expect(at2.budget.total).toBe(DEFAULT_MAX_MEMORY - RUNTIME_BYTES);
+    expect(at16.digestThread).toBe(true);
+    const raised = planResources({ maxMemory: 2 * 2 ** 30, cpus: 64, limits: {}, ...chunked });
+    expect(raised.threads).toBe(64);
+    expect(raised.digestThread).toBe(false);
+  });
+
   it('gives every core a thread when --max-memory is raised', () => {
     const plan = planResources({ maxMemory: 2 * 2 ** 30, cpus: 64, limits: {}, ...chunked });
     expect(plan.origin).toBe('flag');
