@@ -1,15 +1,15 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Entry point: wires process signals to an AbortController and the exit code to the CLI's result.
 // SIGINT exits 130 and SIGTERM 143, after the conversion has cleaned up (within its deadline, see
 // src/convert/convert-image.ts); a second signal ends the process at once, saying what it left behind.
 //
-// The shebang caps V8's young generation at 8 MiB semi-spaces. Node 24 sizes them from the machine's
+// The shebang caps V8's young generation at 4 MiB semi-spaces. Node 24 sizes them from the machine's
 // memory (64 MiB each on a 24 GiB machine, Node 20 used 16 MiB), and a conversion allocates fast enough to
 // grow them to the limit: peak RSS on a 200 000-empty-files layer went from 335 to 253-280 MB and on a
-// 4.3 GB layer from 326 to 270-277 MB (docs/benchmarks.md). The price is more frequent scavenges: on the
-// bench image the main isolate spent 0.8-1.0 s in them instead of ~0.6 s (--trace-gc), within the
-// run-to-run noise of wall time. V8 reads the flag only at start-up, so it cannot be set from here; run
-// `node --max-semi-space-size=8 dist/bin/tsconvert.js` when starting the file with node directly.
+// 4.3 GB layer from 326 to 270-277 MB at 8 MiB (docs/benchmarks.md); 4 MiB took another 15-30 MB off the
+// bench images at 16 CPUs (main image 279-293 against 296-316 MB). The price is more frequent scavenges,
+// about 3 % more CPU on the bench image. V8 reads the flag only at start-up, so it cannot be set from here; run
+// `node --max-semi-space-size=4 dist/bin/tsconvert.js` when starting the file with node directly.
 
 import { interruptedAgain, Leftovers } from '../cli/leftovers-report.js';
 import { main } from '../cli/program.js';
