@@ -80,7 +80,12 @@ export async function convertAtCpus(o) {
       threads: true,
     });
     if (r.code !== 0) throw new Error(`tsconvert at ${o.cpus} CPUs failed: ${r.stderr.slice(-2000)}`);
-    return { ...r, digest: r.stdout.trim(), pool: poolLine(r.stderr) };
+    return {
+      ...r,
+      digest: r.stdout.trim(),
+      pool: poolLine(r.stderr),
+      digestThread: /compression threads, a digest thread/.test(r.stderr),
+    };
   } finally {
     await rm(out, { recursive: true, force: true });
   }
@@ -134,8 +139,9 @@ export async function cpuScaling(o) {
           threadCpu: t,
           poolThreads: r.pool?.threads ?? 0,
           peakBusy: r.pool?.peakBusy ?? 0,
-          implied16S: impliedWallS(t, Math.min(16, r.pool?.threads ?? 1) + 1),
-          implied64S: impliedWallS(t, Math.min(64, r.pool?.threads ?? 1) + 1),
+          // The threads that share the work: the pool's, the main thread and the digest thread if any.
+          implied16S: impliedWallS(t, Math.min(16, (r.pool?.threads ?? 1) + 1 + (r.digestThread ? 1 : 0))),
+          implied64S: impliedWallS(t, Math.min(64, (r.pool?.threads ?? 1) + 1 + (r.digestThread ? 1 : 0))),
         });
         o.log?.(
           `  ${Math.round(r.peakRssBytes / 1e6)} MB, ${r.pool?.threads ?? 0} threads, ${r.pool?.peakBusy ?? 0} busy at once, ${r.wallS.toFixed(1)} s, ${r.digest.slice(7, 19)}`,

@@ -544,7 +544,7 @@ CPUs (an LD_PRELOAD shim over sched_getaffinity, scripts/fake-cpus.ts; the work 
 ${env.cpus} cores, so wall times here say little). "busy at once": the most batches the compression pool
 compressed at the same time (its --debug line). Busiest thread: the largest utime+stime of one thread in
 /proc/<pid>/task/*/stat over the run's; the implied wall time on 16 / 64 cores is max(CPU ÷ (compression threads
-the budget runs + 1), busiest thread's CPU).
+the budget runs + the main thread + the digest thread when the run has one), busiest thread's CPU).
 
 ${cpuRows.length ? cpuScalingTable(cpuRows) : '(not run)'}
 
