@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LayerFallback } from '../../../src/layers/layer-format.js';
 import { slotMemory } from '../../../src/layers/zstdchunked/frame-batcher.js';
 import { ChunkedEncoder, layerSlotMemory } from '../../../src/layers/zstdchunked/writer.js';
+import { DigestWorker } from '../../../src/stream/digest-worker.js';
 import { MemoryBudget } from '../../../src/util/memory-budget.js';
 import { CompressPool } from '../../../src/zstd/compress-pool.js';
 import { END, member, pax, paxTar } from './tars.js';
@@ -114,6 +115,35 @@ describe('ChunkedEncoder', () => {
     const a = await encode(tar, 777, pools[0]);
     const b = await encode(tar, 4096, pools[1]);
     expect(sha(b.blob)).toBe(sha(a.blob));
+  });
+
+  it('writes the same bytes when multi-chunk files are hashed on a digest worker', async () => {
+    // Files of 4 and 40 chunks, in pieces that split chunks: their TOC entries wait for both the last
+    // chunk and the digest, which the worker may deliver in either order.
+    const tar = Buffer.concat([
+      member({ name: 'a.bin', data: randomBytes(4000) }),
+      member({ name: 'b.bin', data: Buffer.concat([randomBytes(20_000), Buffer.alloc(20_000, 3)]) }),
+      member({ name: 'c', data: Buffer.alloc(10, 1) }),
+      Buffer.alloc(1024),
+    ]);
+    const inline = await encode(tar, 4096, pools[1]);
+    const digests = new DigestWorker();
+    try {
+      const enc = new ChunkedEncoder({
+        pool: pools[1] as CompressPool,
+        level: 3,
+        chunkSize: 1000,
+        slots: 3,
+        scratch,
+        budget: new MemoryBudget(Number.POSITIVE_INFINITY),
+        digests,
+      });
+      const out: Uint8Array[] = [];
+      for await (const p of enc.encode(pieces(tar, 777))) out.push(p);
+      expect(sha(Buffer.concat(out))).toBe(sha(inline.blob));
+    } finally {
+      await digests.close();
+    }
   });
 
   it('writes the same bytes in a budget with room for one slot only, and gives all of it back', async () => {
