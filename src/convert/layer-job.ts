@@ -16,14 +16,8 @@ import {
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { decode, sniff } from '../stream/decompress.js';
-import {
-  ByteCounter,
-  checkContent,
-  DigestCounter,
-  tapInto,
-  verifyInto,
-  type StreamDigest,
-} from '../stream/digest-tap.js';
+import { ByteCounter, checkContent, tapInto, verifyInto } from '../stream/digest-tap.js';
+import { openDigest } from '../stream/digest-worker.js';
 import {
   adoptExisting,
   blobDataError,
@@ -138,9 +132,8 @@ async function runFormat(
   expectedDiffId: string | undefined,
 ): Promise<Attempt> {
   // Off the main thread when the run has a digest worker: these two hashes were half its CPU.
-  const digests = ctx.options.digests;
-  const source: StreamDigest = digests?.open() ?? new DigestCounter();
-  const diff: StreamDigest = digests?.open() ?? new DigestCounter();
+  const source = openDigest(ctx.options.digests);
+  const diff = openDigest(ctx.options.digests);
   const out = new ByteCounter();
   ctx.progress.attach(desc.digest, source, out);
   let annotations: Record<string, string>;

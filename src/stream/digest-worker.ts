@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import type { StreamDigest } from './digest-tap.js';
+import { DigestCounter, type StreamDigest } from './digest-tap.js';
 
 /** Bytes of one stream's ring: pieces wait here until the worker has hashed them. */
 export const DIGEST_RING_BYTES = 512 << 10;
@@ -51,6 +51,11 @@ parentPort.on('message', (m) => {
   } else if (m.op === 'drop') open.delete(m.id);
 });
 `;
+
+/** A stream's sha256: on `worker` when the run has one, else on the calling thread. */
+export function openDigest(worker: DigestWorker | undefined): StreamDigest {
+  return worker?.open() ?? new DigestCounter();
+}
 
 export class DigestWorker {
   private worker: Worker | undefined;

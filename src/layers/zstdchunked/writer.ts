@@ -6,8 +6,8 @@
 
 import { Buffer } from 'node:buffer';
 import { scanTarBatches, type TarMember, type TarSummary } from '../../tar/index.js';
-import { DigestCounter, type StreamDigest } from '../../stream/digest-tap.js';
-import type { DigestWorker } from '../../stream/digest-worker.js';
+import type { StreamDigest } from '../../stream/digest-tap.js';
+import { openDigest, type DigestWorker } from '../../stream/digest-worker.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import type { Scratch } from '../layer-format.js';
@@ -168,7 +168,7 @@ export class ChunkedEncoder {
       slot: this.entries.length,
       chunks: [],
       chunkCount,
-      hash: chunkCount > 1 ? (this.options.digests?.open() ?? new DigestCounter()) : undefined,
+      hash: chunkCount > 1 ? openDigest(this.options.digests) : undefined,
       landed: false,
       fileLine: this.tarSplit.addFileLater(member.name.text, member.size),
       crc: undefined,
