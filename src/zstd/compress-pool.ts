@@ -1,7 +1,8 @@
 // One bounded pool of worker threads that compress independent zstd frames (and hash their input) off the
 // main thread, shared by every layer of a run. Work comes as batches of frames laid out in a shared-memory
 // slot (input and output areas), so nothing is allocated or copied per frame across threads, and memory
-// stays what the slots hold. Tasks are queued; none ever waits on another task or on the layer limiter,
+// stays what the slots hold. A pool thread also carries frames fed piece by piece (zstd:chunked's metadata,
+// src/zstd/pool-frame.ts): their messages go between batches, so the main thread never compresses. Tasks are queued; none ever waits on another task or on the layer limiter,
 // so the pool cannot deadlock. Its size is the run's memory budget's call, not the CPU count's (see
 // src/cli/resources.ts): each worker is a V8 isolate.
 
@@ -44,6 +45,24 @@ interface Task {
 interface WorkerReply {
   results?: FrameOut[];
   error?: string;
+  /** A reply about an incremental frame (PoolFrame) rather than a batch. */
+  frame?: number;
+  pieces?: Uint8Array[];
+}
+
+/** Where a pool thread sends what it compressed of an incremental frame, and how a failure reaches it. */
+export interface FrameReceiver {
+  pieces(pieces: Uint8Array[]): void;
+  fail(err: TsconvertError): void;
+}
+
+/** A message for an incremental frame: its next input (`end`: the last), or `drop` to abandon it. */
+export interface FrameMessage {
+  frame: number;
+  level: number;
+  bytes?: Uint8Array;
+  end?: boolean;
+  drop?: boolean;
 }
 
 // The worker is source text, so it needs no build step (tests run the TypeScript sources). It loads what
@@ -56,7 +75,50 @@ const load = process.getBuiltinModule('node:module').createRequire(workerData.bi
 const zstd = load(workerData.bindingPath);
 const crcModule = import(workerData.crcUrl);
 const byLevel = new Map();
+// Incremental frames in progress by id, and contexts finished ones left (reset, reused: an idle worker
+// hardly ever collects garbage, so contexts left to the collector would pile up).
+const open = new Map();
+const spare = [];
+const piece = new Uint8Array(128 * 1024);
+function frameMessage(m) {
+  let c = open.get(m.frame);
+  if (m.drop) {
+    if (c !== undefined) release(m.frame, c);
+    return;
+  }
+  if (c === undefined) {
+    c = spare.pop() ?? new zstd.CCtx();
+    c.setParameter(zstd.CParameter.compressionLevel, m.level);
+    c.setParameter(zstd.CParameter.checksumFlag, 1);
+    open.set(m.frame, c);
+  }
+  const op = m.end ? zstd.EndDirective.end : zstd.EndDirective.continue;
+  let src = m.bytes ?? new Uint8Array(0);
+  const pieces = [];
+  for (;;) {
+    const [remaining, produced, consumed] = c.compressStream2(piece, src, op);
+    if (produced > 0) pieces.push(piece.slice(0, produced));
+    src = src.subarray(consumed);
+    if (m.end ? remaining === 0 : src.length === 0) break;
+  }
+  if (m.end) release(m.frame, c);
+  parentPort.postMessage({ frame: m.frame, pieces }, pieces.map((p) => p.buffer));
+}
+function release(id, c) {
+  open.delete(id);
+  c.reset(zstd.ResetDirective.sessionAndParameters);
+  if (spare.length < 2) spare.push(c);
+}
 parentPort.on('message', async (m) => {
+  if (m.frame !== undefined) {
+    try {
+      frameMessage(m);
+    } catch (err) {
+      open.delete(m.frame);
+      parentPort.postMessage({ frame: m.frame, error: String((err && err.message) || err) });
+    }
+    return;
+  }
   try {
     const { Crc64 } = await crcModule;
     let c = byLevel.get(m.level);
@@ -114,6 +176,10 @@ interface Thread {
   task: Task | undefined;
   /** Input bytes this thread was given so far: the next batch goes to the idle thread with the fewest. */
   given: number;
+  /** Incremental-frame messages sent to this thread and not yet answered (they keep the process alive). */
+  frameMessages: number;
+  /** Incremental frames open on this thread: each holds a zstd context there. */
+  openFrames: number;
 }
 
 /**
@@ -131,6 +197,9 @@ export class CompressPool {
   private closed = false;
   /** Set once a worker failed: the pool takes no more work. */
   private broken: TsconvertError | undefined;
+  /** Incremental frames by id: the thread that holds each one's context, and who gets its output. */
+  private readonly frames = new Map<number, { thread: Thread; receiver: FrameReceiver; open: boolean }>();
+  private nextFrame = 1;
   /**
    * Frame slots finished layers gave back, for the next layers. A SharedArrayBuffer is freed only once the
    * main isolate and every worker that was sent it have collected it, and idle workers hardly ever collect:
@@ -164,8 +233,10 @@ export class CompressPool {
     for (let i = 0; i < Math.max(1, this.size); i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
-      const thread: Thread = { worker, task: undefined, given: 0 };
-      worker.on('message', (m: WorkerReply) => this.finish(thread, m));
+      const thread: Thread = { worker, task: undefined, given: 0, frameMessages: 0, openFrames: 0 };
+      worker.on('message', (m: WorkerReply) =>
+        m.frame === undefined ? this.finish(thread, m) : this.frameReply(thread, m),
+      );
       worker.on('error', (err) => this.fail(thread, err));
       // A worker that ends without an 'error' event (killed, or a crash Node reports only as an exit) would
       // otherwise leave its batch, and every batch queued behind it, waiting for ever.
@@ -186,10 +257,63 @@ export class CompressPool {
     });
   }
 
+  /**
+   * Opens an incremental frame on the thread with the fewest open ones (then the one given the least); its
+   * context stays on that thread, so its pieces are compressed in order. Spreading them keeps the contexts
+   * a thread holds (~3 MiB each, kept for reuse) to its share of the frames open at once. Returns the
+   * frame's id for `sendFrame`.
+   */
+  openFrame(receiver: FrameReceiver): number {
+    if (this.closed) throw new TsconvertError('INTERNAL', 'compression pool is closed');
+    if (this.broken !== undefined) throw this.broken;
+    if (this.threads.length === 0) this.start();
+    const thread = [...this.threads].sort(
+      (a, b) => a.openFrames - b.openFrames || a.given - b.given,
+    )[0] as Thread;
+    thread.openFrames += 1;
+    const id = this.nextFrame++;
+    this.frames.set(id, { thread, receiver, open: true });
+    return id;
+  }
+
+  /** Sends an incremental frame its next message; every message but `drop` gets one reply of pieces. */
+  sendFrame(m: FrameMessage): void {
+    const frame = this.frames.get(m.frame);
+    if (frame === undefined) return;
+    const { thread } = frame;
+    if ((m.end === true || m.drop === true) && frame.open) {
+      frame.open = false;
+      thread.openFrames -= 1;
+    }
+    if (m.drop === true) this.frames.delete(m.frame);
+    else {
+      if (thread.frameMessages++ === 0 && thread.task === undefined) thread.worker.ref();
+      thread.given += m.bytes?.length ?? 0;
+    }
+    if (this.broken === undefined && !this.closed) {
+      const transfer = m.bytes === undefined ? [] : [m.bytes.buffer as ArrayBuffer];
+      thread.worker.postMessage(m, transfer);
+    }
+  }
+
+  private frameReply(thread: Thread, m: WorkerReply): void {
+    if (--thread.frameMessages === 0 && thread.task === undefined) thread.worker.unref();
+    const frame = this.frames.get(m.frame as number);
+    if (frame === undefined) return;
+    if (m.pieces !== undefined) frame.receiver.pieces(m.pieces);
+    else {
+      this.frames.delete(m.frame as number);
+      if (frame.open) thread.openFrames -= 1;
+      frame.receiver.fail(new TsconvertError('INTERNAL', `zstd compression failed: ${m.error}`));
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0))
-      t.reject(new TsconvertError('CANCELLED', 'compression pool closed'));
+    const closed = new TsconvertError('CANCELLED', 'compression pool closed');
+    for (const t of this.queue.splice(0)) t.reject(closed);
+    for (const { receiver } of this.frames.values()) receiver.fail(closed);
+    this.frames.clear();
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
@@ -206,7 +330,7 @@ export class CompressPool {
       thread.given += task.frames.reduce((n, f) => n + f.length, 0);
       this.busy += 1;
       this.peakBusy = Math.max(this.peakBusy, this.busy);
-      thread.worker.ref();
+      if (thread.frameMessages === 0) thread.worker.ref();
       const { slot, frames, level } = task;
       thread.worker.postMessage({ input: slot.input.buffer, output: slot.output.buffer, frames, level });
     }
@@ -215,7 +339,7 @@ export class CompressPool {
   private finish(thread: Thread, m: WorkerReply): void {
     const task = thread.task;
     thread.task = undefined;
-    thread.worker.unref();
+    if (thread.frameMessages === 0) thread.worker.unref();
     if (task !== undefined) {
       this.busy -= 1;
       if (m.results === undefined)
@@ -234,7 +358,11 @@ export class CompressPool {
     if (thread.task !== undefined) this.busy -= 1;
     thread.task?.reject(failure);
     thread.task = undefined;
+    thread.frameMessages = 0;
+    thread.openFrames = 0;
     thread.worker.unref();
     for (const t of this.queue.splice(0)) t.reject(failure);
+    for (const { receiver } of this.frames.values()) receiver.fail(failure);
+    this.frames.clear();
   }
 }

@@ -12,8 +12,6 @@ const OUT_BUFFER = 128 * 1024;
 export class FrameCompressor {
   private readonly cctx = new binding.CCtx();
   private readonly out = new Uint8Array(OUT_BUFFER);
-  /** Uncompressed bytes written so far. */
-  size = 0;
 
   constructor(level: number) {
     this.cctx.setParameter(binding.CParameter.compressionLevel, level);
@@ -22,7 +20,6 @@ export class FrameCompressor {
 
   /** Compresses `data` into the frame; returns the compressed bytes produced so far (maybe none). */
   write(data: Uint8Array): Uint8Array[] {
-    this.size += data.length;
     return this.run(data, binding.EndDirective.continue);
   }
 

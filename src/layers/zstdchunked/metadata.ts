@@ -1,15 +1,17 @@
 // The metadata frames of a zstd:chunked blob (docs/format.md#metadata-frames): TOC and tar-split, each
 // compressed as it is produced — text is gathered into batches of a fixed size, so the bytes do not depend
-// on timing and the compressor is called once per batch rather than once per entry — and held until the
-// data frames are out: in memory, or past a limit in a file in the layer's scratch directory. Then the
-// legacy 40-byte footer stargz-snapshotter reads.
+// on timing and the compressor is called once per batch rather than once per entry, on a compression pool
+// thread when the run has a pool — and held until the data frames are out: in memory, or past a limit in
+// a file in the layer's scratch directory. Then the legacy 40-byte footer stargz-snapshotter reads.
 
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { SpillBuffer } from '../../stream/spill-buffer.js';
 import { base64Length, writeBase64 } from '../../util/base64.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
-import { FrameCompressor, skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
+import type { CompressPool } from '../../zstd/compress-pool.js';
+import { skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
+import { openIncrementalFrame, type IncrementalFrame } from '../../zstd/pool-frame.js';
 import type { LineSink } from './tar-split.js';
 
 export interface MetadataLayout {
@@ -43,9 +45,12 @@ const TEXT_BATCH = 64 * 1024;
  */
 const METADATA_IN_MEMORY_BYTES = 16 * 1024 * 1024;
 
+/** Text sent to the pool and not yet compressed, per layer, past which the producer waits for it. */
+export const METADATA_BACKLOG_BYTES = 1024 * 1024;
+
 /** One metadata frame fed with text: compressed as it comes, its compressed bytes hashed and held. */
 class TextFrame {
-  private readonly frame: FrameCompressor;
+  readonly frame: IncrementalFrame;
   readonly out: SpillBuffer;
   /** sha256 of the uncompressed text, when asked for. */
   private readonly textHash: Hash | undefined;
@@ -55,9 +60,11 @@ class TextFrame {
   private batchBytes = 0;
   /** UTF-16 code units in the batch: a batch is closed at TEXT_BATCH of them, as it always has been. */
   private batchLength = 0;
+  /** Uncompressed bytes written so far. */
+  private size = 0;
 
-  constructor(level: number, out: SpillBuffer, hashText: boolean) {
-    this.frame = new FrameCompressor(level);
+  constructor(pool: CompressPool | undefined, level: number, out: SpillBuffer, hashText: boolean) {
+    this.frame = openIncrementalFrame(pool, level, (pieces) => this.emit(pieces));
     this.out = out;
     this.textHash = hashText ? createHash('sha256') : undefined;
   }
@@ -94,10 +101,10 @@ class TextFrame {
   }
 
   /** Ends the frame; returns its uncompressed size. */
-  end(): number {
+  async end(): Promise<number> {
     this.flush();
-    this.emit(this.frame.end());
-    return this.frame.size;
+    await this.frame.end();
+    return this.size;
   }
 
   /** sha256 of the compressed payload (after `end`). */
@@ -117,7 +124,8 @@ class TextFrame {
     this.batchBytes = 0;
     this.batchLength = 0;
     this.textHash?.update(bytes);
-    this.emit(this.frame.write(bytes));
+    this.size += bytes.length;
+    this.frame.write(bytes);
   }
 
   private emit(pieces: Uint8Array[]): void {
@@ -135,16 +143,19 @@ export class MetadataBuilder {
 
   /**
    * `scratch` gives the directory for metadata that outgrows memory (asked for only then); what is held in
-   * memory draws from `budget`, and spills early when it has no room.
+   * memory draws from `budget`, and spills early when it has no room. With a `pool`, the text is compressed
+   * on its threads.
    */
   constructor(
     level: number,
     scratch: () => string,
     inMemoryBytes = METADATA_IN_MEMORY_BYTES,
     budget?: MemoryBudget,
+    pool?: CompressPool,
   ) {
-    this.toc = new TextFrame(level, new SpillBuffer(inMemoryBytes, scratch, 'toc.zst', budget), true);
+    this.toc = new TextFrame(pool, level, new SpillBuffer(inMemoryBytes, scratch, 'toc.zst', budget), true);
     this.tarSplit = new TextFrame(
+      pool,
       level,
       new SpillBuffer(inMemoryBytes, scratch, 'tar-split.zst', budget),
       false,
@@ -163,11 +174,20 @@ export class MetadataBuilder {
     base64: (head, pieces, tail) => this.tarSplit.addBase64(head, pieces, tail),
   };
 
+  /** Text sent to the pool and not yet compressed: past METADATA_BACKLOG_BYTES, wait for `caughtUp()`. */
+  get backlog(): number {
+    return this.toc.frame.backlog + this.tarSplit.frame.backlog;
+  }
+
+  async caughtUp(): Promise<void> {
+    await Promise.all([this.toc.frame.caughtUp(), this.tarSplit.frame.caughtUp()]);
+  }
+
   /** Ends both frames; returns the bytes that follow the data frames, which start at `offset`. */
-  finish(offset: number): { bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout } {
-    const tarSplitSize = this.tarSplit.end();
+  async finish(offset: number): Promise<{ bytes: AsyncIterable<Uint8Array>; layout: MetadataLayout }> {
+    const tarSplitSize = await this.tarSplit.end();
     this.toc.add(`],"tarSplitDigest":${JSON.stringify(this.tarSplit.payloadDigest())}}`);
-    const tocSize = this.toc.end();
+    const tocSize = await this.toc.end();
     const tocLength = this.toc.out.size;
     const layout: MetadataLayout = {
       tocOffset: offset + 8,
@@ -192,6 +212,8 @@ export class MetadataBuilder {
 
   /** Lets go of the held bytes and removes any file they went to; safe to call more than once. */
   close(): void {
+    this.toc.frame.drop();
+    this.tarSplit.frame.drop();
     this.toc.out.close();
     this.tarSplit.out.close();
   }

@@ -16,7 +16,7 @@ import { stopsOldTocParser } from './reader-losses.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
 import { InOrder } from '../../util/in-order.js';
 import { FrameBatcher, slotMemory } from './frame-batcher.js';
-import { MetadataBuilder, type MetadataLayout } from './metadata.js';
+import { METADATA_BACKLOG_BYTES, MetadataBuilder, type MetadataLayout } from './metadata.js';
 import { TarSplitBuilder } from './tar-split.js';
 import { chunkEntry, completeEntry, entryHead, memberEntry, type ChunkFields } from './toc.js';
 
@@ -104,6 +104,7 @@ export class ChunkedEncoder {
       () => options.scratch.directory(),
       options.metadataInMemory,
       options.budget,
+      options.pool,
     );
     this.tarSplit = new TarSplitBuilder(this.meta.tarSplitLines);
     this.frames = new FrameBatcher(
@@ -132,11 +133,14 @@ export class ChunkedEncoder {
           else this.onEnd(ev.summary);
           if (this.headerFull && !this.tryCloseHeaderFrame()) yield* this.closeHeaderFrame();
         }
+        // The TOC and tar-split text is compressed on the pool: when that falls behind, wait for it here
+        // rather than let the text pile up.
+        if (this.meta.backlog > METADATA_BACKLOG_BYTES) await this.meta.caughtUp();
       }
       this.frames.send();
       yield* this.frames.drain(0);
       await Promise.all(this.digesting);
-      const { bytes, layout } = this.meta.finish(this.frames.offset);
+      const { bytes, layout } = await this.meta.finish(this.frames.offset);
       this.layout = layout;
       yield* bytes;
     } finally {
