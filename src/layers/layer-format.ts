@@ -13,7 +13,10 @@ export interface Scratch {
 }
 
 export interface EncodedLayer {
-  /** The new blob's bytes, produced lazily as `output` is consumed. */
+  /**
+   * The new blob's bytes, produced lazily as `output` is consumed. A piece is only valid until the next one
+   * is asked for (a format may hand out views of memory it reuses): keep a copy, not the piece.
+   */
   output: AsyncIterable<Uint8Array>;
   /** Annotations for the new descriptor; read after `output` has ended. */
   annotations(): Record<string, string>;

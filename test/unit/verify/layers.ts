@@ -54,7 +54,7 @@ export async function encodeChunked(pool: CompressPool, tar: Buffer, scratchDir:
     yield tar;
   }
   const out: Uint8Array[] = [];
-  for await (const p of enc.encode(once())) out.push(p);
+  for await (const p of enc.encode(once())) out.push(p.slice());
   if (enc.layout === undefined) throw new Error('no layout');
   return { blob: Buffer.concat(out), layout: enc.layout, tar };
 }

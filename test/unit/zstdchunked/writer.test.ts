@@ -45,7 +45,7 @@ async function encode(
     budget,
   });
   const out: Uint8Array[] = [];
-  for await (const p of enc.encode(pieces(tar, piece))) out.push(p);
+  for await (const p of enc.encode(pieces(tar, piece))) out.push(p.slice());
   return { blob: Buffer.concat(out), enc };
 }
 
@@ -139,7 +139,7 @@ describe('ChunkedEncoder', () => {
         digests,
       });
       const out: Uint8Array[] = [];
-      for await (const p of enc.encode(pieces(tar, 777))) out.push(p);
+      for await (const p of enc.encode(pieces(tar, 777))) out.push(p.slice());
       expect(sha(Buffer.concat(out))).toBe(sha(inline.blob));
     } finally {
       await digests.close();
@@ -172,7 +172,7 @@ describe('ChunkedEncoder', () => {
     });
     const out: Uint8Array[] = [];
     for await (const piece of enc.encode(pieces(tar, 4096))) {
-      out.push(piece);
+      out.push(piece.slice());
       for (const name of readdirSync(scratchDir)) seen.add(name);
     }
     return Buffer.concat(out);
