@@ -101,7 +101,7 @@ export class ContainerdContentStore implements ContentStore {
       throw err;
     }
     try {
-      yield* fileChunks(file, range, options.signal);
+      yield* fileChunks(file, range, options.signal, options.reusesChunks);
     } catch (err) {
       if (err instanceof TsconvertError) throw err;
       throw new TsconvertError(

@@ -53,18 +53,20 @@ export function blobDataError(
 /**
  * Bytes the source may run ahead of the writer. A containerd write() waits for the daemon's
  * acknowledgement; with nothing buffered the encoder stood idle for every round trip. The read-ahead's
- * ring is allocated whole and every byte of it is touched once it wraps, so it is peak RSS per layer: 4 MiB
- * ran the bench image as fast as 8 MiB (~30 ms of output ahead; an acknowledgement takes ~1 ms).
+ * ring is allocated whole and every byte of it is touched once it wraps, so it is RSS per layer: 2 MiB ran
+ * the bench image as fast as 8 MiB (~15 ms of output ahead; an acknowledgement takes ~1 ms).
  */
-const WRITE_READ_AHEAD_BYTES = 4 << 20;
+const WRITE_READ_AHEAD_BYTES = 2 << 20;
 
 /**
  * Memory one layer job takes from the run's budget for its streams, whatever its format: the read-ahead,
  * and decoder state and stream buffers (gunzip's window, a zstd source's window, the tar scanner's pieces,
- * the dead ones V8 has not collected yet): 16 MiB, measured as what each further layer at once adds to
- * peak RSS. Format-specific memory (frame slots, libzstd threads) is drawn on top by the format.
+ * the dead ones V8 has not collected yet). 24 MiB in all was measured as what each further layer at once
+ * adds to peak RSS, with an 8 MiB read-ahead holding chunks. The read-ahead is a 2 MiB ring now, but with
+ * fewer fresh buffers V8 runs its full collections less often, so dead ones live longer: the job still
+ * takes 24 MiB rather than hand the difference to frame slots.
  */
-export const LAYER_STREAM_BYTES = WRITE_READ_AHEAD_BYTES + (16 << 20);
+export const LAYER_STREAM_BYTES = 24 << 20;
 
 /** Sends every chunk of `source` to the writer, with bounded read-ahead, backpressure and the run's signal. */
 export async function streamInto(

@@ -15,7 +15,7 @@ import {
   uncompressedLayerType,
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
-import { decode, sniff } from '../stream/decompress.js';
+import { decodeReused, sniff } from '../stream/decompress.js';
 import { ByteCounter, checkContent, tapInto, verifyInto } from '../stream/digest-tap.js';
 import { openDigest } from '../stream/digest-worker.js';
 import {
@@ -140,10 +140,12 @@ async function runFormat(
   let warnings: string[];
   let compression: Compression;
   try {
-    const read = ctx.src.content.read(desc.digest, { signal: ctx.signal });
+    // Every step up to the decoder is done with a piece when it asks for the next (the digests copy or
+    // hash it at once), so a file-backed store may read each into memory it reuses.
+    const read = ctx.src.content.read(desc.digest, { signal: ctx.signal, reusesChunks: true });
     const sniffed = await sniff(verifyInto(source, desc)(read));
     compression = sniffed.compression;
-    const tar = tapInto(diff)(decode(sniffed.stream, sniffed.compression));
+    const tar = tapInto(diff)(decodeReused(sniffed.stream, sniffed.compression));
     const encoded = format.encode(tar, target.scratch);
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
     checkContent(source, desc);

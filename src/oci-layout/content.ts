@@ -90,7 +90,7 @@ export class LayoutContentStore implements ContentStore {
     try {
       // Opened as a regular file again: the name may have been replaced since info() looked at it.
       const fh = await openRegularFile(blobPath(this.#root, digest), 'blob');
-      yield* fileChunks(fh, range, options.signal);
+      yield* fileChunks(fh, range, options.signal, options.reusesChunks);
     } catch (err) {
       throw this.#readError(err, digest);
     }

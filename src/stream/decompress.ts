@@ -8,7 +8,6 @@ import { createGunzip } from 'node:zlib';
 import { InvalidDataError } from '../errors.js';
 import type { Compression } from '../oci/media-types.js';
 import { decodeZstd } from '../zstd/frame-decoder.js';
-import { through } from './through.js';
 
 const SNIFF_BYTES = 4;
 /**
@@ -52,6 +51,8 @@ export async function sniff(source: AsyncIterable<Uint8Array>): Promise<Sniffed>
   let headLen = 0;
   let done = false;
   while (headLen < SNIFF_BYTES) {
+    // A piece too short to tell is copied before the next is asked for: the source may reuse its memory.
+    if (head.length > 0) head.push(new Uint8Array(head.pop() as Uint8Array));
     const r = await it.next();
     if (r.done) {
       done = true;
@@ -113,11 +114,48 @@ export function decode(
   }
   // zstd is decoded as it is pulled: zstd-napi's stream Transform decodes each input piece whole whatever
   // its reader asked for, so 1 MiB of a layer of zeros became a gigabyte at once.
-  const decoded =
-    compression === 'gzip'
-      ? through(input(), createGunzip({ chunkSize: DECODE_CHUNK }))
-      : decodeZstd(input());
+  const decoded = compression === 'gzip' ? gunzip(input()) : decodeZstd(input());
   return decoderErrors(decoded, compression, inputErrors);
+}
+
+/**
+ * gzip decoded by node:zlib (on libuv's threads). Each input piece is written only once zlib is done with
+ * the one before (its write callback), so the source may reuse a piece's memory once asked for the next.
+ * Ending the output early ends the input too.
+ */
+function gunzip(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const zlib = createGunzip({ chunkSize: DECODE_CHUNK });
+  const written = (chunk: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => zlib.write(chunk, (err) => (err ? reject(err) : resolve())));
+  void (async () => {
+    try {
+      for await (const chunk of input) {
+        if (zlib.destroyed) return;
+        await written(chunk);
+      }
+      zlib.end();
+    } catch (err) {
+      zlib.destroy(err as Error);
+    }
+  })();
+  return zlib;
+}
+
+/**
+ * decode() of a source that reuses a piece's memory once asked for the next (ReadOptions.reusesChunks):
+ * the decoders are done with each piece by then, but a plain tar is passed on, so it is copied piece by
+ * piece for consumers that keep views (the tar scanner's header pieces, an encoder's read-ahead).
+ */
+export function decodeReused(
+  stream: AsyncIterable<Uint8Array>,
+  compression: Compression,
+): AsyncIterable<Uint8Array> {
+  return compression === 'none' ? copies(stream) : decode(stream, compression);
+}
+
+async function* copies(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // new Uint8Array(view) copies; a Buffer's slice() would not.
+  for await (const chunk of stream) yield new Uint8Array(chunk);
 }
 
 async function* decoderErrors(
