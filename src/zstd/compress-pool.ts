@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type * as Binding from 'zstd-napi/binding.js';
 import { TsconvertError } from '../errors.js';
+import { INCREMENTAL_WINDOW_LOG } from './frame-compressor.js';
 
 /** A frame to compress: `length` bytes at `offset` of the slot's input area. */
 export interface FrameSpec {
@@ -90,6 +91,7 @@ function frameMessage(m) {
     c = spare.pop() ?? new zstd.CCtx();
     c.setParameter(zstd.CParameter.compressionLevel, m.level);
     c.setParameter(zstd.CParameter.checksumFlag, 1);
+    c.setParameter(zstd.CParameter.windowLog, ${INCREMENTAL_WINDOW_LOG});
     open.set(m.frame, c);
   }
   const op = m.end ? zstd.EndDirective.end : zstd.EndDirective.continue;

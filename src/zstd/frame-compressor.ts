@@ -9,6 +9,13 @@ const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof
 
 const OUT_BUFFER = 128 * 1024;
 
+/**
+ * Window of an incremental frame: 128 KiB instead of level 3's 2 MiB. A streaming context holds a window's
+ * worth of input, so each was ~3 MiB, and a layer keeps two open (TOC, tar-split) until its end: with three
+ * layers at once at 16 CPUs, peak RSS fell ~20 MB, and the bench image's metadata came out no larger.
+ */
+export const INCREMENTAL_WINDOW_LOG = 17;
+
 export class FrameCompressor {
   private readonly cctx = new binding.CCtx();
   private readonly out = new Uint8Array(OUT_BUFFER);
@@ -16,6 +23,7 @@ export class FrameCompressor {
   constructor(level: number) {
     this.cctx.setParameter(binding.CParameter.compressionLevel, level);
     this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
+    this.cctx.setParameter(binding.CParameter.windowLog, INCREMENTAL_WINDOW_LOG);
   }
 
   /** Compresses `data` into the frame; returns the compressed bytes produced so far (maybe none). */

@@ -74,7 +74,7 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
     name: 'zstdchunked',
     compression: 'zstd',
     resultLabel: 'zstd:chunked',
-    reuseKey: `zstdchunked/1 level=${level} chunk=${chunkSize} annotations=${set} libzstd=${zstdVersion()} fallback=(${fallback.reuseKey})`,
+    reuseKey: `zstdchunked/2 level=${level} chunk=${chunkSize} annotations=${set} libzstd=${zstdVersion()} fallback=(${fallback.reuseKey})`,
     skipReason: () => undefined,
     // A layer's first frame slot; more come from the budget when it has room.
     startMemory: layerSlotMemory(chunkSize),
