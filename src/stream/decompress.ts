@@ -125,6 +125,9 @@ export function decode(
  */
 function gunzip(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   const zlib = createGunzip({ chunkSize: DECODE_CHUNK });
+  // Its consumer sees a failure through iteration; this listener only keeps one that comes before the
+  // consumer's first pull (bad bytes in the first piece) from being an uncaught exception.
+  zlib.on('error', () => {});
   const written = (chunk: Uint8Array): Promise<void> =>
     new Promise((resolve, reject) => zlib.write(chunk, (err) => (err ? reject(err) : resolve())));
   void (async () => {

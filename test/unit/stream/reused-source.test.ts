@@ -86,3 +86,26 @@ describe('a source that reuses its memory', () => {
     expect(out.equals(data)).toBe(true);
   });
 });
+
+describe('gzip fed before anyone reads', () => {
+  it('keeps a failure in the first piece for the consumer instead of throwing it unhandled', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const bad = Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from('not the rest of a gzip header')]);
+      const s = await sniff(scribbling(bad, [bad.length]));
+      const out = decodeReused(s.stream, s.compression);
+      // zlib has had time to fail before the first pull.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(
+        (async () => {
+          for await (const _ of out) void _;
+        })(),
+      ).rejects.toThrow(/not valid gzip/);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
