@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type * as Binding from 'zstd-napi/binding.js';
 import { TsconvertError } from '../errors.js';
-import { INCREMENTAL_WINDOW_LOG } from './frame-compressor.js';
+import { WORKER_SOURCE } from './pool-worker.js';
 
 /** A frame to compress: `length` bytes at `offset` of the slot's input area. */
 export interface FrameSpec {
@@ -65,93 +65,6 @@ export interface FrameMessage {
   end?: boolean;
   drop?: boolean;
 }
-
-// The worker is source text, so it needs no build step (tests run the TypeScript sources). It loads what
-// it needs through process.getBuiltinModule, which works whether Node evaluates it as CommonJS or as an
-// ES module (a parent started with --input-type=module makes eval workers ES modules).
-const WORKER_SOURCE = `
-const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-const { createHash } = process.getBuiltinModule('node:crypto');
-const load = process.getBuiltinModule('node:module').createRequire(workerData.bindingPath);
-const zstd = load(workerData.bindingPath);
-const crcModule = import(workerData.crcUrl);
-const byLevel = new Map();
-// Incremental frames in progress by id, and contexts finished ones left (reset, reused: an idle worker
-// hardly ever collects garbage, so contexts left to the collector would pile up).
-const open = new Map();
-const spare = [];
-const piece = new Uint8Array(128 * 1024);
-function frameMessage(m) {
-  let c = open.get(m.frame);
-  if (m.drop) {
-    if (c !== undefined) release(m.frame, c);
-    return;
-  }
-  if (c === undefined) {
-    c = spare.pop() ?? new zstd.CCtx();
-    c.setParameter(zstd.CParameter.compressionLevel, m.level);
-    c.setParameter(zstd.CParameter.checksumFlag, 1);
-    c.setParameter(zstd.CParameter.windowLog, ${INCREMENTAL_WINDOW_LOG});
-    open.set(m.frame, c);
-  }
-  const op = m.end ? zstd.EndDirective.end : zstd.EndDirective.continue;
-  let src = m.bytes ?? new Uint8Array(0);
-  const pieces = [];
-  for (;;) {
-    const [remaining, produced, consumed] = c.compressStream2(piece, src, op);
-    if (produced > 0) pieces.push(piece.slice(0, produced));
-    src = src.subarray(consumed);
-    if (m.end ? remaining === 0 : src.length === 0) break;
-  }
-  if (m.end) release(m.frame, c);
-  parentPort.postMessage({ frame: m.frame, pieces }, pieces.map((p) => p.buffer));
-}
-function release(id, c) {
-  open.delete(id);
-  c.reset(zstd.ResetDirective.sessionAndParameters);
-  if (spare.length < 2) spare.push(c);
-}
-parentPort.on('message', async (m) => {
-  if (m.frame !== undefined) {
-    try {
-      frameMessage(m);
-    } catch (err) {
-      open.delete(m.frame);
-      parentPort.postMessage({ frame: m.frame, error: String((err && err.message) || err) });
-    }
-    return;
-  }
-  try {
-    const { Crc64 } = await crcModule;
-    let c = byLevel.get(m.level);
-    if (c === undefined) {
-      c = new zstd.CCtx();
-      c.setParameter(zstd.CParameter.compressionLevel, m.level);
-      c.setParameter(zstd.CParameter.checksumFlag, 1);
-      byLevel.set(m.level, c);
-    }
-    const input = new Uint8Array(m.input);
-    const output = new Uint8Array(m.output);
-    const results = [];
-    let at = 0;
-    for (const f of m.frames) {
-      const src = input.subarray(f.offset, f.offset + f.length);
-      const n = c.compress2(output.subarray(at), src);
-      let crc64;
-      if (f.checksums) {
-        const c = new Crc64();
-        c.update(src);
-        crc64 = c.sum();
-      }
-      results.push({ offset: at, length: n, sha256: f.checksums ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
-      at += n;
-    }
-    parentPort.postMessage({ results });
-  } catch (err) {
-    parentPort.postMessage({ error: String((err && err.message) || err) });
-  }
-});
-`;
 
 const bindingPath = createRequire(import.meta.url).resolve('zstd-napi/binding.js');
 // The CRC module next to this one's: compiled JavaScript in dist/, TypeScript (run by Node's type
