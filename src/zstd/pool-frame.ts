@@ -65,7 +65,8 @@ class PoolFrame implements IncrementalFrame {
   /** Input bytes of each message not yet answered, oldest first (replies come in order). */
   private readonly sent: number[] = [];
   backlog = 0;
-  private failure: TsconvertError | undefined;
+  /** The pool's failure, or what `onPieces` threw (a spill file that could not be written). */
+  private failure: unknown;
   private dropped = false;
   /** Waiting for every sent message to be answered. */
   private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
@@ -82,7 +83,7 @@ class PoolFrame implements IncrementalFrame {
   }
 
   write(bytes: Uint8Array): void {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.failure as Error;
     // A copy the pool thread owns (the caller refills its buffer at once); not bytes.slice(), which on a
     // Buffer is a view of the same memory.
     this.send(new Uint8Array(bytes), false);
@@ -122,12 +123,18 @@ class PoolFrame implements IncrementalFrame {
 
   private answered(pieces: Uint8Array[]): void {
     this.backlog -= this.sent.shift() ?? 0;
-    if (this.dropped) return;
-    this.onPieces(pieces);
+    if (this.dropped || this.failure !== undefined) return;
+    try {
+      this.onPieces(pieces);
+    } catch (err) {
+      // Thrown in a worker's message event, it would be uncaught: the producer gets it instead.
+      this.failed(err);
+      return;
+    }
     if (this.sent.length === 0) this.settle();
   }
 
-  private failed(err: TsconvertError): void {
+  private failed(err: unknown): void {
     this.failure = err;
     this.sent.length = 0;
     this.backlog = 0;

@@ -69,6 +69,26 @@ describe('incremental frames on the compression pool', () => {
     }
   });
 
+  it("hands what the output's receiver throws (a spill file that cannot be written) to the producer", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    const pool = new CompressPool(1);
+    try {
+      const frame = openIncrementalFrame(pool, 3, () => {
+        throw new Error('no space left for the spill file');
+      });
+      frame.write(Buffer.alloc(256 * 1024, 7));
+      await expect(frame.end()).rejects.toThrow(/no space left/);
+      expect(() => frame.write(Buffer.alloc(10))).toThrow(/no space left/);
+      frame.drop();
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await pool.close();
+    }
+  });
+
   it('fails a producer waiting on a frame whose worker died, with the cause', async () => {
     const pool = new CompressPool(1);
     try {
