@@ -270,8 +270,18 @@ describe('real clients pull tsconvert output from a registry', () => {
       const tops = snapshots.filter((f) => !parents.has(f[0])).map((f) => f[0] ?? '');
       expect(tops, 'one image, one top snapshot').toHaveLength(1);
       const target = await mkdtemp(join(work, 'stargz-mount-'));
-      await sc.ctr(['snapshots', '--snapshotter', 'stargz', 'view', 'tsc-view', tops[0] ?? '']);
-      const mount = await sc.ctr(['snapshots', '--snapshotter', 'stargz', 'mounts', target, 'tsc-view']);
+      // The view's mount command is printed as it is made: a view no lease holds can be garbage-collected
+      // before a second `ctr snapshots mounts` looks it up (CI saw "snapshot tsc-view does not exist" once).
+      const mount = await sc.ctr([
+        'snapshots',
+        '--snapshotter',
+        'stargz',
+        'view',
+        '--target',
+        target,
+        'tsc-view',
+        tops[0] ?? '',
+      ]);
       await run('sh', ['-c', mount]);
       try {
         expect(diffTrees(source, await listTree(target), { mtimes: true })).toEqual([
