@@ -34,6 +34,7 @@ async function encode(
   chunkSize = 1000,
   metadataInMemory?: number,
   budget = new MemoryBudget(Number.POSITIVE_INFINITY),
+  digests?: DigestWorker,
 ): Promise<{ blob: Buffer; enc: ChunkedEncoder }> {
   const enc = new ChunkedEncoder({
     pool,
@@ -43,6 +44,7 @@ async function encode(
     scratch,
     metadataInMemory,
     budget,
+    digests,
   });
   const out: Uint8Array[] = [];
   for await (const p of enc.encode(pieces(tar, piece))) out.push(p.slice());
@@ -129,18 +131,8 @@ describe('ChunkedEncoder', () => {
     const inline = await encode(tar, 4096, pools[1]);
     const digests = new DigestWorker();
     try {
-      const enc = new ChunkedEncoder({
-        pool: pools[1] as CompressPool,
-        level: 3,
-        chunkSize: 1000,
-        slots: 3,
-        scratch,
-        budget: new MemoryBudget(Number.POSITIVE_INFINITY),
-        digests,
-      });
-      const out: Uint8Array[] = [];
-      for await (const p of enc.encode(pieces(tar, 777))) out.push(p.slice());
-      expect(sha(Buffer.concat(out))).toBe(sha(inline.blob));
+      const offloaded = await encode(tar, 777, pools[1], 1000, undefined, undefined, digests);
+      expect(sha(offloaded.blob)).toBe(sha(inline.blob));
     } finally {
       await digests.close();
     }
