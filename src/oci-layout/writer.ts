@@ -9,13 +9,19 @@
 // disk (a later open resumes it); abort(), also after that, removes the ingest, so a run that gives up
 // leaves nothing behind.
 
-import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
+import {
+  localHasher,
+  type BlobHasher,
+  type CommitOptions,
+  type CommitResult,
+  type ContentWriter,
+  type WriterOptions,
+} from '../store/content-store.js';
 import type { Logger } from '../util/log.js';
 import { currentOwner, formatOwner } from '../util/run-owner.js';
 import { checkExistingBlob, publishBlob } from './blob-files.js';
@@ -75,11 +81,15 @@ export async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   }
 }
 
-async function hashFile(fh: FileHandle, size: number, signal: AbortSignal): Promise<Hash> {
-  const hash = createHash('sha256');
+async function hashFile(
+  fh: FileHandle,
+  size: number,
+  hash: BlobHasher,
+  signal: AbortSignal,
+): Promise<BlobHasher> {
   if (size === 0) return hash;
   for await (const chunk of fh.createReadStream({ start: 0, end: size - 1, autoClose: false, signal })) {
-    hash.update(chunk as Buffer);
+    await hash.update(chunk as Buffer);
   }
   return hash;
 }
@@ -127,8 +137,19 @@ export async function openLayoutWriter(
     );
     try {
       const { size } = await fh.stat();
-      const hash = await hashFile(fh, size, signal);
-      return new LayoutWriter({ root, dir, lock, fh, hash, offset: size, meta, signal, logger });
+      const hash = await hashFile(fh, size, (options.hasher ?? localHasher)(), signal);
+      return new LayoutWriter({
+        root,
+        dir,
+        lock,
+        fh,
+        hash,
+        newHash: options.hasher ?? localHasher,
+        offset: size,
+        meta,
+        signal,
+        logger,
+      });
     } catch (err) {
       await fh.close();
       throw err;
@@ -159,7 +180,8 @@ interface WriterState {
   dir: string;
   lock: FileLock;
   fh: FileHandle;
-  hash: Hash;
+  hash: BlobHasher;
+  newHash: () => BlobHasher;
   offset: number;
   meta: IngestMeta;
   signal: AbortSignal;
@@ -216,7 +238,7 @@ class LayoutWriter implements ContentWriter {
         );
         done += bytesWritten;
       }
-      this.#s.hash.update(data);
+      await this.#s.hash.update(data);
       this.#s.offset += data.length;
     });
   }
@@ -225,7 +247,8 @@ class LayoutWriter implements ContentWriter {
     return this.#serial(async () => {
       this.#check();
       await this.#s.fh.truncate(0);
-      this.#s.hash = createHash('sha256');
+      this.#s.hash.drop?.();
+      this.#s.hash = this.#s.newHash();
       this.#s.offset = 0;
     });
   }
@@ -240,7 +263,7 @@ class LayoutWriter implements ContentWriter {
           `ingest ${JSON.stringify(this.ref)}: wrote ${size} bytes, commit expects ${options.size}`,
         );
       }
-      const digest: Digest = `sha256:${s.hash.copy().digest('hex')}`;
+      const digest = await s.hash.finish();
       const expected = options.expected ?? s.meta.expected;
       if (expected !== undefined && expected !== digest) {
         throw failed(`ingest ${JSON.stringify(this.ref)}: unexpected digest ${digest}, want ${expected}`);
@@ -283,6 +306,7 @@ class LayoutWriter implements ContentWriter {
   async #release(remove: boolean): Promise<void> {
     const s = this.#s;
     s.signal.removeEventListener('abort', this.#onAbort);
+    s.hash.drop?.();
     await s.fh.close().catch(() => undefined);
     if (remove) {
       await rm(join(s.dir, INGEST_DATA), { force: true });

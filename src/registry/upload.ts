@@ -8,11 +8,17 @@
 // is not uploaded: it is held for images.ts to push (repository.ts). The digest is computed here and
 // checked by the registry too (?digest=); a mismatch is refused before anything is committed.
 
-import { createHash, type Hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import type { CommitOptions, CommitResult, ContentWriter, WriterOptions } from '../store/content-store.js';
+import {
+  localHasher,
+  type BlobHasher,
+  type CommitOptions,
+  type CommitResult,
+  type ContentWriter,
+  type WriterOptions,
+} from '../store/content-store.js';
 import type { RegistryCall } from './client.js';
 import { asManifest, type Repository } from './repository.js';
 
@@ -125,7 +131,8 @@ class UploadWriter implements ContentWriter {
   /** The upload buffer: grown by doubling up to UPLOAD_CHUNK, so a small blob takes little. */
   #buf: Buffer = Buffer.alloc(0);
   #buffered = 0;
-  #hash: Hash = createHash('sha256');
+  readonly #newHash: () => BlobHasher;
+  #hash: BlobHasher;
   #done = false;
 
   readonly #has: HasBlob;
@@ -137,6 +144,8 @@ class UploadWriter implements ContentWriter {
     this.#signal = options.signal;
     this.#expected = options.expected;
     this.#session = session;
+    this.#newHash = options.hasher ?? localHasher;
+    this.#hash = this.#newHash();
   }
 
   #call(
@@ -177,7 +186,7 @@ class UploadWriter implements ContentWriter {
   async write(data: Uint8Array): Promise<void> {
     if (this.#signal.aborted) throw abortError(this.#signal);
     let rest = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.#hash.update(rest);
+    await this.#hash.update(rest);
     while (rest.byteLength > 0) {
       const take = Math.min(rest.byteLength, UPLOAD_CHUNK - this.#buffered);
       this.#reserve(this.#buffered + take);
@@ -264,12 +273,13 @@ class UploadWriter implements ContentWriter {
     await this.#cancelSession();
     this.#buffered = 0;
     this.#sent = 0;
-    this.#hash = createHash('sha256');
+    this.#hash.drop?.();
+    this.#hash = this.#newHash();
   }
 
   async commit(options: CommitOptions): Promise<CommitResult> {
     const size = this.#sent + this.#buffered;
-    const digest = `sha256:${this.#hash.digest('hex')}` as Digest;
+    const digest = await this.#hash.finish();
     const want = options.expected ?? this.#expected;
     if ((want !== undefined && want !== digest) || (options.size !== undefined && options.size !== size)) {
       // The contract's code for a commit that does not match (test/contract/content-store-contract.ts).
@@ -317,6 +327,7 @@ class UploadWriter implements ContentWriter {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#hash.drop?.();
     this.#buf = Buffer.alloc(0);
     this.#buffered = 0;
     this.#repo.budget?.release(UPLOAD_CHUNK);

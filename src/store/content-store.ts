@@ -1,6 +1,7 @@
 // The content-store contract the converter core is written against. containerd's content service and an
 // OCI image layout both implement it (src/containerd, src/oci-layout). Every call takes an AbortSignal.
 
+import { createHash } from 'node:crypto';
 import type { Digest } from '../oci/digest.js';
 
 export type Labels = Record<string, string>;
@@ -49,6 +50,32 @@ export interface WriterOptions extends CallOptions {
   expected?: Digest;
   /** Size the blob must have, when known in advance. */
   total?: number;
+  /**
+   * Where a store that hashes what it is sent (the OCI layout, a registry upload) does it: the caller's
+   * digest thread (src/stream/digest-worker.ts). Omitted: on the calling thread. Each call starts a new hash
+   * (a truncate starts over).
+   */
+  hasher?: () => BlobHasher;
+}
+
+/** A running sha256 over what a writer is sent. */
+export interface BlobHasher {
+  /** May keep no view of `chunk` once its promise (if any) resolves. */
+  update(chunk: Uint8Array): void | Promise<void>;
+  /** The digest of every byte given to update(); the same answer when asked again. */
+  finish(): Promise<Digest>;
+  /** Gives up a hash that will not be finished, freeing what holds its state. */
+  drop?(): void;
+}
+
+/** A BlobHasher on the calling thread. */
+export function localHasher(): BlobHasher {
+  const hash = createHash('sha256');
+  let digest: Digest | undefined;
+  return {
+    update: (chunk) => void hash.update(chunk),
+    finish: () => Promise.resolve((digest ??= `sha256:${hash.digest('hex')}`)),
+  };
 }
 
 export interface CommitOptions {

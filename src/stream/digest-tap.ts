@@ -1,7 +1,8 @@
 // Pass-through pipeline stages that count the bytes flowing through them and, for the source-blob check and
 // the DiffID, hash them (sha256): here on the calling thread (DigestCounter), or on a thread of its own
-// (digest-worker.ts). The output is only counted: its store hashes it. A blob that is not what its
-// descriptor says is one condition with one error: ContentMismatch.
+// (digest-worker.ts). The output is only counted: its store hashes it (on the digest thread too, through
+// WriterOptions.hasher). A blob that is not what its descriptor says is one condition with one error:
+// ContentMismatch.
 
 import { createHash } from 'node:crypto';
 import { ContentMismatch, type BlobFacts } from '../errors.js';

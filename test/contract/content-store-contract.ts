@@ -45,7 +45,10 @@ async function writeChunks(
 }
 
 /** Opens a writer, retrying while another writer holds the ref's lock (docs/containerd.md#write-stream). */
-async function openWriterRetrying(store: ContentStore, options: WriterOptions): Promise<ContentWriter> {
+export async function openWriterRetrying(
+  store: ContentStore,
+  options: WriterOptions,
+): Promise<ContentWriter> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {

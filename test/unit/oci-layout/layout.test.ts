@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOciLayout, REF_NAME_ANNOTATION } from '../../../src/oci-layout/index.js';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import type { Index } from '../../../src/oci/types.js';
+import { DigestWorker } from '../../../src/stream/digest-worker.js';
+import { openWriterRetrying } from '../../contract/content-store-contract.js';
 import { putBlob, sig, writeSampleImage } from '../../helpers/oci-sample.js';
 
 describe('OCI layout backend specifics', () => {
@@ -177,5 +179,39 @@ describe('OCI layout backend specifics', () => {
     await b.leases.delete(lease.id, { signal: sig() });
     expect(b.withLease(lease.id)).toBe(b);
     expect(b.kind).toBe('oci layout');
+  });
+
+  it("hashes what it is sent with the caller's hasher: resumed bytes, writes after a truncate, the commit", async () => {
+    const b = await openOciLayout({ path: fresh(), mode: 'write', signal: sig() });
+    const worker = new DigestWorker();
+    let opened = 0;
+    const hasher = (): ReturnType<DigestWorker['open']> => {
+      opened++;
+      return worker.open();
+    };
+    try {
+      const first = randomBytes(300_000);
+      const interrupted = new AbortController();
+      const w1 = await b.content.openWriter({ ref: 'h', hasher, signal: interrupted.signal });
+      await w1.write(first);
+      await w1.truncate();
+      await w1.write(first.subarray(0, 1000));
+      // Interrupted: the next writer of the ref resumes the ingest and hashes its 1000 bytes again.
+      interrupted.abort();
+      await expect(w1.write(first)).rejects.toMatchObject({ code: 'CANCELLED' });
+      const w2 = await openWriterRetrying(b.content, { ref: 'h', hasher, signal: sig() });
+      expect(w2.offset).toBe(1000);
+      const rest = randomBytes(2_000_000);
+      await w2.write(rest);
+      const whole = Buffer.concat([first.subarray(0, 1000), rest]);
+      const done = await w2.commit({ size: whole.length });
+      expect(done.digest).toBe(sha256Digest(whole));
+      expect(opened).toBe(3);
+      const blob = await readFile(join(b.root, 'blobs', 'sha256', done.digest.slice('sha256:'.length)));
+      expect(`sha256:${createHash('sha256').update(blob).digest('hex')}`).toBe(done.digest);
+    } finally {
+      await worker.close();
+      await b.close();
+    }
   });
 });
