@@ -1,8 +1,10 @@
-// Pull-style reading over an async iterable of chunks of any size. Payload is handed out as views of the
-// input chunks (no copy); only reads that must be contiguous (a header block, extension data) and happen
-// to straddle two chunks are copied. Tracks the absolute offset for events and error messages. Reads the
-// current chunk can serve are also offered synchronously (the `…Buffered` methods), so the scanner needs
-// no promise for the many small steps of a member whose bytes have already arrived.
+// Pull-style reading over an async iterable of chunks of any size. The source may reuse a chunk's memory
+// once the next is asked for (a decoder's ring, a file read into reused buffers), so the views handed out
+// (payload, and the `…Buffered` reads) are valid only until the reader waits for more input; read(), which
+// may wait, returns memory of its own for what its callers keep across waits (header blocks, extension
+// data). Tracks the absolute offset for events and error messages. Reads the current chunk can serve are
+// offered synchronously, so the scanner needs no promise for the many small steps of a member whose bytes
+// have already arrived.
 
 import { throwIfAborted, TsconvertError } from '../errors.js';
 
@@ -80,11 +82,16 @@ export class ChunkReader {
     return out;
   }
 
-  /** Exactly `n` bytes, or fewer only when the input ends first. Copies only when chunks must be joined. */
+  /**
+   * Exactly `n` bytes, or fewer only when the input ends first, in memory of their own: they stay valid
+   * after further reads (a copy per call; only the scanner's rarer paths wait for input this way).
+   */
   async read(n: number): Promise<Uint8Array> {
     if (n === 0) return EMPTY;
     const first = await this.next(n);
-    if (first === undefined || first.length === n) return first ?? EMPTY;
+    if (first === undefined) return EMPTY;
+    // The constructor copies (a Buffer's slice() would not).
+    if (first.length === n) return new Uint8Array(first);
     const out = new Uint8Array(n);
     out.set(first, 0);
     let have = first.length;

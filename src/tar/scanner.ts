@@ -39,8 +39,10 @@ export async function* scanTar(
 /**
  * {@link scanTar}'s events in batches: all the events the scanner could produce from the bytes it held,
  * handed out before it waits for more input. Views in a batch stay valid while it is being handled (the
- * scanner reads no further input meanwhile). For hot loops: no promise per event, and none per member
- * whose header has arrived whole. An error comes after the batch of the events before it.
+ * scanner reads no further input meanwhile), and only that long when the source reuses its memory (a
+ * decoder's ring): a consumer copies what it keeps past the batch. For hot loops: no promise per event,
+ * and none per member whose header has arrived whole. An error comes after the batch of the events before
+ * it.
  */
 export async function* scanTarBatches(
   source: AsyncIterable<Uint8Array>,

@@ -2,10 +2,12 @@
 // segment of raw bytes (headers, padding, trailer) and per member (name, size, CRC-64 of the payload), so
 // a reader can rebuild the layer's tar byte for byte from the files it extracted. Lines go to the sink in
 // order as soon as they are complete (a file's line waits for its CRC, which the worker pool computes);
-// the writer compresses them as they come, so nothing grows with the layer. A segment's bytes go to the
-// sink as they are, and it writes their base64 in place; they are copied only when the line must wait.
+// the writer compresses them as they come, so nothing grows with the layer. A segment's raw bytes are
+// copied as they are added (the tar scanner's views are borrowed: valid only until it reads on) and go to
+// the sink from there, which writes their base64 in place; a line that must wait keeps a copy of its own.
 
 import { Buffer } from 'node:buffer';
+import { ByteStage } from '../../util/byte-stage.js';
 import { InOrder } from '../../util/in-order.js';
 
 /** Largest trailing segment: bytes after the end-of-archive blocks are stored in pieces of this size. */
@@ -35,22 +37,23 @@ export class TarSplitBuilder {
     else this.sink.base64(SEGMENT_HEAD, line.pieces, line.tail);
   });
   /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
-  private pending: Uint8Array[] = [];
+  private readonly pending = new ByteStage();
 
-  /** Raw bytes that belong to the next segment. */
+  /** Raw bytes that belong to the next segment (copied: the caller's may be borrowed). */
   addRaw(bytes: Uint8Array): void {
-    if (bytes.length > 0) this.pending.push(bytes);
+    this.pending.append(bytes);
   }
 
   /** Flushes the pending raw bytes as one segment line (never an empty one). */
   flushSegment(): void {
-    const pieces = this.pending;
-    if (pieces.length === 0) return;
-    this.pending = [];
+    if (this.pending.length === 0) return;
+    const bytes = this.pending.view();
     const position = this.lines.length;
     const tail = `","position":${position}}\n`;
-    // With no line waiting the sink takes the bytes at once; otherwise they are copied, not kept as views.
-    this.lines.push({ pieces: this.lines.waiting === 0 ? pieces : [Buffer.concat(pieces)], tail });
+    // With no line waiting the sink takes the bytes at once, before the stage is reused; a waiting line
+    // keeps a copy.
+    this.lines.push({ pieces: [this.lines.waiting === 0 ? bytes : new Uint8Array(bytes)], tail });
+    this.pending.clear();
   }
 
   /** The file line of a member: its Go header size and the CRC-64 of its payload (null when size is 0). */

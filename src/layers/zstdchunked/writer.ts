@@ -14,6 +14,7 @@ import type { Scratch } from '../layer-format.js';
 import { LayerChecks } from './checks.js';
 import { stopsOldTocParser } from './reader-losses.js';
 import { combineCrc64, Crc64 } from '../../util/crc64.js';
+import { ByteStage } from '../../util/byte-stage.js';
 import { InOrder } from '../../util/in-order.js';
 import { FrameBatcher, slotMemory } from './frame-batcher.js';
 import { METADATA_BACKLOG_BYTES, MetadataBuilder, type MetadataLayout } from './metadata.js';
@@ -83,14 +84,15 @@ export class ChunkedEncoder {
   private readonly meta: MetadataBuilder;
   private readonly tarSplit: TarSplitBuilder;
   private readonly checks = new LayerChecks();
-  private header: Uint8Array[] = [];
-  private headerLength = 0;
+  /** Bytes of the header frame being gathered, copied: the scanner's views are valid only for a batch. */
+  private readonly header = new ByteStage();
   private file: FileState | undefined;
   /** Whole-file digests still being computed; the metadata waits for them. */
   private readonly digesting = new Set<Promise<void>>();
   /** The header frame must be closed before the next payload byte or the end (see addNonPayload). */
   private headerFull = false;
   private trailerSeen = 0;
+  /** Trailer bytes after the end-of-archive blocks (copies), for the tar-split's trailing segments. */
   private trailerRest: Uint8Array[] = [];
   /** Set once the blob is complete. */
   layout: MetadataLayout | undefined;
@@ -270,9 +272,8 @@ export class ChunkedEncoder {
   private addNonPayload(data: Uint8Array, split: boolean): void {
     this.uncompressedSize += data.length;
     if (split) this.tarSplit.addRaw(data);
-    this.header.push(data);
-    this.headerLength += data.length;
-    if (this.headerLength >= MAX_HEADER_FRAME) this.headerFull = true;
+    this.header.append(data);
+    if (this.header.length >= MAX_HEADER_FRAME) this.headerFull = true;
   }
 
   /** A generator, as trailers can be long runs of zero blocks: frames are cut and closed as they fill. */
@@ -281,12 +282,12 @@ export class ChunkedEncoder {
     if (head > 0) this.tarSplit.addRaw(data.subarray(0, head));
     this.trailerSeen += data.length;
     this.checks.trailer(this.trailerSeen);
-    if (data.length > head) this.trailerRest.push(data.subarray(head));
+    if (data.length > head) this.trailerRest.push(new Uint8Array(data.subarray(head)));
     // Frames are cut where they reach exactly MAX_HEADER_FRAME, not where the input's pieces happen to
     // end, so the blob does not depend on how the tar arrived.
     let pos = 0;
     while (pos < data.length) {
-      const n = Math.min(data.length - pos, Math.max(1, MAX_HEADER_FRAME - this.headerLength));
+      const n = Math.min(data.length - pos, Math.max(1, MAX_HEADER_FRAME - this.header.length));
       this.addNonPayload(data.subarray(pos, pos + n), false);
       pos += n;
       if (this.headerFull) yield* this.closeHeaderFrame();
@@ -304,24 +305,23 @@ export class ChunkedEncoder {
 
   /** Closes the header frame when that needs no waiting; false when a slot must be waited for first. */
   private tryCloseHeaderFrame(): boolean {
-    if (this.headerLength > 0 && !this.frames.tryReserve(this.headerLength)) return false;
+    if (this.header.length > 0 && !this.frames.tryReserve(this.header.length)) return false;
     this.writeHeaderFrame();
     return true;
   }
 
   /** Closes the header frame, waiting for a slot when none is free. */
   private async *closeHeaderFrame(): AsyncGenerator<Uint8Array> {
-    if (this.headerLength > 0) yield* this.frames.reserve(this.headerLength);
+    if (this.header.length > 0) yield* this.frames.reserve(this.header.length);
     this.writeHeaderFrame();
   }
 
   private writeHeaderFrame(): void {
     this.headerFull = false;
-    if (this.headerLength === 0) return;
+    if (this.header.length === 0) return;
     const start = this.frames.position;
-    for (const piece of this.header) this.frames.write(piece);
+    this.frames.write(this.header.view());
     this.frames.endFrame(start, false, undefined);
-    this.header = [];
-    this.headerLength = 0;
+    this.header.clear();
   }
 }

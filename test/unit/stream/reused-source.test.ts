@@ -12,18 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
 import { fileChunks } from '../../../src/store/file-range.js';
 import { decodeReused, sniff } from '../../../src/stream/decompress.js';
-
-/** Yields `data` in pieces of the given sizes (cycling), each a view of one buffer reused for every piece. */
-async function* scribbling(data: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  const buffer = new Uint8Array(Math.max(...sizes));
-  for (let at = 0, i = 0; at < data.length; i++) {
-    const n = Math.min(sizes[i % sizes.length] as number, data.length - at);
-    buffer.set(data.subarray(at, at + n));
-    yield buffer.subarray(0, n);
-    buffer.fill(0xa5);
-    at += n;
-  }
-}
+import { scribbling } from '../../helpers/scribbling-source.js';
 
 async function decoded(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const s = await sniff(source);
