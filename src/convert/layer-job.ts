@@ -15,8 +15,8 @@ import {
   uncompressedLayerType,
 } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
-import { decodeReused, sniff } from '../stream/decompress.js';
-import { ByteCounter, checkContent, tapInto, verifyInto } from '../stream/digest-tap.js';
+import { copyPieces, decode, sniff, type Sniffed } from '../stream/decompress.js';
+import { ByteCounter, checkContent, tapInto, verifyInto, type StreamDigest } from '../stream/digest-tap.js';
 import { openDigest } from '../stream/digest-worker.js';
 import {
   adoptExisting,
@@ -123,6 +123,31 @@ interface LayerTarget {
   scratch: Scratch;
 }
 
+interface DecodePass {
+  tar: AsyncIterable<Uint8Array>;
+  /** The tar's pieces are views of memory reused once the next is asked for. */
+  reused: boolean;
+  source: StreamDigest;
+  diff: StreamDigest;
+}
+
+/**
+ * The source blob's tar, with its source digest and DiffID. gzip is decoded on the digest thread when the
+ * run has one (offloaded-gunzip.ts); otherwise here, with the two hashes on that thread when there is one.
+ */
+function decodePass(ctx: ConvertContext, desc: Descriptor, sniffed: Sniffed): DecodePass {
+  const digests = ctx.options.digests;
+  if (digests !== undefined && sniffed.compression === 'gzip') {
+    const pass = digests.gunzip(sniffed.stream, desc, ctx.signal);
+    return { tar: pass.tar(), reused: true, source: pass.source, diff: pass.diff };
+  }
+  const source = openDigest(digests);
+  const diff = openDigest(digests);
+  const tar = decode(verifyInto(source, desc)(sniffed.stream), sniffed.compression);
+  // A plain tar is the source's own pieces, which a file-backed store reuses.
+  return { tar: tapInto(diff)(tar), reused: sniffed.compression === 'none', source, diff };
+}
+
 /** One pass over the source blob through `format` into the ingest; checks the source digest and DiffID. */
 async function runFormat(
   ctx: ConvertContext,
@@ -131,11 +156,9 @@ async function runFormat(
   target: LayerTarget,
   expectedDiffId: string | undefined,
 ): Promise<Attempt> {
-  // Off the main thread when the run has a digest worker: these two hashes were half its CPU.
-  const source = openDigest(ctx.options.digests);
-  const diff = openDigest(ctx.options.digests);
   const out = new ByteCounter();
-  ctx.progress.attach(desc.digest, source, out);
+  let source: StreamDigest | undefined;
+  let diff: StreamDigest | undefined;
   let annotations: Record<string, string>;
   let warnings: string[];
   let compression: Compression;
@@ -143,18 +166,23 @@ async function runFormat(
     // Every step up to the decoder is done with a piece when it asks for the next (the digests copy or
     // hash it at once), so a file-backed store may read each into memory it reuses.
     const read = ctx.src.content.read(desc.digest, { signal: ctx.signal, reusesChunks: true });
-    const sniffed = await sniff(verifyInto(source, desc)(read));
+    const sniffed = await sniff(read);
     compression = sniffed.compression;
-    const tar = tapInto(diff)(decodeReused(sniffed.stream, sniffed.compression));
+    const pass = decodePass(ctx, desc, sniffed);
+    ({ source, diff } = pass);
+    ctx.progress.attach(desc.digest, source, out);
+    // A format that keeps views of the tar past a piece gets copies of memory the pass reuses.
+    const tar = format.borrowsTar === true || !pass.reused ? pass.tar : copyPieces(pass.tar);
     const encoded = format.encode(tar, target.scratch);
     await streamInto(ctx, tapInto(out)(encoded.output), target.ingest.writer);
+    await source.finish();
     checkContent(source, desc);
     annotations = encoded.annotations();
     warnings = encoded.warnings?.() ?? [];
     await diff.finish();
   } catch (err) {
-    source.drop?.();
-    diff.drop?.();
+    source?.drop?.();
+    diff?.drop?.();
     // Only errors typed at their source (tar scanner, decoder, digest check) say the layer is bad.
     throw err instanceof InvalidDataError ? blobDataError(ctx, 'layer', desc, err) : err;
   }

@@ -49,6 +49,11 @@ export interface LayerFormat {
    * deadlock with the others doing the same.
    */
   readonly startMemory?: number;
+  /**
+   * `encode` is done with each tar piece once it asks for the next (it copies what it keeps), so the tar
+   * may be handed to it as views of memory that is then reused. Otherwise it gets pieces of its own.
+   */
+  readonly borrowsTar?: boolean;
   encode(tar: AsyncIterable<Uint8Array>, scratch: Scratch): EncodedLayer;
   /** What to write instead when `encode` gives up with a {@link LayerFallback}. */
   readonly fallback?: LayerFormat;

@@ -145,18 +145,10 @@ function gunzip(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
 }
 
 /**
- * decode() of a source that reuses a piece's memory once asked for the next (ReadOptions.reusesChunks):
- * the decoders are done with each piece by then, but a plain tar is passed on, so it is copied piece by
- * piece for consumers that keep views (the tar scanner's header pieces, an encoder's read-ahead).
+ * Each piece of `stream` copied: for a consumer that keeps views of pieces, when the source reuses a piece's
+ * memory once asked for the next (a plain tar read into reused buffers, a decoder's ring).
  */
-export function decodeReused(
-  stream: AsyncIterable<Uint8Array>,
-  compression: Compression,
-): AsyncIterable<Uint8Array> {
-  return compression === 'none' ? copies(stream) : decode(stream, compression);
-}
-
-async function* copies(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* copyPieces(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   // new Uint8Array(view) copies; a Buffer's slice() would not.
   for await (const chunk of stream) yield new Uint8Array(chunk);
 }

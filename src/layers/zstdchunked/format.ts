@@ -78,6 +78,8 @@ export function zstdChunkedFormat(options: ZstdChunkedOptions): LayerFormat {
     skipReason: () => undefined,
     // A layer's first frame slot; more come from the budget when it has room.
     startMemory: layerSlotMemory(chunkSize),
+    // The encoder copies what it keeps past a scanner batch (writer.ts): header frames, tar-split bytes.
+    borrowsTar: true,
     fallback,
     encode(tar, scratch) {
       const encoder = new ChunkedEncoder({
