@@ -118,7 +118,9 @@ export async function openIngest(
       ...(expected ? { expected: expected.digest, total: expected.size } : {}),
       // A store that hashes what it is sent does it on the digest thread: on the main thread, the layout's
       // hash of the converted layers was ~10 % of that thread's CPU on the bench image (issue 18).
-      ...(digests ? { hasher: () => digests.open() } : {}),
+      ...(digests
+        ? { hasher: () => digests.open(), hashFile: (path, size) => digests.hashFile(path, size) }
+        : {}),
     });
   } catch (err) {
     if (expected && isErrorCode(err, 'ALREADY_EXISTS')) return undefined;

@@ -1,5 +1,6 @@
 // One open ingest of the OCI-layout content store. Bytes go to DIR/.tsconvert-ingest/<sha256(ref)>/data,
-// hashed as they are written; an existing ingest is resumed (its bytes re-hashed, offset = its size).
+// hashed as they are written (or the file at commit, on the caller's digest thread: WriterOptions.hashFile);
+// an existing ingest is resumed (its bytes re-hashed, offset = its size).
 // A lock file in the ingest directory keeps two writers (in any process) off the same ref. Commit checks
 // size and digest, then hard-links the data into blobs/sha256/<hex> (link fails if the blob exists, so a
 // concurrent identical commit reports `existed`; a damaged blob already there is replaced: blob-files.ts),
@@ -81,7 +82,7 @@ export async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
   }
 }
 
-async function hashFile(
+async function hashExisting(
   fh: FileHandle,
   size: number,
   hash: BlobHasher,
@@ -137,7 +138,11 @@ export async function openLayoutWriter(
     );
     try {
       const { size } = await fh.stat();
-      const hash = await hashFile(fh, size, (options.hasher ?? localHasher)(), signal);
+      // With hashFile the data is hashed once, whole, at commit; otherwise as it is written.
+      const hash =
+        options.hashFile === undefined
+          ? await hashExisting(fh, size, (options.hasher ?? localHasher)(), signal)
+          : undefined;
       return new LayoutWriter({
         root,
         dir,
@@ -145,6 +150,7 @@ export async function openLayoutWriter(
         fh,
         hash,
         newHash: options.hasher ?? localHasher,
+        hashFile: options.hashFile,
         offset: size,
         meta,
         signal,
@@ -180,8 +186,9 @@ interface WriterState {
   dir: string;
   lock: FileLock;
   fh: FileHandle;
-  hash: BlobHasher;
+  hash: BlobHasher | undefined;
   newHash: () => BlobHasher;
+  hashFile: ((path: string, size: number) => Promise<Digest>) | undefined;
   offset: number;
   meta: IngestMeta;
   signal: AbortSignal;
@@ -238,7 +245,7 @@ class LayoutWriter implements ContentWriter {
         );
         done += bytesWritten;
       }
-      await this.#s.hash.update(data);
+      await this.#s.hash?.update(data);
       this.#s.offset += data.length;
     });
   }
@@ -247,8 +254,10 @@ class LayoutWriter implements ContentWriter {
     return this.#serial(async () => {
       this.#check();
       await this.#s.fh.truncate(0);
-      this.#s.hash.drop?.();
-      this.#s.hash = this.#s.newHash();
+      if (this.#s.hash !== undefined) {
+        this.#s.hash.drop?.();
+        this.#s.hash = this.#s.newHash();
+      }
       this.#s.offset = 0;
     });
   }
@@ -263,7 +272,13 @@ class LayoutWriter implements ContentWriter {
           `ingest ${JSON.stringify(this.ref)}: wrote ${size} bytes, commit expects ${options.size}`,
         );
       }
-      const digest = await s.hash.finish();
+      const digest =
+        s.hash === undefined
+          ? await (s.hashFile as (path: string, size: number) => Promise<Digest>)(
+              join(s.dir, INGEST_DATA),
+              size,
+            )
+          : await s.hash.finish();
       const expected = options.expected ?? s.meta.expected;
       if (expected !== undefined && expected !== digest) {
         throw failed(`ingest ${JSON.stringify(this.ref)}: unexpected digest ${digest}, want ${expected}`);
@@ -306,7 +321,7 @@ class LayoutWriter implements ContentWriter {
   async #release(remove: boolean): Promise<void> {
     const s = this.#s;
     s.signal.removeEventListener('abort', this.#onAbort);
-    s.hash.drop?.();
+    s.hash?.drop?.();
     await s.fh.close().catch(() => undefined);
     if (remove) {
       await rm(join(s.dir, INGEST_DATA), { force: true });

@@ -56,6 +56,12 @@ export interface WriterOptions extends CallOptions {
    * (a truncate starts over).
    */
   hasher?: () => BlobHasher;
+  /**
+   * The sha256 of a file's first `size` bytes, read and hashed on the caller's digest thread: a store that
+   * writes the blob to a file of its own (the OCI layout) hashes it once written, at commit, instead of as
+   * its bytes pass (the copy to the digest thread was the main thread's work). Takes precedence over hasher.
+   */
+  hashFile?: (path: string, size: number) => Promise<Digest>;
 }
 
 /** A running sha256 over what a writer is sent. */

@@ -1,5 +1,5 @@
 // What the digest thread runs (src/stream/digest-worker.ts): whole-stream sha256 over a shared ring per
-// stream, and gzip layers decoded whole (src/stream/offloaded-gunzip.ts): the compressed bytes come in
+// stream, the sha256 of a file it reads itself (a written blob), and gzip layers decoded whole (src/stream/offloaded-gunzip.ts): the compressed bytes come in
 // through one shared ring, are hashed (the source digest) and inflated by node:zlib, and the tar goes out
 // through another, hashed on the way (the DiffID). The main thread then only copies the source in and
 // scans the tar out of the ring; it no longer runs gunzip's stream machinery or copies the tar to be hashed.
@@ -46,7 +46,30 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ op: 'digest', id: m.id, hex: s.hash.digest('hex') });
   } else if (m.op === 'drop') open.delete(m.id);
   else if (m.op === 'gunzip') gunzip(m);
+  else if (m.op === 'file') hashFile(m);
 });
+
+// The sha256 of a file's first m.size bytes, read here into a buffer of the job's own.
+async function hashFile(m) {
+  const { open, constants } = { open: process.getBuiltinModule('node:fs/promises').open, constants: process.getBuiltinModule('node:fs').constants };
+  let file;
+  try {
+    file = await open(m.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const hash = createHash('sha256');
+    const buffer = new Uint8Array(Math.min(m.size, 1 << 20));
+    for (let at = 0; at < m.size; ) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, m.size - at), at);
+      if (bytesRead === 0) throw new Error('the file ends at byte ' + at + ' of ' + m.size);
+      hash.update(buffer.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    parentPort.postMessage({ op: 'file-digest', id: m.id, hex: hash.digest('hex') });
+  } catch (err) {
+    parentPort.postMessage({ op: 'file-error', id: m.id, message: String(err && err.message || err) });
+  } finally {
+    await file?.close();
+  }
+}
 
 // Waits until word i of c is no longer v (or a while has passed: the caller looks again either way).
 async function changed(c, i, v) {

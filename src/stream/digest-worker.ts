@@ -29,12 +29,17 @@ export const DIGEST_WORKER_BYTES = 8 << 20;
 
 type Request =
   | GunzipJob
+  | { op: 'file'; id: number; path: string; size: number }
   | { op: 'open'; id: number; ring: SharedArrayBuffer; hashed: SharedArrayBuffer }
   | { op: 'update'; id: number; offset: number; length: number }
   | { op: 'finish'; id: number }
   | { op: 'drop'; id: number };
 
-type Reply = { op: 'digest'; id: number; hex: string } | GunzipReply;
+type Reply =
+  | { op: 'digest'; id: number; hex: string }
+  | { op: 'file-digest'; id: number; hex: string }
+  | { op: 'file-error'; id: number; message: string }
+  | GunzipReply;
 
 /** A stream's sha256: on `worker` when the run has one, else on the calling thread. */
 export function openDigest(worker: DigestWorker | undefined): StreamDigest {
@@ -45,6 +50,10 @@ export class DigestWorker {
   private worker: Worker | undefined;
   private readonly streams = new Map<number, OffloadedDigest>();
   private readonly gunzips = new Map<number, OffloadedGunzip>();
+  private readonly files = new Map<
+    number,
+    { path: string; resolve: (d: Digest) => void; reject: (err: unknown) => void }
+  >();
   private nextId = 1;
   private failure: TsconvertError | undefined;
   private closed = false;
@@ -76,6 +85,21 @@ export class DigestWorker {
     return pass;
   }
 
+  /**
+   * The sha256 of the first `size` bytes of the file at `path`, read and hashed on this thread: for a blob
+   * a store has just written, whose bytes the main thread would otherwise copy to it as they pass.
+   */
+  hashFile(path: string, size: number): Promise<Digest> {
+    const id = this.nextId++;
+    return new Promise<Digest>((resolve, reject) => {
+      this.post({ op: 'file', id, path, size });
+      this.files.set(id, { path, resolve, reject });
+    }).finally(() => {
+      this.files.delete(id);
+      this.unrefWhenIdle();
+    });
+  }
+
   /** Ends the worker; streams still open fail with CANCELLED rather than wait for it. */
   async close(): Promise<void> {
     this.closed = true;
@@ -99,7 +123,7 @@ export class DigestWorker {
   }
 
   private unrefWhenIdle(): void {
-    if (this.streams.size === 0 && this.gunzips.size === 0) this.worker?.unref();
+    if (this.streams.size === 0 && this.gunzips.size === 0 && this.files.size === 0) this.worker?.unref();
   }
 
   /**
@@ -123,7 +147,11 @@ export class DigestWorker {
     worker.unref();
     worker.on('message', (m: Reply) => {
       if (m.op === 'digest') this.streams.get(m.id)?.finished(m.hex);
-      else this.gunzips.get(m.id)?.reply(m);
+      else if (m.op === 'file-digest') this.files.get(m.id)?.resolve(`sha256:${m.hex}`);
+      else if (m.op === 'file-error') {
+        const file = this.files.get(m.id);
+        file?.reject(new TsconvertError('INTERNAL', `could not read ${file.path} to hash it: ${m.message}`));
+      } else this.gunzips.get(m.id)?.reply(m);
     });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -143,6 +171,7 @@ export class DigestWorker {
     this.streams.clear();
     for (const pass of this.gunzips.values()) pass.fail(err);
     this.gunzips.clear();
+    for (const file of this.files.values()) file.reject(err);
   }
 }
 

@@ -214,4 +214,37 @@ describe('OCI layout backend specifics', () => {
       await b.close();
     }
   });
+
+  it('with hashFile, hashes the written file once at commit, on the digest thread, and nothing as it passes', async () => {
+    const b = await openOciLayout({ path: fresh(), mode: 'write', signal: sig() });
+    const worker = new DigestWorker();
+    const hashed: number[] = [];
+    try {
+      const data = randomBytes(3_000_000);
+      const w = await b.content.openWriter({
+        ref: 'f',
+        hasher: () => {
+          throw new Error('no running hash wanted');
+        },
+        hashFile: (path, size) => {
+          hashed.push(size);
+          return worker.hashFile(path, size);
+        },
+        signal: sig(),
+      });
+      await w.write(randomBytes(1000));
+      await w.truncate();
+      await w.write(data.subarray(0, 1_000_000));
+      await w.write(data.subarray(1_000_000));
+      await expect(w.commit({ size: data.length, expected: sha256Digest(randomBytes(10)) })).rejects.toThrow(
+        /unexpected digest/,
+      );
+      const done = await w.commit({ size: data.length, expected: sha256Digest(data) });
+      expect(done.digest).toBe(sha256Digest(data));
+      expect(hashed).toEqual([data.length, data.length]);
+    } finally {
+      await worker.close();
+      await b.close();
+    }
+  });
 });

@@ -1,8 +1,11 @@
 // The digest worker: sha256 of streams fed from the main thread through a shared ring, computed on a thread
 // of its own. Digests equal node:crypto's over the same bytes whatever the piece sizes (pieces larger than
 // the ring, many tiny ones, several streams interleaved); a dropped stream frees the worker; a closed
-// worker refuses work with an error instead of waiting for ever.
+// worker refuses work with an error instead of waiting for ever; a file it reads itself is hashed the same.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIGEST_RING_BYTES, DigestWorker } from '../../../src/stream/digest-worker.js';
 
@@ -71,5 +74,22 @@ describe('DigestWorker', () => {
     await worker.close();
     await expect(stream.update(randomBytes(10))).rejects.toThrow(/digest worker closed/);
     expect(() => worker?.open()).toThrow(/digest worker closed/);
+  });
+
+  it('hashes a file it reads itself, and names the file it could not read', async () => {
+    worker = new DigestWorker();
+    const dir = mkdtempSync(join(tmpdir(), 'tsconvert-digest-file-'));
+    try {
+      const data = randomBytes(2_500_000);
+      writeFileSync(join(dir, 'blob'), data);
+      expect(await worker.hashFile(join(dir, 'blob'), data.length)).toBe(sha256([data]));
+      expect(await worker.hashFile(join(dir, 'blob'), 1000)).toBe(sha256([data.subarray(0, 1000)]));
+      await expect(worker.hashFile(join(dir, 'blob'), data.length + 1)).rejects.toThrow(
+        new RegExp(`could not read ${join(dir, 'blob')} to hash it: the file ends at byte ${data.length}`),
+      );
+      await expect(worker.hashFile(join(dir, 'missing'), 1)).rejects.toThrow(/missing to hash it: .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
