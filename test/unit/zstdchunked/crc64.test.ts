@@ -35,6 +35,27 @@ describe('CRC-64/ISO', () => {
     }
   });
 
+  it('gives the same CRC on its WebAssembly path (runs of 2 KiB and more) as bit by bit and in small pieces', () => {
+    // Lengths that use each stretch size, with remainders for the next size and for the JavaScript path.
+    for (const size of [
+      2048,
+      2049,
+      16384 + 2048 + 7,
+      131072,
+      131072 + 16384 + 2048 + 511,
+      4 * 1024 * 1024 + 3,
+    ]) {
+      const data = randomBytes(size + 1).subarray(1); // an odd byte offset too
+      const whole = new Crc64();
+      whole.update(data);
+      const small = new Crc64();
+      for (let i = 0; i < size; i += 1000) small.update(data.subarray(i, i + 1000));
+      expect(hex(whole.sum()), `size ${size}`).toBe(hex(small.sum()));
+      if (size < 200_000)
+        expect(hex(whole.sum()), `size ${size}`).toBe(reference(data).toString(16).padStart(16, '0'));
+    }
+  });
+
   it('combines the CRCs of pieces into the CRC of the whole', () => {
     const crc = (d: Uint8Array): Uint8Array => {
       const c = new Crc64();
