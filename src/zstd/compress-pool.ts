@@ -49,6 +49,8 @@ interface WorkerReply {
   /** A reply about an incremental frame (PoolFrame) rather than a batch. */
   frame?: number;
   pieces?: Uint8Array[];
+  /** The thread's CPU time so far, in ms. */
+  cpu?: number;
 }
 
 /** Where a pool thread sends what it compressed of an incremental frame, and how a failure reaches it. */
@@ -89,8 +91,12 @@ export function createSlot(inputBytes: number, frames: number): Slot {
 interface Thread {
   worker: Worker;
   task: Task | undefined;
-  /** Input bytes this thread was given so far: the next batch goes to the idle thread with the fewest. */
-  given: number;
+  /**
+   * CPU time (ms) the thread reported with its last reply: the next batch goes to the idle thread that has
+   * used the least. Bytes given were a poorer measure (some compress much faster than others, and metadata
+   * frames share the threads): at 16 CPUs one thread ended with 15 % more CPU than another.
+   */
+  cpu: number;
   /** Incremental-frame messages sent to this thread and not yet answered (they keep the process alive). */
   frameMessages: number;
   /** Incremental frames open on this thread: each holds a zstd context there. */
@@ -148,7 +154,7 @@ export class CompressPool {
     for (let i = 0; i < Math.max(1, this.size); i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, crcUrl } });
       worker.unref();
-      const thread: Thread = { worker, task: undefined, given: 0, frameMessages: 0, openFrames: 0 };
+      const thread: Thread = { worker, task: undefined, cpu: 0, frameMessages: 0, openFrames: 0 };
       worker.on('message', (m: WorkerReply) =>
         m.frame === undefined ? this.finish(thread, m) : this.frameReply(thread, m),
       );
@@ -173,7 +179,7 @@ export class CompressPool {
   }
 
   /**
-   * Opens an incremental frame on the thread with the fewest open ones (then the one given the least); its
+   * Opens an incremental frame on the thread with the fewest open ones (then the least used); its
    * context stays on that thread, so its pieces are compressed in order. Spreading them keeps the contexts
    * a thread holds (~3 MiB each, kept for reuse) to its share of the frames open at once. Returns the
    * frame's id for `sendFrame`.
@@ -183,7 +189,7 @@ export class CompressPool {
     if (this.broken !== undefined) throw this.broken;
     if (this.threads.length === 0) this.start();
     const thread = [...this.threads].sort(
-      (a, b) => a.openFrames - b.openFrames || a.given - b.given,
+      (a, b) => a.openFrames - b.openFrames || a.cpu - b.cpu,
     )[0] as Thread;
     thread.openFrames += 1;
     const id = this.nextFrame++;
@@ -201,10 +207,7 @@ export class CompressPool {
       thread.openFrames -= 1;
     }
     if (m.drop === true) this.frames.delete(m.frame);
-    else {
-      if (thread.frameMessages++ === 0 && thread.task === undefined) thread.worker.ref();
-      thread.given += m.bytes?.length ?? 0;
-    }
+    else if (thread.frameMessages++ === 0 && thread.task === undefined) thread.worker.ref();
     if (this.broken === undefined && !this.closed) {
       const transfer = m.bytes === undefined ? [] : [m.bytes.buffer as ArrayBuffer];
       thread.worker.postMessage(m, transfer);
@@ -212,6 +215,7 @@ export class CompressPool {
   }
 
   private frameReply(thread: Thread, m: WorkerReply): void {
+    thread.cpu = m.cpu ?? thread.cpu;
     if (--thread.frameMessages === 0 && thread.task === undefined) thread.worker.unref();
     const frame = this.frames.get(m.frame as number);
     if (frame === undefined) return;
@@ -237,12 +241,11 @@ export class CompressPool {
     if (this.threads.length === 0) this.start();
     // The least-used idle thread first: taking the first idle one loaded thread 1 with most of the work when
     // fewer batches than threads were in flight, so it, not the pool, set how far one thread caps the speed.
-    const idle = this.threads.filter((t) => t.task === undefined).sort((a, b) => a.given - b.given);
+    const idle = this.threads.filter((t) => t.task === undefined).sort((a, b) => a.cpu - b.cpu);
     for (const thread of idle) {
       const task = this.queue.shift();
       if (task === undefined) return;
       thread.task = task;
-      thread.given += task.frames.reduce((n, f) => n + f.length, 0);
       this.busy += 1;
       this.peakBusy = Math.max(this.peakBusy, this.busy);
       if (thread.frameMessages === 0) thread.worker.ref();
@@ -252,6 +255,7 @@ export class CompressPool {
   }
 
   private finish(thread: Thread, m: WorkerReply): void {
+    thread.cpu = m.cpu ?? thread.cpu;
     const task = thread.task;
     thread.task = undefined;
     if (thread.frameMessages === 0) thread.worker.unref();

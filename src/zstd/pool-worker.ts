@@ -42,7 +42,14 @@ function frameMessage(m) {
     if (m.end ? remaining === 0 : src.length === 0) break;
   }
   if (m.end) release(m.frame, c);
-  parentPort.postMessage({ frame: m.frame, pieces }, pieces.map((p) => p.buffer));
+  parentPort.postMessage({ frame: m.frame, pieces, cpu: cpuMs() }, pieces.map((p) => p.buffer));
+}
+// CPU time this thread has used (ms), sent with every reply: the pool gives the next batch to the idle
+// thread that has used the least. Wall time where process.threadCpuUsage is missing (Node before 22.19).
+function cpuMs() {
+  if (process.threadCpuUsage === undefined) return performance.now();
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
 }
 function release(id, c) {
   open.delete(id);
@@ -84,7 +91,7 @@ parentPort.on('message', async (m) => {
       results.push({ offset: at, length: n, sha256: f.checksums ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
       at += n;
     }
-    parentPort.postMessage({ results });
+    parentPort.postMessage({ results, cpu: cpuMs() });
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
