@@ -71,9 +71,9 @@ async function hashFile(m) {
   }
 }
 
-// Waits until word i of c is no longer v (or a while has passed: the caller looks again either way).
+// Waits until word i of c is no longer v, or main notifies it (it does when it stops the job).
 async function changed(c, i, v) {
-  const r = Atomics.waitAsync(c, i, v, 200);
+  const r = Atomics.waitAsync(c, i, v);
   if (r.async) await r.value;
 }
 

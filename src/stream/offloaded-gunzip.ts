@@ -13,8 +13,6 @@ import type { StreamDigest } from './digest-tap.js';
 export const GUNZIP_RING_BYTES = 512 << 10;
 /** Largest tar piece handed out: a quarter of the ring, the rest stays free for the thread to fill. */
 const PIECE_BYTES = 128 << 10;
-/** How often a wait looks again without a wake-up (a dead thread sends none; its failure does). */
-const RECHECK_MS = 200;
 
 export type GunzipReply =
   | { op: 'gunzip-source'; id: number; hex: string }
@@ -125,7 +123,9 @@ export class OffloadedGunzip {
         if (this.failure !== undefined) throw this.failure;
         if (this.signal.aborted) throw abortError(this.signal);
         if (this.tarEnded) return;
-        const wait = Atomics.waitAsync(c, GUNZIP.OUT_WRITTEN, written, RECHECK_MS);
+        // No timeout: each one was a task posted to this thread's loop, a wake-up per wait. The thread's
+        // replies, its failure and the signal all notify this word.
+        const wait = Atomics.waitAsync(c, GUNZIP.OUT_WRITTEN, written);
         if (wait.async) await wait.value;
       }
     } finally {
@@ -169,6 +169,7 @@ export class OffloadedGunzip {
     Atomics.store(this.control, GUNZIP.IN_STATE, 2);
     Atomics.add(this.control, GUNZIP.IN_SEQ, 1);
     Atomics.notify(this.control, GUNZIP.IN_SEQ);
+    Atomics.notify(this.control, GUNZIP.OUT_READ);
     this.onStop();
   }
 
@@ -188,7 +189,7 @@ export class OffloadedGunzip {
             this.input.length - at,
           );
           if (n === 0) {
-            const wait = Atomics.waitAsync(c, GUNZIP.IN_READ, taken, RECHECK_MS);
+            const wait = Atomics.waitAsync(c, GUNZIP.IN_READ, taken);
             if (wait.async) await wait.value;
             continue;
           }
