@@ -7,7 +7,6 @@
 import { Buffer } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { SpillBuffer } from '../../stream/spill-buffer.js';
-import { base64Length, writeBase64 } from '../../util/base64.js';
 import type { MemoryBudget } from '../../util/memory-budget.js';
 import type { CompressPool } from '../../zstd/compress-pool.js';
 import { skippableFrame, skippableHeader } from '../../zstd/frame-compressor.js';
@@ -74,16 +73,10 @@ class TextFrame {
     if (this.batchLength >= TEXT_BATCH) this.flush();
   }
 
-  /** Adds `head`, the base64 of the pieces joined, and `tail`, as one text. */
-  addBase64(head: string, pieces: readonly Uint8Array[], tail: string): void {
-    this.write(head);
-    let n = 0;
-    for (const p of pieces) n += p.length;
-    const length = base64Length(n);
-    if (length > this.batch.length - this.batchBytes) this.grow(length);
-    this.batchBytes = writeBase64(pieces, this.batch, this.batchBytes);
-    this.batchLength += length;
-    this.add(tail);
+  /** Adds `head`, the base64 of `bytes`, and `tail`, as one text. */
+  addBase64(head: string, bytes: Uint8Array, tail: string): void {
+    // Node's encoder (native, vectorised) took half the time of one written in JavaScript.
+    this.add(head + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') + tail);
   }
 
   private write(text: string): void {
@@ -171,7 +164,7 @@ export class MetadataBuilder {
   /** Where the tar-split lines go. */
   readonly tarSplitLines: LineSink = {
     text: (line) => this.tarSplit.add(line),
-    base64: (head, pieces, tail) => this.tarSplit.addBase64(head, pieces, tail),
+    base64: (head, bytes, tail) => this.tarSplit.addBase64(head, bytes, tail),
   };
 
   /** Text sent to the pool and not yet compressed: past METADATA_BACKLOG_BYTES, wait for `caughtUp()`. */

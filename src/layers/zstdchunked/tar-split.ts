@@ -17,13 +17,13 @@ const TAR_SPLIT_MAX_SEGMENT = 1 << 20;
 export interface LineSink {
   /** A whole line. */
   text(line: string): void;
-  /** The line `head` + the base64 of the pieces joined + `tail`. */
-  base64(head: string, pieces: readonly Uint8Array[], tail: string): void;
+  /** The line `head` + the base64 of `bytes` + `tail`. */
+  base64(head: string, bytes: Uint8Array, tail: string): void;
 }
 
 /** A segment line: its raw bytes and the text after their base64. */
 interface Segment {
-  readonly pieces: readonly Uint8Array[];
+  readonly bytes: Uint8Array;
   readonly tail: string;
 }
 
@@ -34,7 +34,7 @@ export class TarSplitBuilder {
   /** Lines by position; a file line waits for its CRC, and the lines after it wait with it. */
   private readonly lines = new InOrder<string | Segment>((line) => {
     if (typeof line === 'string') this.sink.text(line);
-    else this.sink.base64(SEGMENT_HEAD, line.pieces, line.tail);
+    else this.sink.base64(SEGMENT_HEAD, line.bytes, line.tail);
   });
   /** Bytes waiting to become the next segment (a member's padding goes with the next header). */
   private readonly pending = new ByteStage();
@@ -52,7 +52,7 @@ export class TarSplitBuilder {
     const tail = `","position":${position}}\n`;
     // With no line waiting the sink takes the bytes at once, before the stage is reused; a waiting line
     // keeps a copy.
-    this.lines.push({ pieces: [this.lines.waiting === 0 ? bytes : new Uint8Array(bytes)], tail });
+    this.lines.push({ bytes: this.lines.waiting === 0 ? bytes : new Uint8Array(bytes), tail });
     this.pending.clear();
   }
 

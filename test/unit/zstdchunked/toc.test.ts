@@ -73,7 +73,7 @@ describe('tar-split lines', () => {
     const lines: string[] = [];
     const b = new TarSplitBuilder({
       text: (l) => lines.push(l),
-      base64: (head, pieces, tail) => lines.push(head + Buffer.concat(pieces).toString('base64') + tail),
+      base64: (head, bytes, tail) => lines.push(head + Buffer.from(bytes).toString('base64') + tail),
     });
     b.addRaw(Buffer.from('hdr'));
     b.flushSegment();
