@@ -4,6 +4,9 @@
 
 import { INCREMENTAL_WINDOW_LOG } from './frame-compressor.js';
 
+/** Bytes a worker returns per checksummed frame of a batch: the sha256, then the CRC-64 (big-endian). */
+export const FRAME_SUMS_BYTES = 40;
+
 // The worker is source text, so it needs no build step (tests run the TypeScript sources). It loads what
 // it needs through process.getBuiltinModule, which works whether Node evaluates it as CommonJS or as an
 // ES module (a parent started with --input-type=module makes eval workers ES modules).
@@ -77,21 +80,28 @@ parentPort.on('message', async (m) => {
     }
     const input = new Uint8Array(m.input);
     const output = new Uint8Array(m.output);
-    const results = [];
+    const count = m.frames.length / 3;
+    const lengths = new Int32Array(count);
+    let checksummed = 0;
+    for (let i = 0; i < count; i++) checksummed += m.frames[3 * i + 2];
+    const sums = new Uint8Array(${FRAME_SUMS_BYTES} * checksummed);
     let at = 0;
-    for (const f of m.frames) {
-      const src = input.subarray(f.offset, f.offset + f.length);
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const offset = m.frames[3 * i];
+      const src = input.subarray(offset, offset + m.frames[3 * i + 1]);
       const n = c.compress2(output.subarray(at), src);
-      let crc64;
-      if (f.checksums) {
-        const c = new Crc64();
-        c.update(src);
-        crc64 = c.sum();
-      }
-      results.push({ offset: at, length: n, sha256: f.checksums ? createHash('sha256').update(src).digest('hex') : undefined, crc64 });
+      lengths[i] = n;
       at += n;
+      if (m.frames[3 * i + 2] === 1) {
+        sums.set(createHash('sha256').update(src).digest(), sum);
+        const crc = new Crc64();
+        crc.update(src);
+        sums.set(crc.sum(), sum + 32);
+        sum += ${FRAME_SUMS_BYTES};
+      }
     }
-    parentPort.postMessage({ results, cpu: cpuMs() });
+    parentPort.postMessage({ lengths, sums, cpu: cpuMs() }, [lengths.buffer, sums.buffer]);
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
