@@ -46,7 +46,7 @@ const ALLOWED: Record<string, string[]> = {
   convert: ['store', 'oci', 'layers', 'stream', 'util', '.'],
   verify: ['store', 'oci', 'layers', 'stream', 'tar', 'zstd', 'util', '.'],
   containerd: ['store', 'oci', 'util', '.'],
-  'oci-layout': ['store', 'oci', 'util', '.'],
+  'oci-layout': ['store', 'oci', 'tar', 'util', '.'],
   registry: ['store', 'oci', 'util', '.'],
   cli: [
     'convert',

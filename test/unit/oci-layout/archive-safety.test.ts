@@ -57,7 +57,7 @@ describe('hostile oci-archive input', () => {
     ['a ".." in the middle', { name: 'blobs/../../evil', body: 'x' }, /outside the layout/],
     ['an absolute name', { name: '/tmp/tsconvert-evil-abs', body: 'x' }, /is an absolute path/],
     ['a symlink', { name: 'blobs/sha256/link', type: 'symlink', linkname: '/etc/passwd' }, /is a symlink/],
-    ['a hard link', { name: 'blobs/sha256/hard', type: 'link', linkname: 'oci-layout' }, /is a link/],
+    ['a hard link', { name: 'blobs/sha256/hard', type: 'link', linkname: 'oci-layout' }, /is a hard link/],
   ];
   for (const [what, entry, message] of cases) {
     it(`refuses ${what}`, async () => {
