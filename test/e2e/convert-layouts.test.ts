@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fakeCpusEnv } from '../../scripts/fake-cpus.js';
 import { tsconvert } from '../helpers/cli.js';
 import { testContainerd } from '../helpers/containerd.js';
 import { blob, ctrOk, expectComplete, importedImage, json } from '../helpers/e2e.js';
@@ -200,6 +201,54 @@ describe('OCI layouts', () => {
     const outIndex = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: unknown[] };
     expect(outIndex.manifests).toEqual([]);
     expect(await readdir(join(out, '.tsconvert-ingest')).catch(() => [])).toEqual([]);
+  });
+
+  it('fails the same way with gzip decoded on the digest thread (16 CPUs): a flipped byte, bytes that are not gzip', async () => {
+    // At 16 faked CPUs the run has a digest thread, and a gzip layer is decoded there
+    // (src/stream/offloaded-gunzip.ts); at 2 it is decoded on the main thread. Both must say the same.
+    const src = await tempDir();
+    const copy = await tsconvert(['image', 'convert', 'oci-archive:examples/sample.tar', `oci:${src}:s`]);
+    expect(copy.code, copy.stderr).toBe(0);
+    const index = JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    const manifestPath = join(src, 'blobs', 'sha256', (index.manifests[0]?.digest ?? '').slice(7));
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+    const layer = manifest.layers[0]?.digest ?? '';
+    const layerPath = join(src, 'blobs', 'sha256', layer.slice(7));
+    const good = await readFile(layerPath);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 20] = (flipped[flipped.length - 20] ?? 0) ^ 0xff;
+    // A gzip header, then bytes that inflate to nothing valid; the blob file keeps the layer's name, so
+    // its digest does not match either: the mismatch must be what is reported.
+    const notGzip = Buffer.concat([good.subarray(0, 10), Buffer.alloc(good.length - 10, 0xa5)]);
+    for (const damaged of [flipped, notGzip]) {
+      await writeFile(layerPath, damaged);
+      // zstd:chunked scans the tar, so garbled output can fail there before the source's end; --zstd only
+      // meets the digest at the end. Per format, the CPU count changes nothing.
+      for (const format of ['--zstdchunked', '--zstd']) {
+        const said: string[] = [];
+        for (const cpus of [2, 16]) {
+          const out = await tempDir();
+          const tmp = await tempDir();
+          const r = await tsconvert(['image', 'convert', format, '--oci', `oci:${src}:s`, `oci:${out}:z`], {
+            ...fakeCpusEnv(cpus),
+            TMPDIR: tmp,
+          });
+          expect(r.code, r.stderr).toBe(1);
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+          expect(r.stderr).toContain(`layer ${layer}`);
+          said.push(r.stderr);
+          const outIndex = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+            manifests: unknown[];
+          };
+          expect(outIndex.manifests).toEqual([]);
+          expect(await readdir(join(out, '.tsconvert-ingest')).catch(() => [])).toEqual([]);
+          expect(await readdir(tmp)).toEqual([]);
+        }
+        expect(new Set(said).size, said.join('')).toBe(1);
+      }
+    }
   });
 
   it('names a malformed manifest and the blob it is in', async () => {
