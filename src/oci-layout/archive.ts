@@ -88,6 +88,14 @@ export async function extractArchive(file: string, dest: string, signal: AbortSi
           out = undefined;
           out = await startEntry(ev.member, dest, file);
         } else if (ev.kind === 'payload' && out !== undefined) await writeAll(out, ev.data);
+        else if (
+          ev.kind === 'end' &&
+          (ev.summary.ending !== 'two-zero-blocks' || ev.summary.truncatedPadding)
+        )
+          // Go's reader (and so the scanner) takes an input that stops at a block boundary, after one zero
+          // block or inside padding as ended; every archive writer ends with two zero blocks, so here it is
+          // a copy cut short.
+          throw truncated(file);
       }
     }
   } catch (err) {
@@ -98,15 +106,17 @@ export async function extractArchive(file: string, dest: string, signal: AbortSi
   }
 }
 
+function truncated(file: string, cause?: unknown): TsconvertError {
+  return malformed(`OCI archive ${file} ends inside an entry: the file is truncated`, {
+    cause,
+    hint: 'copy the image into it again (e.g. skopeo copy) or re-create it',
+  });
+}
+
 /** The tar reader's complaint as the archive's: one cut short is said to be so, whatever was cut. */
 function archiveError(err: unknown, file: string): unknown {
   if (!(err instanceof InvalidDataError)) return err;
-  if (/input ends/.test(err.message)) {
-    return malformed(`OCI archive ${file} ends inside an entry: the file is truncated`, {
-      cause: err,
-      hint: 'copy the image into it again (e.g. skopeo copy) or re-create it',
-    });
-  }
+  if (/input ends/.test(err.message)) return truncated(file, err);
   return malformed(`OCI archive ${file} is not a valid tar file: ${err.message}`, { cause: err });
 }
 

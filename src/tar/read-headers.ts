@@ -43,7 +43,10 @@ export type HeaderResult =
 class HeaderBytes {
   readonly pieces: Uint8Array[] = [];
   private blocks = 0;
-  constructor(readonly offset: number) {}
+  readonly offset: number;
+  constructor(offset: number) {
+    this.offset = offset;
+  }
 
   reserve(bytes: number, at: number): void {
     this.blocks += Math.ceil(bytes / BLOCK_SIZE);

@@ -18,11 +18,11 @@ export class ChunkReader {
   /** Absolute offset of the next unread byte. */
   offset = 0;
 
-  constructor(
-    source: AsyncIterable<Uint8Array>,
-    private readonly signal: AbortSignal | undefined,
-  ) {
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined) {
     this.iterator = source[Symbol.asyncIterator]();
+    this.signal = signal;
   }
 
   /** Makes sure unread bytes are buffered; false at the end of the input. */

@@ -17,10 +17,11 @@ const INT64_MAX = (1n << 63n) - 1n;
 /** Checks entries in order like Go's validateSparseEntries: non-negative, in bounds, sorted, disjoint. */
 class SparseValidator {
   private previousEnd = 0n;
-  constructor(
-    private readonly size: bigint,
-    private readonly offset: number,
-  ) {
+  private readonly size: bigint;
+  private readonly offset: number;
+  constructor(size: bigint, offset: number) {
+    this.size = size;
+    this.offset = offset;
     if (size < 0n) this.fail();
   }
   add(start: bigint, length: bigint): void {
