@@ -22,7 +22,8 @@ import { fileChunks, readRange } from '../store/file-range.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { isENOENT, notRegular, openRegularFile, readRegularFile } from './fs-util.js';
 import { blobPath, INGEST_DATA, INGEST_DIR, INGEST_META, ingestDir } from './paths.js';
-import { openLayoutWriter, removeIngestDir, type IngestMeta } from './writer.js';
+import { removeIngestDir, type IngestMeta } from './ingest-dir.js';
+import { openLayoutWriter } from './writer.js';
 
 /** How the store names itself and its files' failures. */
 export interface LayoutNaming {

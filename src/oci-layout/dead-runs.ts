@@ -11,7 +11,7 @@ import { isENOENT } from './fs-util.js';
 import { acquireFileLock, lockOwner, readLockText } from './lock.js';
 import { INGEST_DATA, INGEST_DIR, INGEST_LOCK, INGEST_META, REUSE_DIR } from './paths.js';
 import { parseTempDirName, parseTempName } from './temp-names.js';
-import { readMeta, removeIngestDir } from './writer.js';
+import { readMeta, removeIngestDir } from './ingest-dir.js';
 
 const isDead = (owner: RunOwner | undefined): owner is RunOwner =>
   owner !== undefined && ownerState(owner) === 'dead';

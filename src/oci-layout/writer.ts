@@ -1,7 +1,7 @@
 // One open ingest of the OCI-layout content store. Bytes go to DIR/.tsconvert-ingest/<sha256(ref)>/data,
 // hashed as they are written (or the file at commit, on the caller's digest thread: WriterOptions.hashFile);
-// an existing ingest is resumed (its bytes re-hashed, offset = its size).
-// A lock file in the ingest directory keeps two writers (in any process) off the same ref. Commit checks
+// an existing ingest is resumed (its bytes re-hashed, offset = its size). A lock file in the ingest
+// directory keeps two writers (in any process) off the same ref (ingest-dir.ts). Commit checks
 // size and digest, then hard-links the data into blobs/sha256/<hex> (link fails if the blob exists, so a
 // concurrent identical commit reports `existed`; a damaged blob already there is replaced: blob-files.ts),
 // so a blob name never points at unchecked or partial bytes.
@@ -11,8 +11,8 @@
 // leaves nothing behind.
 
 import { constants } from 'node:fs';
-import { lstat, open, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { abortError, throwIfAborted, TsconvertError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import {
@@ -26,61 +26,20 @@ import {
 import type { Logger } from '../util/log.js';
 import { currentOwner, formatOwner } from '../util/run-owner.js';
 import { checkExistingBlob, publishBlob } from './blob-files.js';
+import { atomicWriteFile, errnoCode, fsyncDir, linkRefused } from './fs-util.js';
 import {
-  atomicWriteFile,
-  errnoCode,
-  fsyncDir,
-  isENOENT,
-  linkRefused,
-  readRegularFile,
-  realDir,
-  sleep,
-} from './fs-util.js';
-import { acquireFileLock, type FileLock } from './lock.js';
-import { blobPath, blobsDir, INGEST_DATA, INGEST_LOCK, INGEST_META, ingestDir } from './paths.js';
-
-/** How long openWriter waits for a ref another writer holds before failing with UNAVAILABLE. */
-export const INGEST_LOCK_TIMEOUT_MS = 30_000;
-/** How often opening an ingest retries when a concurrent clean-up removes its directory under it. */
-const INGEST_DIR_RETRIES = 50;
-
-export interface IngestMeta {
-  ref: string;
-  /** The run that last opened the ingest (formatOwner), so a dead run's ingest can be told apart. */
-  owner?: string;
-  expected?: Digest;
-  total?: number;
-}
+  dropIfPublished,
+  lockIngest,
+  readMeta,
+  removeIfNoData,
+  removeIngestDir,
+  removeIngestFiles,
+  type IngestMeta,
+} from './ingest-dir.js';
+import type { FileLock } from './lock.js';
+import { blobPath, blobsDir, INGEST_DATA, INGEST_META, ingestDir } from './paths.js';
 
 const failed = (message: string): TsconvertError => new TsconvertError('FAILED_PRECONDITION', message);
-
-async function lockIngest(dir: string, ref: string, signal: AbortSignal): Promise<FileLock> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await realDir(dirname(dir), 'ingest directory');
-      await realDir(dir, 'ingest directory');
-      return await acquireFileLock(join(dir, INGEST_LOCK), {
-        signal,
-        timeoutMs: INGEST_LOCK_TIMEOUT_MS,
-        what: `ingest ${JSON.stringify(ref)}`,
-      });
-    } catch (err) {
-      // Another run removed the (then empty) directory, or its parent .tsconvert-ingest, between our mkdir
-      // and link: retry. With many runs writing one layout this can happen several times in a row (seen
-      // with 20 processes), so the retries are many and spread out, and the signal ends them.
-      if (!isENOENT(err) || attempt >= INGEST_DIR_RETRIES) throw err;
-      await sleep(1 + Math.floor(Math.random() * 10), signal);
-    }
-  }
-}
-
-export async function readMeta(dir: string): Promise<Partial<IngestMeta>> {
-  try {
-    return JSON.parse(await readRegularFile(join(dir, INGEST_META), 'ingest', true)) as Partial<IngestMeta>;
-  } catch {
-    return {};
-  }
-}
 
 async function hashExisting(
   fh: FileHandle,
@@ -168,17 +127,6 @@ export async function openLayoutWriter(
     await removeIngestDir(dir);
     throw signal.aborted ? abortError(signal) : err;
   }
-}
-
-/** Removes the ingest's files when its data file is missing or empty (call holding its lock). */
-async function removeIfNoData(dir: string): Promise<void> {
-  try {
-    if ((await stat(join(dir, INGEST_DATA))).size > 0) return;
-  } catch (err) {
-    if (!isENOENT(err)) return;
-  }
-  await rm(join(dir, INGEST_DATA), { force: true });
-  await rm(join(dir, INGEST_META), { force: true });
 }
 
 interface WriterState {
@@ -330,30 +278,4 @@ class LayoutWriter implements ContentWriter {
     await s.lock.release();
     if (remove) await removeIngestDir(s.dir);
   }
-}
-
-/** Removes an ingest whose writer was already released (interrupted, then abandoned). */
-async function removeIngestFiles(dir: string): Promise<void> {
-  await rm(join(dir, INGEST_DATA), { force: true });
-  await rm(join(dir, INGEST_META), { force: true });
-  await removeIngestDir(dir);
-}
-
-/**
- * A run killed between commit's link() and the ingest clean-up leaves ingest data that IS a blob (same
- * inode). Writing or truncating it in place would corrupt the blob, so such data is unlinked and the
- * ingest starts again from zero.
- */
-async function dropIfPublished(dataPath: string): Promise<void> {
-  try {
-    if ((await lstat(dataPath)).nlink > 1) await rm(dataPath, { force: true });
-  } catch (err) {
-    if (!isENOENT(err)) throw err;
-  }
-}
-
-/** Removes an emptied ingest directory, and the ingest root when it was the last (best effort). */
-export async function removeIngestDir(dir: string): Promise<void> {
-  await rmdir(dir).catch(() => undefined);
-  await rmdir(dirname(dir)).catch(() => undefined);
 }

@@ -19,7 +19,7 @@ import {
   type ReuseStore,
 } from '../store/reuse-store.js';
 import type { Repository } from './repository.js';
-import { mountBlob } from './upload.js';
+import { mountBlob } from './upload-sessions.js';
 
 /** Where records of registry destinations are kept: $XDG_CACHE_HOME (when absolute) or ~/.cache, + tsconvert/reuse. */
 export function reuseCacheDir(env: NodeJS.ProcessEnv): string {
