@@ -20,6 +20,20 @@ async function tempDir(): Promise<string> {
   dirs.push(d);
   return d;
 }
+
+/** The sample image copied into a fresh layout, with the path of its first layer's blob. */
+async function sampleLayout(): Promise<{ src: string; layer: string; layerPath: string }> {
+  const src = await tempDir();
+  const copy = await tsconvert(['image', 'convert', 'oci-archive:examples/sample.tar', `oci:${src}:s`]);
+  expect(copy.code, copy.stderr).toBe(0);
+  const index = JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as {
+    manifests: Array<{ digest: string }>;
+  };
+  const manifestPath = join(src, 'blobs', 'sha256', (index.manifests[0]?.digest ?? '').slice(7));
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+  const layer = manifest.layers[0]?.digest ?? '';
+  return { src, layer, layerPath: join(src, 'blobs', 'sha256', layer.slice(7)) };
+}
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
@@ -181,23 +195,15 @@ describe('OCI layouts', () => {
   });
 
   it('refuses a corrupt layer with one line, and leaves the destination without the image or ingests', async () => {
-    const src = await tempDir();
+    const { src, layer, layerPath } = await sampleLayout();
     const out = await tempDir();
-    const copy = await tsconvert(['image', 'convert', 'oci-archive:examples/sample.tar', `oci:${src}:s`]);
-    expect(copy.code, copy.stderr).toBe(0);
-    const index = JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as {
-      manifests: Array<{ digest: string }>;
-    };
-    const manifestPath = join(src, 'blobs', 'sha256', (index.manifests[0]?.digest ?? '').slice(7));
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-    const layerPath = join(src, 'blobs', 'sha256', (manifest.layers[0]?.digest ?? '').slice(7));
     const bytes = await readFile(layerPath);
     bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
     await writeFile(layerPath, bytes);
     const r = await tsconvert(['image', 'convert', '--zstd', '--oci', `oci:${src}:s`, `oci:${out}:z`]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain(manifest.layers[0]?.digest);
+    expect(r.stderr).toContain(layer);
     const outIndex = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: unknown[] };
     expect(outIndex.manifests).toEqual([]);
     expect(await readdir(join(out, '.tsconvert-ingest')).catch(() => [])).toEqual([]);
@@ -206,16 +212,7 @@ describe('OCI layouts', () => {
   it('fails the same way with gzip decoded on the digest thread (16 CPUs): a flipped byte, bytes that are not gzip', async () => {
     // At 16 faked CPUs the run has a digest thread, and a gzip layer is decoded there
     // (src/stream/offloaded-gunzip.ts); at 2 it is decoded on the main thread. Both must say the same.
-    const src = await tempDir();
-    const copy = await tsconvert(['image', 'convert', 'oci-archive:examples/sample.tar', `oci:${src}:s`]);
-    expect(copy.code, copy.stderr).toBe(0);
-    const index = JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as {
-      manifests: Array<{ digest: string }>;
-    };
-    const manifestPath = join(src, 'blobs', 'sha256', (index.manifests[0]?.digest ?? '').slice(7));
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-    const layer = manifest.layers[0]?.digest ?? '';
-    const layerPath = join(src, 'blobs', 'sha256', layer.slice(7));
+    const { src, layer, layerPath } = await sampleLayout();
     const good = await readFile(layerPath);
     const flipped = Buffer.from(good);
     flipped[flipped.length - 20] = (flipped[flipped.length - 20] ?? 0) ^ 0xff;
