@@ -35,7 +35,11 @@ class ReportedDigest implements StreamDigest {
   private readonly result: Promise<Digest>;
   private settle: { resolve: (d: Digest) => void; reject: (err: unknown) => void } | undefined;
 
-  constructor() {
+  /** Stops the whole pass: its layer failed, and the thread must let go of the job. */
+  readonly drop: () => void;
+
+  constructor(drop: () => void) {
+    this.drop = drop;
     this.result = new Promise<Digest>((resolve, reject) => (this.settle = { resolve, reject }));
     // A failed pass rejects it; whoever asks sees that, and nobody asking is no unhandled rejection.
     this.result.catch(() => undefined);
@@ -70,8 +74,8 @@ class ReportedDigest implements StreamDigest {
  * source byte, so a damaged source is reported as such rather than as the gzip error it also causes.
  */
 export class OffloadedGunzip {
-  readonly source = new ReportedDigest();
-  readonly diff = new ReportedDigest();
+  readonly source = new ReportedDigest(() => this.stop());
+  readonly diff = new ReportedDigest(() => this.stop());
   readonly job: GunzipJob;
   private readonly control: Int32Array;
   private readonly input: Uint8Array;
@@ -79,6 +83,8 @@ export class OffloadedGunzip {
   private failure: unknown;
   private tarEnded = false;
   private stopped = false;
+  /** The copy of the source into the input ring, started by the tar's first pull. */
+  private feeding: Promise<void> | undefined;
 
   constructor(
     id: number,
@@ -105,7 +111,7 @@ export class OffloadedGunzip {
     const c = this.control;
     const onAbort = (): void => void Atomics.notify(c, GUNZIP.OUT_WRITTEN);
     this.signal.addEventListener('abort', onAbort);
-    void this.feed();
+    this.feeding ??= this.feed();
     let read = 0;
     let at = 0;
     try {
@@ -130,7 +136,7 @@ export class OffloadedGunzip {
       }
     } finally {
       this.signal.removeEventListener('abort', onAbort);
-      if (!this.tarEnded || this.failure !== undefined) this.stop();
+      this.stop();
     }
   }
 
@@ -161,15 +167,21 @@ export class OffloadedGunzip {
     Atomics.notify(this.control, GUNZIP.IN_READ);
   }
 
-  /** Tells the thread to drop the job; the input stops at its next piece. */
+  /** Tells the thread to drop the job (unless it is done); the input stops at its next piece. */
   private stop(): void {
-    if (this.stopped) return;
+    if (this.stopped || (this.tarEnded && this.failure === undefined)) return;
     this.stopped = true;
     this.fail(new TsconvertError('CANCELLED', 'gunzip stopped'));
     Atomics.store(this.control, GUNZIP.IN_STATE, 2);
     Atomics.add(this.control, GUNZIP.IN_SEQ, 1);
     Atomics.notify(this.control, GUNZIP.IN_SEQ);
     Atomics.notify(this.control, GUNZIP.OUT_READ);
+    // Dropped before its tar was read: the source (an open file, a gRPC stream) is ended here.
+    if (this.feeding === undefined) {
+      this.compressed[Symbol.asyncIterator]()
+        .return?.()
+        .catch(() => undefined);
+    }
     this.onStop();
   }
 

@@ -6,7 +6,11 @@ export class ByteStage {
   private bytes = new Uint8Array(0);
   private used = 0;
 
-  constructor(private readonly initial = 64 << 10) {}
+  private readonly initial: number;
+
+  constructor(initial = 64 << 10) {
+    this.initial = initial;
+  }
 
   get length(): number {
     return this.used;

@@ -96,6 +96,29 @@ describe('gunzip on the digest thread', () => {
     expect((await collect(next.tar())).equals(tar)).toBe(true);
   });
 
+  it('lets go of a pass dropped before its tar was read: the source is ended, the thread takes the next job', async () => {
+    worker = new DigestWorker();
+    let ended = false;
+    let pulled = 0;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        pulled++;
+        yield gz;
+      } finally {
+        ended = true;
+      }
+    }
+    const it = source();
+    await it.next(); // started, as sniff() leaves it: holding an open file
+    const pass = worker.gunzip(it, facts(gz), signal());
+    pass.source.drop?.();
+    await expect.poll(() => ended).toBe(true);
+    expect(pulled).toBe(1);
+    await expect(pass.diff.finish()).rejects.toMatchObject({ code: 'CANCELLED' });
+    const next = worker.gunzip(scribbling(gz, [1 << 20]), facts(gz), signal());
+    expect((await collect(next.tar())).equals(tar)).toBe(true);
+  });
+
   it('ends a pass waiting for input with the abort reason, and one on a closed worker with an error', async () => {
     worker = new DigestWorker();
     const stop = new AbortController();
