@@ -89,7 +89,7 @@ export class Crc64 {
 
   update(input: Uint8Array): void {
     let data = input;
-    if (data.length >= WASM_MIN_BYTES && LITTLE_ENDIAN) {
+    if (data.length >= WASM_MIN_BYTES && LITTLE_ENDIAN && HAS_WASM) {
       const wasm = (WASM ??= new WasmCrc());
       let register = (BigInt(this.h) << 32n) | BigInt(this.l);
       const done = wasm.update(register, data, (r) => (register = r));
@@ -155,6 +155,9 @@ declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: object };
 };
+
+/** Node run with --jitless has no WebAssembly: the JavaScript path then does it all. */
+const HAS_WASM = typeof WebAssembly === 'object';
 
 class WasmCrc {
   private readonly block: (h: number, zeros: number, r: bigint) => bigint;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { combineCrc64, Crc64 } from '../../../src/util/crc64.js';
 
 /** Bit-at-a-time CRC-64/ISO with BigInt: slow, obviously right, independent of the table code. */
@@ -53,6 +53,22 @@ describe('CRC-64/ISO', () => {
       expect(hex(whole.sum()), `size ${size}`).toBe(hex(small.sum()));
       if (size < 200_000)
         expect(hex(whole.sum()), `size ${size}`).toBe(reference(data).toString(16).padStart(16, '0'));
+    }
+  });
+
+  it('gives the same CRC without WebAssembly (node --jitless has none)', async () => {
+    const data = randomBytes(100_003);
+    const withWasm = new Crc64();
+    withWasm.update(data);
+    vi.stubGlobal('WebAssembly', undefined);
+    vi.resetModules();
+    try {
+      const { Crc64: JsOnly } = await import('../../../src/util/crc64.js');
+      const c = new JsOnly();
+      c.update(data);
+      expect(hex(c.sum())).toBe(hex(withWasm.sum()));
+    } finally {
+      vi.unstubAllGlobals();
     }
   });
 
