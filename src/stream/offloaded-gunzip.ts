@@ -4,12 +4,12 @@
 // image at 16 CPUs this took gunzip's stream machinery and the copy of every tar byte into a digest ring
 // off the main thread, the one that sets the pace on a large host (issue 18).
 
-import { abortError, ContentMismatch, InvalidDataError, TsconvertError, type BlobFacts } from '../errors.js';
+import { abortError, InvalidDataError, TsconvertError, type BlobFacts } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { GUNZIP } from './digest-worker-source.js';
-import type { StreamDigest } from './digest-tap.js';
+import { checkContent, type StreamDigest } from './digest-tap.js';
 
-/** Each ring: 1 MiB, so the thread inflates into one part while the scanner reads another. */
+/** Each ring: 512 KiB, so the thread inflates into one part while the scanner reads another. */
 export const GUNZIP_RING_BYTES = 512 << 10;
 /** Largest tar piece handed out: a quarter of the ring, the rest stays free for the thread to fill. */
 const PIECE_BYTES = 128 << 10;
@@ -144,9 +144,11 @@ export class OffloadedGunzip {
   reply(m: GunzipReply): void {
     if (m.op === 'gunzip-source') {
       this.source.resolve(m.hex);
-      const actual = { digest: this.source.digest(), size: this.source.size };
-      if (actual.digest !== this.expected.digest || actual.size !== this.expected.size)
-        this.fail(new ContentMismatch(this.expected, actual));
+      try {
+        checkContent(this.source, this.expected);
+      } catch (err) {
+        this.fail(err);
+      }
     } else if (m.op === 'gunzip-end') {
       this.diff.size = m.size;
       this.diff.resolve(m.hex);
