@@ -70,8 +70,9 @@ class ReportedDigest implements StreamDigest {
 
 /**
  * One pass of a gzip blob through the thread. `tar` must be iterated (once); each piece is valid until
- * the next is asked for. `source` is checked against `expected` as soon as the thread has hashed the last
- * source byte, so a damaged source is reported as such rather than as the gzip error it also causes.
+ * the next is asked for. `source` is checked against `expected` once the thread has hashed the last
+ * source byte, and a mismatch ends the tar, so a damaged source is reported as such rather than as the
+ * gzip error it also causes.
  */
 export class OffloadedGunzip {
   readonly source = new ReportedDigest(() => this.stop());
@@ -81,6 +82,8 @@ export class OffloadedGunzip {
   private readonly input: Uint8Array;
   private readonly output: Uint8Array;
   private failure: unknown;
+  /** The source is not what its descriptor says: the pass fails with this once its tar has ended. */
+  private mismatch: unknown;
   private tarEnded = false;
   private stopped = false;
   /** The copy of the source into the input ring, started by the tar's first pull. */
@@ -147,15 +150,22 @@ export class OffloadedGunzip {
       try {
         checkContent(this.source, this.expected);
       } catch (err) {
-        this.fail(err);
+        // Raised where the tar ends, as when gzip is decoded on the main thread (verifyInto checks at the
+        // source's end, which the consumer meets after the tar decoded before it): the thread hashes the
+        // source ahead of the scan, and a damaged tar found by the scanner on the way is reported first
+        // either way. It still comes before the gzip error the damage also causes.
+        this.mismatch = err;
       }
     } else if (m.op === 'gunzip-end') {
-      this.diff.size = m.size;
-      this.diff.resolve(m.hex);
-      this.tarEnded = true;
-      this.onStop();
+      if (this.mismatch !== undefined) this.fail(this.mismatch);
+      else {
+        this.diff.size = m.size;
+        this.diff.resolve(m.hex);
+        this.tarEnded = true;
+        this.onStop();
+      }
     } else {
-      this.fail(new InvalidDataError('compression', `not valid gzip: ${m.message}`));
+      this.fail(this.mismatch ?? new InvalidDataError('compression', `not valid gzip: ${m.message}`));
     }
     Atomics.notify(this.control, GUNZIP.OUT_WRITTEN);
   }
